@@ -1,0 +1,5 @@
+import sys
+
+from worktrack.cli import main
+
+sys.exit(main())

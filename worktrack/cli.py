@@ -1,0 +1,134 @@
+"""python -m worktrack: every job the dashboard does, for automation and batch work.
+
+Exit status: 0 success, 1 input rejected (invalid plan, rejected file, ...), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from worktrack import config
+from worktrack.plan import Plan, PlanError, check_plan, load_plan, plan_as_dict
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments: exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 by default; keep that, in Chinese
+        self.print_usage(sys.stderr)
+        print(f"用法错误：{message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def load_plan_or_exit(args: argparse.Namespace) -> Plan:
+    """Load the plan named by --plan / WORKTRACK_PLAN; print its errors and exit 1 if broken."""
+    try:
+        return load_plan(config.plan_path(args.plan))
+    except PlanError as exc:
+        for issue in exc.issues:
+            print(issue.render(), file=sys.stderr)
+        raise SystemExit(EXIT_REJECTED) from None
+
+
+# ---------------------------------------------------------------------------
+# plan
+
+
+def cmd_plan_check(args: argparse.Namespace) -> int:
+    path = config.plan_path(args.plan)
+    plan, issues = check_plan(path)
+    errors = [i for i in issues if i.severity == "error"]
+    if args.json:
+        print_json({"file": str(path), "valid": not errors, "issues": [i.as_dict() for i in issues]})
+    else:
+        for issue in issues:
+            print(issue.render())
+        if errors:
+            print(f"计划文件有 {len(errors)} 处错误，请修改后重新检查。")
+        else:
+            n_warn = len(issues)
+            assert plan is not None
+            print(f"计划文件有效：{len(plan.sections)} 个部分、{len(plan.items)} 个事项、"
+                  f"{len(plan.metrics)} 个指标、{len(plan.targets)} 个目标" + (f"；{n_warn} 条提示" if n_warn else "") + "。")
+    return EXIT_REJECTED if errors else EXIT_OK
+
+
+def cmd_plan_show(args: argparse.Namespace) -> int:
+    plan = load_plan_or_exit(args)
+    data = plan_as_dict(plan)
+    if args.json:
+        print_json(data)
+        return EXIT_OK
+    print(f"{plan.title}（{plan.issue_date.isoformat()} 印发）")
+    for section in plan.sections:
+        print(f"{section.number}、{section.title}")
+        for group in section.groups:
+            print(f"  {group.number} {group.title}")
+            for item_id in group.item_ids:
+                item = plan.items[item_id]
+                print(f"    {item.number} {item.title}  [{item.id}] 牵头：{item.lead} 时限：{item.deadline}")
+        for item_id in section.item_ids:
+            item = plan.items[item_id]
+            print(f"  {item.number} {item.title}  [{item.id}] 牵头：{item.lead} 时限：{item.deadline}")
+    print("量化目标：")
+    for t in plan.targets:
+        m = plan.metrics[t.metric]
+        who = t.reporting_unit or "全街道"
+        every = "每月" if t.period == "month" else f"{t.deadline} 前"
+        print(f"  {m.name}  {who}  {every} {t.value:g} {m.measure}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; every subcommand registers its handler as `func`."""
+    parser = _Parser(prog="python -m worktrack", description="worktrack 工作要点目标跟踪 命令行")
+    parser.add_argument("--plan", help="计划文件 targets.yaml 的路径（默认：环境变量 WORKTRACK_PLAN 或 targets.yaml）")
+    parser.add_argument("--db", help="数据库文件路径（默认：环境变量 WORKTRACK_DB 或 data/worktrack.duckdb）")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p_plan = sub.add_parser("plan", help="检查或查看计划文件")
+    plan_sub = p_plan.add_subparsers(dest="plan_command", metavar="ACTION", parser_class=_Parser)
+    p = plan_sub.add_parser("check", help="检查计划文件（错误与提示，含分解目标核对）")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.set_defaults(func=cmd_plan_check)
+    p = plan_sub.add_parser("show", help="显示规范化后的计划")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.set_defaults(func=cmd_plan_show)
+
+    for register in SUBCOMMANDS:
+        register(sub)
+    return parser
+
+
+# Other modules' subcommands: each is a function taking the subparsers object.
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return func(args)
+    except UsageError as exc:
+        print(f"用法错误：{exc}", file=sys.stderr)
+        return EXIT_USAGE

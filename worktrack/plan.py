@@ -1,0 +1,855 @@
+"""targets.yaml -> validated plan objects, plus the plan check (reconciliation of quotas)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+COMMUNITY_KIND = "community"
+STREET_OFFICE_KIND = "street_office"
+ALL_COMMUNITIES = "各社区"
+COUNT_MEASURES = frozenset({"户", "人", "篇", "次", "个"})
+MEASURES = COUNT_MEASURES | {"元"}
+STATUS_WORDS = ("未开始", "进行中", "已完成", "受阻")
+
+
+# ---------------------------------------------------------------------------
+# Errors
+
+
+@dataclass(frozen=True)
+class PlanIssue:
+    """One problem found in a plan file: where it is and what is wrong, in Chinese."""
+
+    severity: Literal["error", "warning"]
+    message: str
+    file: str = ""
+    line: int | None = None
+    field: str = ""
+
+    def render(self) -> str:
+        where = self.file or "计划文件"
+        if self.line:
+            where += f" 第 {self.line} 行"
+        label = "错误" if self.severity == "error" else "提示"
+        fld = f"（字段 {self.field}）" if self.field else ""
+        return f"[{label}] {where}{fld}：{self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity, "file": self.file, "line": self.line,
+                "field": self.field, "message": self.message}
+
+
+class PlanError(Exception):
+    """Raised by load_plan when the plan file is unusable; carries every error found."""
+
+    def __init__(self, issues: list[PlanIssue]):
+        self.issues = issues
+        super().__init__("\n".join(i.render() for i in issues))
+
+
+# ---------------------------------------------------------------------------
+# Raw YAML schema (what the street office edits)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PlanMetaIn(_Strict):
+    id: str
+    title: str
+    issuers: list[str] = Field(min_length=1)
+    issue_date: dt.date
+    year: int = Field(ge=2000, le=2100)
+    start_month: str | None = None
+    report_due_day: int = Field(default=5, ge=1, le=28)
+    source: str = ""
+
+    @field_validator("start_month", mode="before")
+    @classmethod
+    def _month_text(cls, v: Any) -> Any:
+        if isinstance(v, dt.date):
+            return f"{v.year:04d}-{v.month:02d}"
+        return v
+
+
+class UnitIn(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    kind: Literal["community", "street_office"]
+    aliases: list[str] = []
+
+
+class DimensionIn(_Strict):
+    id: str
+    name: str
+    values: list[str] = Field(min_length=1)
+
+
+class ItemIn(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
+    number: str
+    title: str
+    text: str
+    lead: str | None = None
+    responsible: list[str] | None = None
+    communities: list[str] = []
+    deadline: str | dt.date | None = None
+    status_tracked: bool = True
+
+
+class GroupIn(_Strict):
+    id: str
+    number: str
+    title: str
+    text: str | None = None
+    lead: str | None = None
+    responsible: list[str] | None = None
+    deadline: str | dt.date | None = None
+    items: list[ItemIn] = Field(min_length=1)
+
+
+class SectionIn(_Strict):
+    id: str
+    number: str
+    title: str
+    items: list[ItemIn] = []
+    groups: list[GroupIn] = []
+
+
+class TargetIn(_Strict):
+    scope: Literal["street", "unit"]
+    units: list[str] = []
+    value: float = Field(gt=0)
+    period: Literal["year", "month"]
+    deadline: str | dt.date
+    source_quote: str = Field(min_length=1)
+
+
+class MetricIn(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    short_name: str | None = None
+    measure: str
+    item: str
+    dimension: str | None = None
+    reported_by: list[str] = Field(min_length=1)
+    monthly_warn_above: float | None = None
+    targets: list[TargetIn] = Field(min_length=1)
+
+
+class QuotaIn(_Strict):
+    """A per-unit override of a metric's unit quota (uneven splits)."""
+
+    metric: str
+    unit: str
+    value: float = Field(gt=0)
+    source_quote: str = ""
+
+
+class NoteIn(_Strict):
+    about: str
+    text: str
+
+
+class PlanFileIn(_Strict):
+    plan: PlanMetaIn
+    units: list[UnitIn] = Field(min_length=1)
+    dimensions: list[DimensionIn] = []
+    sections: list[SectionIn] = Field(min_length=1)
+    metrics: list[MetricIn] = []
+    quotas: list[QuotaIn] = []
+    notes: list[NoteIn] = []
+
+
+# ---------------------------------------------------------------------------
+# Resolved plan objects (what the rest of worktrack uses)
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: str
+    name: str
+    kind: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def is_community(self) -> bool:
+        return self.kind == COMMUNITY_KIND
+
+
+@dataclass(frozen=True)
+class Dimension:
+    id: str
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    number: str
+    title: str
+    text: str
+    lead: str
+    responsible: tuple[str, ...]
+    communities: tuple[str, ...]
+    deadline: dt.date
+    deadline_text: str
+    section_id: str
+    group_id: str | None
+    status_tracked: bool
+    reporting_units: tuple[str, ...]  # unit names that report this item's status
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    number: str
+    title: str
+    text: str | None
+    item_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    number: str
+    title: str
+    item_ids: tuple[str, ...]
+    groups: tuple[Group, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    metric: str
+    value: float
+    scope: str  # "street" | "unit"
+    reporting_unit: str | None
+    period: str  # "year" | "month"
+    deadline: dt.date
+    source_quote: str
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    name: str
+    short_name: str
+    measure: str
+    item: str
+    dimension: str | None
+    reported_by: tuple[str, ...]
+    monthly_warn_above: float | None
+
+    @property
+    def is_count(self) -> bool:
+        return self.measure in COUNT_MEASURES
+
+
+@dataclass(frozen=True)
+class Note:
+    about: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TemplateRow:
+    """One row a reporting unit fills in its monthly report."""
+
+    item: str
+    name: str
+    measure: str
+    category: str
+    kind: str  # "metric" | "task"
+
+
+@dataclass
+class Plan:
+    """The whole work plan, validated and with every reference resolved."""
+
+    id: str
+    title: str
+    issuers: tuple[str, ...]
+    issue_date: dt.date
+    year: int
+    start_month: str
+    report_due_day: int
+    source: str
+    units: tuple[Unit, ...]
+    dimensions: dict[str, Dimension]
+    sections: tuple[Section, ...]
+    items: dict[str, Item]
+    metrics: dict[str, Metric]
+    targets: tuple[Target, ...]
+    notes: tuple[Note, ...]
+    path: str = ""
+    _unit_lookup: dict[str, Unit] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for unit in self.units:
+            for name in (unit.name, unit.id, *unit.aliases):
+                self._unit_lookup.setdefault(_fold(name), unit)
+
+    # -- units
+    @property
+    def communities(self) -> tuple[Unit, ...]:
+        return tuple(u for u in self.units if u.is_community)
+
+    @property
+    def unit_names(self) -> tuple[str, ...]:
+        return tuple(u.name for u in self.units)
+
+    def find_unit(self, text: str) -> Unit | None:
+        """Resolve a unit name, id or alias (Traditional forms included) to its unit."""
+        return self._unit_lookup.get(_fold(text))
+
+    def unit(self, name: str) -> Unit:
+        found = self.find_unit(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    # -- targets
+    def targets_for(self, metric: str) -> list[Target]:
+        return [t for t in self.targets if t.metric == metric]
+
+    def street_target(self, metric: str) -> Target | None:
+        return next((t for t in self.targets if t.metric == metric and t.scope == "street"), None)
+
+    def unit_target(self, metric: str, unit_name: str) -> Target | None:
+        return next((t for t in self.targets if t.metric == metric and t.reporting_unit == unit_name), None)
+
+    # -- what a unit reports
+    def metrics_for_unit(self, unit_name: str) -> list[Metric]:
+        return [m for m in self.metrics.values() if unit_name in m.reported_by]
+
+    def tasks_for_unit(self, unit_name: str) -> list[Item]:
+        return [i for i in self.items.values() if i.status_tracked and unit_name in i.reporting_units]
+
+    @property
+    def tasks(self) -> list[Item]:
+        return [i for i in self.items.values() if i.status_tracked]
+
+    def categories(self, metric: str) -> tuple[str, ...]:
+        dim = self.metrics[metric].dimension
+        return self.dimensions[dim].values if dim else ()
+
+    def template_rows(self, unit_name: str) -> list[TemplateRow]:
+        """Every row the unit fills in: each metric (per category) then each task."""
+        rows: list[TemplateRow] = []
+        for m in self.metrics_for_unit(unit_name):
+            for cat in self.categories(m.id) or ("",):
+                rows.append(TemplateRow(m.id, m.name, m.measure, cat, "metric"))
+        for item in self.tasks_for_unit(unit_name):
+            rows.append(TemplateRow(item.id, item.title, "状态", "", "task"))
+        return rows
+
+    @property
+    def months(self) -> list[str]:
+        """Reporting months from the start month to the last deadline month."""
+        end = max([t.deadline for t in self.targets] + [i.deadline for i in self.items.values()])
+        return month_range(self.start_month, f"{end.year:04d}-{end.month:02d}")
+
+    def item_or_group_title(self, node_id: str) -> str:
+        if node_id in self.items:
+            return self.items[node_id].title
+        for s in self.sections:
+            if s.id == node_id:
+                return s.title
+            for g in s.groups:
+                if g.id == node_id:
+                    return g.title
+        return node_id
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).lower()
+
+
+_DEADLINE_YEAR = re.compile(r"^(\d{4})\s*年\s*(全年|年底|年末|底)?$")
+_DEADLINE_MONTH = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月(底|末)?$")
+_DEADLINE_DAY = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
+
+
+def parse_deadline(value: str | dt.date) -> dt.date:
+    """'2023年全年' -> 2023-12-31, '2023年5月' -> 2023-05-31, ISO dates as they are."""
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    if m := _DEADLINE_YEAR.match(text):
+        return dt.date(int(m.group(1)), 12, 31)
+    if m := _DEADLINE_MONTH.match(text):
+        year, month = int(m.group(1)), int(m.group(2))
+        if not 1 <= month <= 12:
+            raise ValueError(f"月份 {month} 不存在")
+        return dt.date(year, month, calendar.monthrange(year, month)[1])
+    if m := _DEADLINE_DAY.match(text):
+        return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"无法识别的时限“{text}”，请写成“2023年全年”“2023年5月”或“2023-12-31”"
+        ) from None
+
+
+def month_range(start: str, end: str) -> list[str]:
+    """Inclusive list of 'YYYY-MM' months."""
+    y, m = map(int, start.split("-"))
+    ey, em = map(int, end.split("-"))
+    out = []
+    while (y, m) <= (ey, em):
+        out.append(f"{y:04d}-{m:02d}")
+        m += 1
+        if m == 13:
+            y, m = y + 1, 1
+    return out
+
+
+def month_end(month: str) -> dt.date:
+    y, m = map(int, month.split("-"))
+    return dt.date(y, m, calendar.monthrange(y, m)[1])
+
+
+def _line_map(text: str) -> dict[tuple, int]:
+    """Map every YAML path (keys and list indexes) to its 1-based line number."""
+    lines: dict[tuple, int] = {}
+
+    def walk(node: yaml.Node, path: tuple) -> None:
+        lines[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*path, key.value)
+                lines[sub] = key.start_mark.line + 1
+                walk(value, sub)
+                lines[sub] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for idx, value in enumerate(node.value):
+                walk(value, (*path, idx))
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def _line_for(lines: dict[tuple, int], path: tuple) -> int | None:
+    path = tuple(path)
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
+
+
+def _field_name(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_PYDANTIC_MESSAGES = {
+    "missing": "缺少必填字段",
+    "extra_forbidden": "不认识的字段（拼写错误？）",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "date_from_datetime_parsing": "应为日期，如 2023-04-21",
+    "date_parsing": "应为日期，如 2023-04-21",
+    "date_type": "应为日期，如 2023-04-21",
+    "string_type": "应为文字",
+    "list_type": "应为列表（每项一行，以“- ”开头，或写成 [甲, 乙]）",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "literal_error": "取值不在允许范围内",
+    "greater_than": "必须大于 0",
+    "greater_than_equal": "数值太小",
+    "less_than_equal": "数值太大",
+    "too_short": "不能为空",
+    "string_pattern_mismatch": "编号只能用英文字母、数字、下划线或连字符",
+    "model_type": "应为“字段: 值”形式的一组设置",
+    "dict_type": "应为“字段: 值”形式的一组设置",
+}
+
+
+def _pydantic_issue(err: dict, file: str, lines: dict[tuple, int]) -> PlanIssue:
+    loc = tuple(err["loc"])
+    # pydantic reports union members as extra loc parts ("str", "date"); drop them
+    loc = tuple(p for p in loc if not (isinstance(p, str) and p in {"str", "date", "float", "int"}))
+    message = _PYDANTIC_MESSAGES.get(err["type"], err["msg"])
+    if err["type"] == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        message = f"取值不在允许范围内，只能是 {expected}"
+    if "input" in err and err["type"] not in {"missing", "model_type", "dict_type"}:
+        shown = err["input"]
+        if not isinstance(shown, dict | list):
+            message += f"（现在是“{shown}”）"
+    return PlanIssue("error", message, file, _line_for(lines, loc), _field_name(loc))
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Load and validate a plan file; raise PlanError listing every error found."""
+    plan, issues = _load(Path(path))
+    errors = [i for i in issues if i.severity == "error"]
+    if errors or plan is None:
+        raise PlanError(errors)
+    return plan
+
+
+def check_plan(path: str | Path) -> tuple[Plan | None, list[PlanIssue]]:
+    """Load a plan and return it with every error and warning (reconciliation included)."""
+    plan, issues = _load(Path(path))
+    if plan is not None and not any(i.severity == "error" for i in issues):
+        issues = issues + [
+            PlanIssue("warning", r.message, str(path), None, f"metrics.{r.metric}") for r in reconcile(plan)
+            if not r.balanced
+        ]
+    return plan, issues
+
+
+def _load(path: Path) -> tuple[Plan | None, list[PlanIssue]]:
+    file = str(path)
+    try:
+        raw_text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [PlanIssue("error", "找不到计划文件，请检查路径（--plan 或环境变量 WORKTRACK_PLAN）", file)]
+    except UnicodeDecodeError as exc:
+        return None, [PlanIssue("error", f"文件不是 UTF-8 编码（第 {exc.start} 字节），请用 UTF-8 保存", file)]
+    try:
+        data = yaml.safe_load(raw_text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [PlanIssue("error", f"YAML 格式错误：{problem}（常见原因：缩进不一致、冒号后缺空格、引号未闭合）",
+                                file, line)]
+    lines = _line_map(raw_text)
+    if not isinstance(data, dict):
+        return None, [PlanIssue("error", "计划文件应由 plan、units、sections、metrics 等部分组成", file, 1)]
+    try:
+        parsed = PlanFileIn.model_validate(data)
+    except ValidationError as exc:
+        return None, [_pydantic_issue(e, file, lines) for e in exc.errors()]
+    return _resolve(parsed, file, lines)
+
+
+def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan | None, list[PlanIssue]]:
+    issues: list[PlanIssue] = []
+
+    def error(path: tuple, message: str) -> None:
+        issues.append(PlanIssue("error", message, file, _line_for(lines, path), _field_name(path)))
+
+    def warning(path: tuple, message: str) -> None:
+        issues.append(PlanIssue("warning", message, file, _line_for(lines, path), _field_name(path)))
+
+    # units
+    units: list[Unit] = []
+    seen: dict[str, str] = {}
+    for i, u in enumerate(raw.units):
+        for key, what in ((u.id, "编号"), (u.name, "名称")):
+            if key in seen:
+                error(("units", i, "id" if what == "编号" else "name"), f"单位{what}“{key}”重复")
+            seen[key] = u.name
+        units.append(Unit(u.id, u.name, u.kind, tuple(u.aliases)))
+    community_names = [u.name for u in units if u.kind == COMMUNITY_KIND]
+    unit_names = {u.name for u in units}
+    lookup: dict[str, str] = {}
+    for u in units:
+        for name in (u.name, *u.aliases):
+            lookup[_fold(name)] = u.name
+
+    def expand(names: list[str]) -> list[str]:
+        out: list[str] = []
+        for n in names:
+            targets = community_names if n == ALL_COMMUNITIES else [lookup.get(_fold(n), n)]
+            out += [t for t in targets if t not in out]
+        return out
+
+    # dimensions
+    dimensions: dict[str, Dimension] = {}
+    for i, d in enumerate(raw.dimensions):
+        if d.id in dimensions:
+            error(("dimensions", i, "id"), f"分类维度编号“{d.id}”重复")
+        if len(set(d.values)) != len(d.values):
+            error(("dimensions", i, "values"), f"分类维度“{d.name}”里有重复的分类")
+        dimensions[d.id] = Dimension(d.id, d.name, tuple(d.values))
+
+    # sections, groups, items
+    plan_start = raw.plan.start_month or f"{raw.plan.issue_date.year:04d}-{raw.plan.issue_date.month:02d}"
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", plan_start):
+        error(("plan", "start_month"), f"起始月份“{plan_start}”应写成 2023-04 这样的形式")
+        plan_start = f"{raw.plan.issue_date.year:04d}-{raw.plan.issue_date.month:02d}"
+    items: dict[str, Item] = {}
+    sections: list[Section] = []
+    node_ids: set[str] = set()
+
+    def claim(node_id: str, path: tuple) -> None:
+        if node_id in node_ids:
+            error(path, f"编号“{node_id}”重复，每个章节和事项的编号必须唯一")
+        node_ids.add(node_id)
+
+    def deadline_of(value: str | dt.date | None, path: tuple) -> tuple[dt.date, str]:
+        if value is None:
+            error(path, "缺少完成时限（deadline），本事项和所在章节都没有写")
+            return dt.date(raw.plan.year, 12, 31), ""
+        try:
+            return parse_deadline(value), str(value)
+        except ValueError as exc:
+            error(path, str(exc))
+            return dt.date(raw.plan.year, 12, 31), str(value)
+
+    def add_item(it: ItemIn, path: tuple, section: SectionIn, group: GroupIn | None) -> str:
+        claim(it.id, (*path, "id"))
+        lead = it.lead or (group.lead if group else None)
+        responsible = it.responsible if it.responsible is not None else (group.responsible if group else None)
+        if lead is None:
+            error((*path, "lead"), "缺少牵头单位（lead）")
+            lead = ""
+        if responsible is None:
+            error((*path, "responsible"), "缺少责任单位（responsible）")
+            responsible = []
+        deadline_raw = it.deadline if it.deadline is not None else (group.deadline if group else None)
+        deadline, deadline_text = deadline_of(deadline_raw, (*path, "deadline"))
+        for j, c in enumerate(it.communities):
+            if lookup.get(_fold(c)) not in community_names:
+                error((*path, "communities", j), f"“{c}”不是报送单位里的社区（units 中 kind: community）")
+        expanded = expand(responsible)
+        reporting = [n for n in [u.name for u in units] if n in expanded or n == lookup.get(_fold(lead))]
+        number = section.number + (group.number if group else "") + it.number.rstrip(".")
+        items[it.id] = Item(
+            id=it.id, number=number, title=it.title, text=it.text, lead=lead, responsible=tuple(expanded),
+            communities=tuple(expand(it.communities)), deadline=deadline, deadline_text=deadline_text,
+            section_id=section.id, group_id=group.id if group else None, status_tracked=it.status_tracked,
+            reporting_units=tuple(reporting),
+        )
+        return it.id
+
+    for si, s in enumerate(raw.sections):
+        claim(s.id, ("sections", si, "id"))
+        if not s.items and not s.groups:
+            error(("sections", si), f"章节“{s.number}、{s.title}”下没有任何事项")
+        direct = tuple(add_item(it, ("sections", si, "items", ii), s, None) for ii, it in enumerate(s.items))
+        groups = []
+        for gi, g in enumerate(s.groups):
+            claim(g.id, ("sections", si, "groups", gi, "id"))
+            ids = tuple(add_item(it, ("sections", si, "groups", gi, "items", ii), s, g)
+                        for ii, it in enumerate(g.items))
+            groups.append(Group(g.id, s.number + g.number, g.title, g.text, ids))
+        sections.append(Section(s.id, s.number, s.title, direct, tuple(groups)))
+
+    # metrics and targets
+    metrics: dict[str, Metric] = {}
+    targets: list[Target] = []
+    for mi, m in enumerate(raw.metrics):
+        path = ("metrics", mi)
+        if m.id in metrics:
+            error((*path, "id"), f"指标编号“{m.id}”重复")
+        if m.measure not in MEASURES:
+            error((*path, "measure"), f"计量单位“{m.measure}”不支持，只能是 {'、'.join(sorted(MEASURES))}")
+        if m.item not in node_ids:
+            error((*path, "item"), f"出处事项“{m.item}”在 sections 里找不到")
+        if m.dimension is not None and m.dimension not in dimensions:
+            error((*path, "dimension"), f"分类维度“{m.dimension}”在 dimensions 里找不到")
+        reported_by: list[str] = []
+        for j, n in enumerate(m.reported_by):
+            resolved = community_names if n == ALL_COMMUNITIES else [lookup.get(_fold(n))]
+            if resolved == [None]:
+                error((*path, "reported_by", j), f"报送单位“{n}”不在 units 里")
+                continue
+            reported_by += [r for r in resolved if r not in reported_by]
+        metrics[m.id] = Metric(m.id, m.name, m.short_name or m.name, m.measure, m.item, m.dimension,
+                               tuple(reported_by), m.monthly_warn_above)
+        for ti, t in enumerate(m.targets):
+            tpath = (*path, "targets", ti)
+            deadline, _ = deadline_of(t.deadline, (*tpath, "deadline"))
+            if m.measure in COUNT_MEASURES and t.value != int(t.value):
+                error((*tpath, "value"), f"计量单位是“{m.measure}”，目标值必须是整数")
+            if t.scope == "street":
+                if t.units:
+                    error((*tpath, "units"), "全街道目标（scope: street）不要写 units")
+                if any(x.scope == "street" and x.period == t.period for x in m.targets[:ti]):
+                    error((*tpath, "scope"), "同一指标重复设置了全街道目标")
+                targets.append(Target(f"{m.id}:street", m.id, t.value, "street", None, t.period, deadline,
+                                      t.source_quote))
+                continue
+            if not t.units:
+                error((*tpath, "units"), "分解到单位的目标（scope: unit）必须写 units，如 [各社区]")
+            for j, n in enumerate(t.units):
+                names = community_names if n == ALL_COMMUNITIES else [lookup.get(_fold(n))]
+                if names == [None]:
+                    error((*tpath, "units", j), f"单位“{n}”不在 units 里")
+                    continue
+                for name in names:
+                    if name not in reported_by:
+                        error((*tpath, "units", j), f"“{name}”有分解目标，但不在该指标的报送单位 reported_by 里")
+                    unit_id = next(u.id for u in units if u.name == name)
+                    targets.append(Target(f"{m.id}:{unit_id}", m.id, t.value, "unit", name, t.period, deadline,
+                                          t.source_quote))
+
+    # per-unit quota overrides
+    for qi, q in enumerate(raw.quotas):
+        path = ("quotas", qi)
+        if q.metric not in metrics:
+            error((*path, "metric"), f"分解目标引用了不存在的指标“{q.metric}”")
+            continue
+        name = lookup.get(_fold(q.unit))
+        if name is None:
+            error((*path, "unit"), f"单位“{q.unit}”不在 units 里")
+            continue
+        base = next((t for t in targets if t.metric == q.metric and t.scope == "unit"), None) or next(
+            (t for t in targets if t.metric == q.metric), None)
+        if base is None:
+            error((*path, "metric"), f"指标“{q.metric}”没有目标，无法单独分解")
+            continue
+        if name not in metrics[q.metric].reported_by:
+            error((*path, "unit"), f"“{name}”不报送指标“{q.metric}”")
+            continue
+        unit_id = next(u.id for u in units if u.name == name)
+        targets = [t for t in targets if not (t.metric == q.metric and t.reporting_unit == name)]
+        targets.append(Target(f"{q.metric}:{unit_id}", q.metric, q.value, "unit", name, base.period,
+                              base.deadline, q.source_quote or base.source_quote))
+
+    # notes
+    known = node_ids | set(metrics) | {"plan"} | {u.id for u in units}
+    for ni, n in enumerate(raw.notes):
+        if n.about not in known:
+            warning(("notes", ni, "about"), f"说明指向的“{n.about}”不是已知的指标或事项编号")
+
+    if any(i.severity == "error" for i in issues):
+        return None, issues
+
+    plan = Plan(
+        id=raw.plan.id, title=raw.plan.title, issuers=tuple(raw.plan.issuers), issue_date=raw.plan.issue_date,
+        year=raw.plan.year, start_month=plan_start, report_due_day=raw.plan.report_due_day,
+        source=raw.plan.source, units=tuple(units), dimensions=dimensions, sections=tuple(sections),
+        items=items, metrics=metrics, targets=tuple(targets), notes=tuple(Note(n.about, n.text) for n in raw.notes),
+        path=file,
+    )
+    return plan, issues
+
+
+# ---------------------------------------------------------------------------
+# Reconciliation
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Unit quotas of one metric compared with the street total they split."""
+
+    metric: str
+    measure: str
+    street_total: float
+    quota_sum: float
+    quota_count: int
+    difference: float  # quota_sum - street_total
+    message: str
+
+    @property
+    def balanced(self) -> bool:
+        return self.difference == 0
+
+
+def _fmt(value: float) -> str:
+    return f"{int(value):,}" if value == int(value) else f"{value:,.2f}"
+
+
+def reconcile(plan: Plan) -> list[Reconciliation]:
+    """For each metric with a street total and unit quotas of the same period, compare them."""
+    out = []
+    for metric in plan.metrics.values():
+        street = plan.street_target(metric.id)
+        quotas = [t for t in plan.targets_for(metric.id) if t.scope == "unit"]
+        if street is None or not quotas or any(q.period != street.period for q in quotas):
+            continue
+        total = sum(q.value for q in quotas)
+        diff = total - street.value
+        u = metric.measure
+        head = f"{metric.name}（{metric.id}）：分解到 {len(quotas)} 个单位的目标合计 {_fmt(total)} {u}"
+        if diff > 0:
+            msg = f"{head}，比街道目标 {_fmt(street.value)} {u}多 {_fmt(diff)} {u}。已按原文保留，请核实。"
+        elif diff < 0:
+            share = total / street.value * 100
+            msg = (f"{head}，街道目标 {_fmt(street.value)} {u}，已分解 {share:.0f}%，"
+                   f"未分解的 {_fmt(-diff)} {u}由街道本级或其他渠道完成。")
+        else:
+            msg = f"{head}，与街道目标一致。"
+        out.append(Reconciliation(metric.id, u, street.value, total, len(quotas), diff, msg))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Serialisation (plan show --json)
+
+
+def _num(value: float) -> int | float:
+    return int(value) if value == int(value) else value
+
+
+def plan_as_dict(plan: Plan) -> dict[str, Any]:
+    """The normalised plan as plain JSON-ready data (the `plan show --json` contract)."""
+    sections = []
+    for s in plan.sections:
+        sections.append({
+            "id": s.id, "number": s.number, "title": s.title, "items": list(s.item_ids),
+            "groups": [{"id": g.id, "number": g.number, "title": g.title, "text": g.text, "items": list(g.item_ids)}
+                       for g in s.groups],
+        })
+    return {
+        "plan": {
+            "id": plan.id, "title": plan.title, "issuers": list(plan.issuers),
+            "issue_date": plan.issue_date.isoformat(), "year": plan.year, "start_month": plan.start_month,
+            "report_due_day": plan.report_due_day, "source": plan.source, "sections": sections,
+        },
+        "units": [{"id": u.id, "name": u.name, "kind": u.kind, "aliases": list(u.aliases)} for u in plan.units],
+        "items": [
+            {"id": i.id, "number": i.number, "title": i.title, "text": i.text, "lead": i.lead,
+             "responsible": list(i.responsible), "units": list(i.communities), "deadline": i.deadline.isoformat(),
+             "section": i.section_id, "group": i.group_id, "status_tracked": i.status_tracked,
+             "reporting_units": list(i.reporting_units)}
+            for i in plan.items.values()
+        ],
+        "metrics": [
+            {"id": m.id, "name": m.name, "short_name": m.short_name, "measure": m.measure, "item": m.item,
+             "dimension": m.dimension, "categories": list(plan.categories(m.id)), "reported_by": list(m.reported_by)}
+            for m in plan.metrics.values()
+        ],
+        "targets": [
+            {"id": t.id, "metric": t.metric, "name": plan.metrics[t.metric].name,
+             "measure": plan.metrics[t.metric].measure, "value": _num(t.value), "scope": t.scope,
+             "reporting_unit": t.reporting_unit, "period": t.period, "deadline": t.deadline.isoformat(),
+             "source_quote": t.source_quote}
+            for t in plan.targets
+        ],
+        "dimensions": [{"id": d.id, "name": d.name, "values": list(d.values)} for d in plan.dimensions.values()],
+        "notes": [{"about": n.about, "text": n.text} for n in plan.notes],
+        "reconciliation": [
+            {"metric": r.metric, "street_total": _num(r.street_total), "quota_sum": _num(r.quota_sum),
+             "difference": _num(r.difference), "message": r.message}
+            for r in reconcile(plan)
+        ],
+    }
