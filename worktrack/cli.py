@@ -6,9 +6,9 @@ Exit status: 0 success, 1 input rejected (invalid plan, rejected file, ...), 2 u
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from worktrack import config
@@ -111,13 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.set_defaults(func=cmd_plan_show)
 
-    for register in SUBCOMMANDS:
-        register(sub)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub)
     return parser
 
 
-# Other modules' subcommands: each is a function taking the subparsers object.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+# Subcommands grouped by topic; each module has register(subparsers) that adds its commands
+# and sets `func` on each. Imported lazily so `plan check` never pays for duckdb or openpyxl.
+COMMAND_MODULES: list[str] = []
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -577,7 +577,6 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
             seen[key] = u.name
         units.append(Unit(u.id, u.name, u.kind, tuple(u.aliases)))
     community_names = [u.name for u in units if u.kind == COMMUNITY_KIND]
-    unit_names = {u.name for u in units}
     lookup: dict[str, str] = {}
     for u in units:
         for name in (u.name, *u.aliases):

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Start the dashboard. Without WORKTRACK_DB it runs in demo mode on data/demo.duckdb,
+# loading the demo data first when that database is empty.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if [ -z "${WORKTRACK_DB:-}" ]; then
+  export WORKTRACK_DB="data/demo.duckdb"
+  export WORKTRACK_DEMO=1
+  if .venv/bin/python -c "import worktrack.demo" 2>/dev/null; then
+    .venv/bin/python -m worktrack --db "$WORKTRACK_DB" demo --if-empty
+  fi
+fi
+exec .venv/bin/python -m streamlit run dashboard.py --server.port "${PORT:-8501}" "$@"
