@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN_PATH = ROOT / "targets.yaml"
-SOURCE_TEXT = ROOT.parent / "shared" / "source" / "jinpenling-2023-work-points.txt"
+SOURCE_TEXT = ROOT / "docs" / "source" / "jinpenling-2023-work-points.txt"  # the published document, verbatim
 
 
 @pytest.fixture(scope="session")

@@ -113,12 +113,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(sub)
+    _accept_global_options_everywhere(parser)
     return parser
+
+
+def _accept_global_options_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Let --db/--plan also follow the subcommand (`demo --db x.duckdb`), as scripts write them."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                existing = {opt for a in subparser._actions for opt in a.option_strings}
+                for flag, help_text in (("--db", "数据库文件路径"), ("--plan", "计划文件路径")):
+                    if flag not in existing:
+                        subparser.add_argument(flag, default=argparse.SUPPRESS, help=help_text)
+                _accept_global_options_everywhere(subparser)
 
 
 # Subcommands grouped by topic; each module has register(subparsers) that adds its commands
 # and sets `func` on each. Imported lazily so `plan check` never pays for duckdb or openpyxl.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["worktrack.cli_demo"]
 
 
 def main(argv: list[str] | None = None) -> int:
