@@ -2,17 +2,15 @@
 
 import streamlit as st
 
-from app_support import get_plan, language_selector, t
+from app_support import sidebar, t
 
-st.set_page_config(page_title="工作要点目标跟踪", page_icon="📋", layout="wide")
-
-language_selector()
-plan = get_plan()
-st.sidebar.caption(plan.title)
+st.set_page_config(page_title="工作要点目标跟踪", page_icon=":material/checklist:", layout="wide")
 
 PAGES = [
-    st.Page("pages/plan.py", title=t("nav.plan"), icon="🎯", url_path="plan", default=True),
+    st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page("pages/plan.py", title=t("nav.plan"), icon=":material/flag:", url_path="plan"),
 ]
 
 pg = st.navigation(PAGES)
+sidebar()
 pg.run()

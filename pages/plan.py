@@ -61,7 +61,7 @@ st.download_button(t("plan_page.download_targets"), table.to_csv(index=False).en
 
 st.header(t("plan_page.reconciliation"))
 for rec in reconcile(plan):
-    (st.warning if rec.difference > 0 else st.info)(rec.message, icon="⚠️" if rec.difference > 0 else "ℹ️")
+    (st.warning if rec.difference > 0 else st.info)(rec.message, icon=":material/warning:" if rec.difference > 0 else ":material/info:")
 
 st.header(t("plan_page.notes"))
 for note in plan.notes:

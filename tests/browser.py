@@ -69,7 +69,7 @@ def browser_page():
         raise RuntimeError(f"{CHROMIUM} not found: run scripts/setup.sh --with-browser (apt-get install chromium)")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN", accept_downloads=True)
+        context = browser.new_context(viewport={"width": 1440, "height": int(os.environ.get("WORKTRACK_VIEWPORT_HEIGHT", "1000"))}, locale="zh-CN", accept_downloads=True)
         page = context.new_page()
         try:
             yield page

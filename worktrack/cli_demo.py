@@ -30,7 +30,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else config.SAMPLES_DIR
 
     def show(n: int, total: int, demo_file) -> None:
-        if not args.json:
+        if not args.json and sys.stderr.isatty():
             print(f"\r导入演示数据 {n}/{total}：{demo_file.path.name}", end="", file=sys.stderr, flush=True)
 
     try:

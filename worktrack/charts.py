@@ -1,0 +1,210 @@
+"""Data in -> Plotly Figure out. Pure functions; Chinese labels by default.
+
+Months are always a category axis with Chinese labels ("2023年9月"), never Plotly's date axis
+(which would print "Sep 2023"). Status colours come from a colour-blind-safe palette (Okabe-Ito /
+Tol) and every coloured mark also carries its status label as text.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from worktrack.i18n import translate
+from worktrack.plan import Plan
+
+# Okabe-Ito / Paul Tol colours, distinguishable with the common colour-vision deficiencies.
+STATUS_COLORS = {
+    "done": "#009E73",
+    "on_track": "#0072B2",
+    "at_risk": "#E69F00",
+    "behind": "#D55E00",
+    "overdue": "#882255",
+    "not_started": "#999999",
+}
+STATUS_ICONS = {"done": "✔", "on_track": "●", "at_risk": "▲", "behind": "▼", "overdue": "✖", "not_started": "○"}
+SERIES_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+                 "#999999", "#882255", "#44AA99", "#117733", "#332288"]
+FONT = "Noto Sans CJK SC, WenQuanYi Micro Hei, Microsoft YaHei, PingFang SC, sans-serif"
+
+
+def month_label(month: str, lang: str = "zh") -> str:
+    """'2023-09' -> '2023年9月' (zh) or '2023-09' (en, never an English month name)."""
+    year, mon = month.split("-")
+    return f"{year}年{int(mon)}月" if lang == "zh" else f"{year}-{mon}"
+
+
+def short_month_label(month: str, lang: str = "zh") -> str:
+    """'2023-09' -> '9月' (zh) or '09' (en), for crowded axes."""
+    return f"{int(month.split('-')[1])}月" if lang == "zh" else month.split("-")[1]
+
+
+def status_label(status: str, lang: str = "zh") -> str:
+    """Icon plus the status word, so status is never conveyed by colour alone."""
+    return f"{STATUS_ICONS.get(status, '')} {translate(f'status.{status}', lang)}".strip()
+
+
+def money_scale(values, measure: str) -> tuple[float, str]:
+    """(divisor, measure label): yuan amounts of ten thousand or more are shown in 万元."""
+    peak = max((abs(v) for v in values if v is not None and not _isnan(v)), default=0)
+    if measure == "元" and peak >= 10_000:
+        return 10_000.0, "万元"
+    return 1.0, measure
+
+
+def format_amount(value: float, measure: str, compact: bool = False) -> str:
+    """12345678 元 -> '1,234.57万元' ('1,235万元' compact); counts as plain integers with their measure."""
+    if value is None or _isnan(value):
+        return "-"
+    if measure == "元" and abs(value) >= 10_000:
+        if compact:
+            wan = value / 10_000
+            return f"{wan:,.0f}万元" if abs(wan) >= 100 else f"{wan:,.1f}万元"
+        return f"{value / 10_000:,.2f}万元"
+    if float(value).is_integer():
+        return f"{int(value):,}{measure}"
+    return f"{value:,.2f}{measure}"
+
+
+def _isnan(value) -> bool:
+    try:
+        return math.isnan(value)
+    except TypeError:
+        return False
+
+
+def _layout(fig: go.Figure, *, height: int, title: str | None = None, legend: bool = True) -> go.Figure:
+    fig.update_layout(
+        height=height, title=title, font={"family": FONT, "size": 14}, margin={"l": 10, "r": 10, "t": 40 if title else 10,
+                                                                                  "b": 10},
+        showlegend=legend, legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0},
+        plot_bgcolor="white", paper_bgcolor="white", separators=".,",
+    )
+    fig.update_xaxes(showgrid=False)
+    fig.update_yaxes(gridcolor="#e6e9ef", zeroline=False)
+    return fig
+
+
+def trajectory_chart(traj: pd.DataFrame, *, name: str, measure: str, lang: str = "zh",
+                     height: int = 340) -> go.Figure:
+    """Cumulative actual vs the expected path vs the forecast to the deadline, for one target."""
+    scale, unit_label = money_scale(list(traj["expected_cumulative"]) + list(traj["actual_cumulative"].dropna()),
+                                    measure)
+    x = [month_label(m, lang) for m in traj["month"]]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=x, y=traj["expected_cumulative"] / scale, name=translate("chart.expected", lang), mode="lines",
+        line={"color": "#999999", "dash": "dot", "width": 2},
+    ))
+    fig.add_trace(go.Scatter(
+        x=x, y=traj["actual_cumulative"] / scale, name=translate("chart.actual", lang), mode="lines+markers",
+        line={"color": "#0072B2", "width": 3}, marker={"size": 7},
+    ))
+    if traj["forecast"].notna().any():
+        fig.add_trace(go.Scatter(
+            x=x, y=traj["forecast"] / scale, name=translate("chart.forecast", lang), mode="lines",
+            line={"color": "#E69F00", "dash": "dash", "width": 2},
+        ))
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(title_text=unit_label, rangemode="tozero")
+    fig.update_traces(hovertemplate="%{x}<br>%{y:,.2f}" + unit_label + "<extra>%{fullData.name}</extra>")
+    return _layout(fig, height=height, title=name)
+
+
+def sparkline(months: list[str], values: list[float], lang: str = "zh", color: str = "#0072B2") -> go.Figure:
+    """A tiny trend line for a headline card (no axes, no legend)."""
+    fig = go.Figure(go.Scatter(x=[month_label(m, lang) for m in months], y=values, mode="lines+markers",
+                               line={"color": color, "width": 2}, marker={"size": 4},
+                               hovertemplate="%{x}: %{y:,.0f}<extra></extra>"))
+    fig.update_xaxes(visible=False, type="category")
+    fig.update_yaxes(visible=False, rangemode="tozero")
+    fig.update_layout(height=70, margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,
+                      plot_bgcolor="white", paper_bgcolor="white")
+    return fig
+
+
+def unit_comparison_chart(rows: pd.DataFrame, *, name: str, measure: str, lang: str = "zh",
+                          height: int = 320) -> go.Figure:
+    """Per-community actual (bar, coloured by status and labelled) against quota, with the expected marker.
+
+    rows: reporting_unit, actual, target, expected, status.
+    """
+    scale, unit_label = money_scale(list(rows["target"]) + list(rows["actual"]), measure)
+    units = list(rows["reporting_unit"])
+    labels = [f"{format_amount(a, measure)} · {status_label(s, lang)}" for a, s in zip(rows["actual"], rows["status"],
+                                                                                      strict=True)]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(
+        y=units, x=rows["target"] / scale, orientation="h", name=translate("chart.quota", lang),
+        marker={"color": "#eef1f5", "line": {"color": "#b8c0cc", "width": 1}}, hoverinfo="skip",
+    ))
+    fig.add_trace(go.Bar(
+        y=units, x=rows["actual"] / scale, orientation="h", name=translate("chart.actual", lang),
+        marker={"color": [STATUS_COLORS.get(s, "#0072B2") for s in rows["status"]]},
+        text=labels, textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:,.2f}" + unit_label + "<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter(
+        y=units, x=rows["expected"] / scale, mode="markers", name=translate("chart.expected_marker", lang),
+        marker={"symbol": "line-ns", "size": 26, "line": {"width": 3, "color": "#1b1f24"}},
+        hovertemplate="%{y} " + translate("chart.expected", lang) + ": %{x:,.2f}" + unit_label + "<extra></extra>",
+    ))
+    fig.update_layout(barmode="overlay")
+    fig.update_yaxes(autorange="reversed", type="category")
+    peak = max([0.0, *(rows["target"] / scale), *(rows["actual"] / scale), *(rows["expected"] / scale)])
+    # room on the right for the value and status label printed beside each bar
+    fig.update_xaxes(title_text=unit_label, range=[0, peak * 1.45 or 1])
+    return _layout(fig, height=height, title=name)
+
+
+def monthly_bars(frame: pd.DataFrame, *, category: str, name: str, measure: str, lang: str = "zh",
+                 height: int = 340) -> go.Figure:
+    """Stacked monthly bars by category (fund channel, aid category). frame: month, <category>, value."""
+    scale, unit_label = money_scale(frame.groupby("month")["value"].sum().tolist() if len(frame) else [], measure)
+    fig = go.Figure()
+    months = sorted(frame["month"].unique()) if len(frame) else []
+    x = [month_label(m, lang) for m in months]
+    for i, (cat, part) in enumerate(frame.groupby(category, sort=False)):
+        by_month = part.groupby("month")["value"].sum().reindex(months, fill_value=0)
+        if not by_month.any():
+            continue
+        fig.add_trace(go.Bar(x=x, y=by_month.to_numpy() / scale, name=str(cat),
+                             marker={"color": SERIES_COLORS[i % len(SERIES_COLORS)]},
+                             hovertemplate="%{x} " + str(cat) + ": %{y:,.2f}" + unit_label + "<extra></extra>"))
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(title_text=unit_label, rangemode="tozero")
+    return _layout(fig, height=height, title=name)
+
+
+def category_bars(frame: pd.DataFrame, *, category: str, name: str, measure: str, lang: str = "zh",
+                  height: int = 300) -> go.Figure:
+    """Totals per category as labelled horizontal bars. frame: <category>, value."""
+    totals = frame.groupby(category, sort=False)["value"].sum()
+    scale, unit_label = money_scale(list(totals), measure)
+    fig = go.Figure(go.Bar(
+        y=[str(c) for c in totals.index], x=totals.to_numpy() / scale, orientation="h",
+        marker={"color": "#0072B2"}, text=[format_amount(v, measure) for v in totals], textposition="outside",
+        cliponaxis=False, hovertemplate="%{y}: %{x:,.2f}" + unit_label + "<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(title_text=unit_label, range=[0, (max(totals, default=0) / scale) * 1.3 or 1])
+    return _layout(fig, height=height, title=name, legend=False)
+
+
+def status_donut(counts: dict[str, int], lang: str = "zh", height: int = 260) -> go.Figure:
+    """Targets per status, labelled with the status word and count."""
+    items = [(s, n) for s, n in counts.items() if n]
+    fig = go.Figure(go.Pie(
+        labels=[status_label(s, lang) for s, _ in items], values=[n for _, n in items], hole=0.55,
+        marker={"colors": [STATUS_COLORS[s] for s, _ in items]}, textinfo="label+value", sort=False,
+    ))
+    return _layout(fig, height=height, legend=False)
+
+
+def metric_chart(plan: Plan, metric_id: str, traj: pd.DataFrame, lang: str = "zh") -> go.Figure:
+    """The standard chart of one metric: its street (or first) target's trajectory."""
+    metric = plan.metrics[metric_id]
+    return trajectory_chart(traj, name=metric.name, measure=metric.measure, lang=lang)

@@ -1,0 +1,179 @@
+"""Progress reports shaped into the tables the screens and the meeting pack show (pure, no Streamlit)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from worktrack.charts import format_amount, month_label, short_month_label, status_label
+from worktrack.i18n import translate
+from worktrack.plan import Plan, month_range
+from worktrack.progress import HEADLINE_METRICS, StatusReport, month_ordinal
+
+NOT_REPORTED = {"zh": "未报送", "en": "Not reported"}
+
+
+def metric_series(plan: Plan, monthly: pd.DataFrame, metric: str, as_of: str, unit: str | None = None,
+                  cumulative: bool | None = None) -> pd.DataFrame:
+    """Month-by-month figure of one metric (street sum or one unit), from the start month to as_of."""
+    months = month_range(plan.start_month, as_of) if as_of >= plan.start_month else []
+    rows = monthly[monthly["item"] == metric]
+    if unit is not None:
+        rows = rows[rows["reporting_unit"] == unit]
+    values = rows.groupby("month")["value"].sum().reindex(months, fill_value=0.0)
+    if cumulative is None:
+        cumulative = all(t.period == "year" for t in plan.targets_for(metric))
+    if cumulative:
+        values = values.cumsum()
+    return pd.DataFrame({"month": months, "value": values.to_numpy(dtype=float)})
+
+
+def headline_cards(report: StatusReport, headline: pd.DataFrame, lang: str = "zh") -> list[dict]:
+    """The five headline cards: formatted value, target, percent, change, status label."""
+    cards = []
+    for row in headline.itertuples():
+        metric = report.plan.metrics[row.metric]
+        monthly = row.period == "month"
+        target_text = (translate("overview.per_month_target", lang, target=format_amount(row.target, row.measure))
+                       if monthly else format_amount(row.target, row.measure))
+        cards.append({
+            "metric": row.metric,
+            "name": metric.short_name if lang == "zh" else translate(f"metric.{row.metric}", lang),
+            "value": format_amount(row.value, row.measure, compact=True),
+            "target": target_text,
+            "percent": None if row.percent is None or math.isnan(row.percent) else f"{row.percent:.0f}%",
+            "change": format_amount(row.change, row.measure, compact=True),
+            "change_raw": float(row.change),
+            "status": row.status,
+            "status_label": status_label(row.status, lang),
+            "period": row.period,
+        })
+    return cards
+
+
+def attention_table(report: StatusReport, attention: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """The attention list with translated column names, status labels first."""
+    kind_status = {"task_overdue": "overdue", "missing": "behind", "late": "at_risk"}
+    labels = attention["status"].map(lambda s: status_label(kind_status.get(s, s), lang)
+                                     if s in kind_status or s in ("behind", "overdue") else s)
+    kind_names = attention["status"].map(lambda s: translate(f"attention.{s}", lang))
+    return pd.DataFrame({
+        translate("attention.col_status", lang): labels.to_numpy(),
+        translate("attention.col_kind", lang): kind_names.to_numpy(),
+        translate("attention.col_unit", lang): attention["reporting_unit"].fillna(
+            translate("plan_page.target_street", lang)).to_numpy(),
+        translate("attention.col_text", lang): attention["text"].to_numpy(),
+    })
+
+
+def unit_comparison_rows(report: StatusReport, metric: str) -> pd.DataFrame:
+    """Per-unit quota rows of a metric: reporting_unit, actual, target, expected, status."""
+    t = report.targets
+    rows = t[(t["metric"] == metric) & (t["scope"] == "unit")]
+    return rows[["reporting_unit", "actual", "target", "expected", "status"]].reset_index(drop=True)
+
+
+def reporting_grid(report: StatusReport, lang: str = "zh") -> pd.DataFrame:
+    """Unit x month: report on time / late / missing, plus the governance-report obligation."""
+    r = report.reporting
+    if not len(r):
+        return pd.DataFrame()
+    ob = report.obligations
+    gov = ob[ob["metric"] == "governance_reports"].set_index(["reporting_unit", "month"])
+    months = sorted(r["month"].unique())
+    units = list(dict.fromkeys(r["reporting_unit"]))
+    cells: dict[str, list[str]] = {}
+    for month in months:
+        column = []
+        part = r[r["month"] == month].set_index("reporting_unit")
+        for unit in units:
+            row = part.loc[unit]
+            if not row["received"]:
+                text = translate("grid.missing", lang)
+            elif row["on_time"] is False or (not pd.isna(row["on_time"]) and not bool(row["on_time"])):
+                text = translate("grid.late", lang)
+            else:
+                text = translate("grid.on_time", lang)
+            if (unit, month) in gov.index:
+                g = gov.loc[(unit, month)]
+                n = int(g["actual"]) if not pd.isna(g["actual"]) else 0
+                text += " · " + translate("grid.reports_met" if bool(g["met"]) else "grid.reports_missed", lang, n=n)
+            column.append(text)
+        cells[short_month_label(month, lang) if len(months) <= 12 else month_label(month, lang)] = column
+    grid = pd.DataFrame(cells, index=units)
+    grid.index.name = translate("grid.unit", lang)
+    return grid
+
+
+def scorecard(report: StatusReport, unit: str, lang: str = "zh") -> pd.DataFrame:
+    """Every target that applies to one unit, with actual, target, expected and status label."""
+    plan = report.plan
+    t = report.targets[report.targets["reporting_unit"] == unit]
+    names = {m.id: (m.short_name if lang == "zh" else translate(f"metric.{m.id}", lang)) for m in plan.metrics.values()}
+    measures = {m.id: m.measure for m in plan.metrics.values()}
+    return pd.DataFrame({
+        translate("community.col_metric", lang): t["metric"].map(names).to_numpy(),
+        translate("community.col_period", lang): t["period"].map(
+            lambda p: translate("plan_page.every_month", lang) if p == "month" else translate("community.yearly", lang)
+        ).to_numpy(),
+        translate("community.col_actual", lang): [format_amount(v, measures[m]) for v, m in zip(t["actual"], t["metric"],
+                                                                                                  strict=True)],
+        translate("community.col_expected", lang): [format_amount(v, measures[m]) for v, m in
+                                                    zip(t["expected"], t["metric"], strict=True)],
+        translate("community.col_target", lang): [format_amount(v, measures[m]) for v, m in zip(t["target"], t["metric"],
+                                                                                                  strict=True)],
+        translate("community.col_status", lang): t["status"].map(lambda s: status_label(s, lang)).to_numpy(),
+    })
+
+
+def task_table(report: StatusReport, unit: str | None = None, lang: str = "zh") -> pd.DataFrame:
+    """Tasks with their latest status, deadline and overdue flag (one unit or all)."""
+    plan = report.plan
+    k = report.tasks if unit is None else report.tasks[report.tasks["reporting_unit"] == unit]
+    items = plan.items
+    overdue_word = translate("status.overdue", lang)
+    return pd.DataFrame({
+        translate("tasks.col_number", lang): k["item_id"].map(lambda i: items[i].number).to_numpy(),
+        translate("tasks.col_title", lang): k["item_id"].map(lambda i: items[i].title).to_numpy(),
+        translate("tasks.col_unit", lang): k["reporting_unit"].to_numpy(),
+        translate("tasks.col_status", lang): k["status"].fillna(NOT_REPORTED.get(lang, "未报送")).to_numpy(),
+        translate("tasks.col_deadline", lang): k["item_id"].map(lambda i: items[i].deadline.isoformat()).to_numpy(),
+        translate("tasks.col_overdue", lang): k["overdue"].map(lambda o: f"✖ {overdue_word}" if o else "").to_numpy(),
+        translate("tasks.col_note", lang): k["note"].fillna("").to_numpy() if "note" in k else "",
+    })
+
+
+def community_ranks(report: StatusReport, lang: str = "zh") -> pd.DataFrame:
+    """Each community's standing on the headline metrics, normalised to its quota (or share of months met)."""
+    plan = report.plan
+    communities = [u.name for u in plan.communities]
+    t = report.targets
+    data: dict[str, list] = {translate("grid.unit", lang): communities}
+    for metric in HEADLINE_METRICS:
+        rows = t[(t["metric"] == metric) & (t["scope"] == "unit")].set_index("reporting_unit")
+        if not len(rows):
+            um = report.unit_metrics[report.unit_metrics["metric"] == metric].set_index("reporting_unit")
+            if not len(um) or not set(communities) & set(um.index):
+                continue
+            values = [float(um.loc[c, "actual"]) if c in um.index else 0.0 for c in communities]
+            label = translate(f"rank.{metric}", lang)
+            data[label] = values
+            continue
+        if rows["period"].iloc[0] == "month":
+            due = rows["months_due"].astype(float)
+            missed = rows["months_missed"].astype(float)
+            share = ((due - missed) / due.where(due > 0)).reindex(communities)
+        else:
+            share = (rows["actual"] / rows["target"]).reindex(communities)
+        data[translate(f"rank.{metric}", lang)] = [None if pd.isna(v) else round(float(v) * 100, 1) for v in share]
+    frame = pd.DataFrame(data)
+    score_cols = [c for c in frame.columns[1:]]
+    if score_cols:
+        ranks = frame[score_cols].rank(ascending=False, method="min")
+        frame[translate("rank.average", lang)] = ranks.mean(axis=1).round(1).to_numpy()
+    return frame
+
+
+def months_between(start: str, end: str) -> int:
+    return month_ordinal(end) - month_ordinal(start) + 1
