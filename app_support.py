@@ -12,6 +12,25 @@ from worktrack.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from worktrack.plan import Plan, load_plan
 
 
+def _leave_legacy_multipage_mode() -> None:
+    """Make a deep link on the server's first request run through dashboard.py.
+
+    Streamlit decides once per process, before any script has run, whether a `pages/` folder
+    means its legacy multipage mode; st.navigation turns that off, but only once dashboard.py has
+    run. A first request for /community would otherwise run the page alone, without the page
+    config, sidebar or sign-in of the entry script. Switching the mode off and rerunning sends
+    that request through dashboard.py, which then opens the requested page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_leave_legacy_multipage_mode()
+
+
 def plan_file() -> Path:
     return config.plan_path()
 
@@ -136,12 +155,15 @@ def sidebar() -> None:
         st.session_state["as_of"] = months[default]
     from worktrack.charts import month_label
 
-    st.sidebar.selectbox(t("sidebar.as_of"), months, key="as_of", format_func=lambda m: month_label(m, lang()))
+    # format functions bind the language now: AppTest calls them outside the script run
+    current = lang()
+    all_units = t("sidebar.all_units")
+    st.sidebar.selectbox(t("sidebar.as_of"), months, key="as_of", format_func=lambda m: month_label(m, current))
     units = [None, *[u.name for u in plan.units]]
     if st.session_state.get("unit_filter") not in units:
         st.session_state["unit_filter"] = None
     st.sidebar.selectbox(t("sidebar.unit_filter"), units, key="unit_filter",
-                         format_func=lambda u: t("sidebar.all_units") if u is None else u)
+                         format_func=lambda u: all_units if u is None else u)
     if demo_mode():
         st.warning(t("app.demo_banner"), icon=":material/science:")
 

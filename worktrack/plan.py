@@ -132,6 +132,7 @@ class TargetIn(_Strict):
     period: Literal["year", "month"]
     deadline: str | dt.date
     source_quote: str = Field(min_length=1)
+    pace: Literal["linear", "at_deadline"] = "linear"
 
 
 class MetricIn(_Strict):
@@ -238,6 +239,7 @@ class Target:
     period: str  # "year" | "month"
     deadline: dt.date
     source_quote: str
+    pace: str = "linear"  # "linear": expected grows month by month; "at_deadline": a one-off due at the deadline
 
 
 @dataclass(frozen=True)
@@ -694,7 +696,7 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
                 if any(x.scope == "street" and x.period == t.period for x in m.targets[:ti]):
                     error((*tpath, "scope"), "同一指标重复设置了全街道目标")
                 targets.append(Target(f"{m.id}:street", m.id, t.value, "street", None, t.period, deadline,
-                                      t.source_quote))
+                                      t.source_quote, t.pace))
                 continue
             if not t.units:
                 error((*tpath, "units"), "分解到单位的目标（scope: unit）必须写 units，如 [各社区]")
@@ -708,7 +710,7 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
                         error((*tpath, "units", j), f"“{name}”有分解目标，但不在该指标的报送单位 reported_by 里")
                     unit_id = next(u.id for u in units if u.name == name)
                     targets.append(Target(f"{m.id}:{unit_id}", m.id, t.value, "unit", name, t.period, deadline,
-                                          t.source_quote))
+                                          t.source_quote, t.pace))
 
     # per-unit quota overrides
     for qi, q in enumerate(raw.quotas):
@@ -731,7 +733,7 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         unit_id = next(u.id for u in units if u.name == name)
         targets = [t for t in targets if not (t.metric == q.metric and t.reporting_unit == name)]
         targets.append(Target(f"{q.metric}:{unit_id}", q.metric, q.value, "unit", name, base.period,
-                              base.deadline, q.source_quote or base.source_quote))
+                              base.deadline, q.source_quote or base.source_quote, base.pace))
 
     # notes
     known = node_ids | set(metrics) | {"plan"} | {u.id for u in units}
@@ -841,7 +843,7 @@ def plan_as_dict(plan: Plan) -> dict[str, Any]:
             {"id": t.id, "metric": t.metric, "name": plan.metrics[t.metric].name,
              "measure": plan.metrics[t.metric].measure, "value": _num(t.value), "scope": t.scope,
              "reporting_unit": t.reporting_unit, "period": t.period, "deadline": t.deadline.isoformat(),
-             "source_quote": t.source_quote}
+             "source_quote": t.source_quote, "pace": t.pace}
             for t in plan.targets
         ],
         "dimensions": [{"id": d.id, "name": d.name, "values": list(d.values)} for d in plan.dimensions.values()],

@@ -177,3 +177,19 @@ def community_ranks(report: StatusReport, lang: str = "zh") -> pd.DataFrame:
 
 def months_between(start: str, end: str) -> int:
     return month_ordinal(end) - month_ordinal(start) + 1
+
+
+def community_history(plan: Plan, monthly: pd.DataFrame, unit: str, as_of: str, lang: str = "zh") -> pd.DataFrame:
+    """Metric x month table of one unit's reported monthly figures (not cumulative)."""
+    months = month_range(plan.start_month, as_of) if as_of >= plan.start_month else []
+    rows = monthly[monthly["reporting_unit"] == unit]
+    table = rows.pivot_table(index="item", columns="month", values="value", aggfunc="sum").reindex(columns=months)
+    metrics = [m for m in plan.metrics_for_unit(unit) if m.id in table.index]
+    out = pd.DataFrame(
+        {short_month_label(m, lang) if len(months) <= 12 else month_label(m, lang):
+         [format_amount(table.loc[x.id, m], x.measure, compact=True) if not pd.isna(table.loc[x.id, m]) else "-"
+          for x in metrics] for m in months},
+        index=[x.short_name if lang == "zh" else translate(f"metric.{x.id}", lang) for x in metrics],
+    )
+    out.index.name = translate("community.col_metric", lang)
+    return out

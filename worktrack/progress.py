@@ -1,0 +1,863 @@
+"""Plan + monthly facts -> actual / expected / gap / forecast / status, obligations, tasks, reporting.
+
+Everything here is a pure function of the plan and three DataFrames (the store's active-version
+reads); `status_from_store` is the only function that touches the store.
+
+Definitions (months are "YYYY-MM"; the plan's start month is `plan.start_month`, the issue month
+unless targets.yaml sets `start_month`):
+
+- months_total   = whole months from the start month to the target's deadline month, both
+                   included (at least 1). Jinpenling: 2023-04 .. 2023-12 = 9.
+- months_elapsed = whole months from the start month to as_of, both included, capped at
+                   months_total and at least 0 (as_of 2023-09 -> 6).
+- actual         yearly target ("period: year"): the sum of the monthly increments from the start
+                 month through as_of (later reports after the deadline still count, so a late
+                 completion shows as done). Every-month target ("period: month"): the figure of
+                 one month, as_of itself, or the deadline month once as_of is past it.
+- target         the plan's value.
+- expected       yearly: target x months_elapsed / months_total (0 before the start month);
+                 a one-off target with `pace: at_deadline` in targets.yaml (a year-end report or
+                 commendation) expects nothing until its deadline month and the whole target then;
+                 every-month: the monthly requirement (0 before the start month).
+- gap            expected - actual (positive = short of where we should be by now).
+- forecast       yearly: actual + run_rate x (months_total - months_elapsed), where run_rate is the
+                 mean monthly increment of the last (up to) three months with a report through
+                 as_of; null when nothing has been reported yet and months remain.
+                 Every-month: run_rate, the monthly figure the recent months point to.
+- street totals  a street target's actual is the sum over every reporting unit's values of the
+                 metric, units without a quota included (e.g. 街道民政办's fund raising).
+
+Status rules, applied in this order, first match wins:
+
+1. done         actual >= target
+2. overdue      as_of is after the deadline month (as_of in the deadline month is not overdue)
+3. not_started  nothing reported for the period, actual == 0 and expected == 0 (only before the
+                start month, since the start month itself already counts as elapsed)
+4. on_track     actual >= expected (exactly on expected is on track)
+5. at_risk      actual >= 80 % of expected (exactly 80 % is at risk)
+6. behind       otherwise
+
+"Past the deadline" means as_of is a later month than the deadline's month. For every-month
+targets expected equals the requirement, so they come out done, at_risk or behind (or overdue
+once the deadline month's figure stayed short and as_of is past it).
+
+Comparisons allow a relative rounding slack of 1e-9 so that decimal inputs land on the boundary
+they were meant to.
+
+Every-month obligations: for each every-month target, each month from the start month through
+min(as_of, deadline month) is due (the as_of month counts as due); met = that month's figure >=
+the requirement. A street-scope every-month target (roundtable_meetings) sums every unit's
+figure and has reporting_unit null.
+
+Tasks (status-tracked items x their reporting units): the status of the latest report month <=
+as_of. A task nobody has reported on has status null (the UI shows 未报送; "未开始" is kept for
+units that said so). overdue = as_of after the deadline month and status is not 已完成.
+
+Reporting completeness: every reporting unit x every month start..as_of. received = an active
+upload exists; version = its version number; on_time = received_at <= the end of day
+`plan.report_due_day` of the following month (the active version's time counts, so a correction
+uploaded after the due day makes the month late). Naive timestamps are read as local
+(Asia/Shanghai) time; timezone-aware ones are converted to it.
+
+Unit filter: a report for one unit keeps that unit's rows, plus street-scope targets whose metric
+only that unit reports (e.g. 街道民政办's roundtable meetings). `metric_totals` stays street-wide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from worktrack.plan import Plan, Target, month_range
+
+STATUSES = ("done", "overdue", "not_started", "on_track", "at_risk", "behind")  # rule order
+STATUS_LABELS_ZH = {
+    "done": "已完成",
+    "on_track": "正常",
+    "at_risk": "预警",
+    "behind": "滞后",
+    "overdue": "逾期",
+    "not_started": "未开始",
+}
+STATUS_LABELS_EN = {
+    "done": "Done",
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "behind": "Behind",
+    "overdue": "Overdue",
+    "not_started": "Not started",
+}
+FORECAST_METHOD_ZH = "预测方法：按截至当月最近三个有上报的月份的平均月增量，推算到完成时限。"
+FORECAST_METHOD_EN = ("Forecast: the mean monthly increment of the last three reported months, carried "
+                      "forward to the deadline.")
+AT_RISK_SHARE = 0.8
+RUN_RATE_MONTHS = 3
+TASK_DONE = "已完成"
+NOT_REPORTED_ZH = "未报送"
+LOCAL_TZ = "Asia/Shanghai"
+HEADLINE_METRICS = ("retrofit_households", "fund_raised_yuan", "people_helped", "governance_reports",
+                    "roundtable_meetings")
+# Severity for sorting attention rows: most urgent first.
+_SEVERITY = {"overdue": 0, "behind": 1, "task_overdue": 2, "missing": 3, "late": 4}
+
+TARGET_COLUMNS = ["target_id", "metric", "reporting_unit", "actual", "target", "expected", "gap", "forecast",
+                  "status"]
+OBLIGATION_COLUMNS = ["metric", "reporting_unit", "month", "actual", "required", "met"]
+TASK_COLUMNS = ["item_id", "reporting_unit", "status", "overdue"]
+REPORTING_COLUMNS = ["reporting_unit", "month", "received", "on_time", "version"]
+
+
+# ---------------------------------------------------------------------------
+# Months
+
+
+_MONTH_TEXT = re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*月?\s*$")
+
+
+def parse_month(value: Any) -> str:
+    """'2023-9', '2023/09', '2023年9月', a date -> '2023-09'; ValueError otherwise."""
+    if isinstance(value, dt.date | pd.Timestamp):
+        return f"{value.year:04d}-{value.month:02d}"
+    m = _MONTH_TEXT.match(str(value))
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ValueError(f"月份“{value}”格式不对，请写成 2023-09 这样的形式")
+    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
+
+
+def month_ordinal(month: str) -> int:
+    """'2023-04' -> 2023 * 12 + 3, so month differences are plain subtraction."""
+    y, m = month.split("-")
+    return int(y) * 12 + int(m) - 1
+
+
+def _ordinal_to_month(ordinal: int) -> str:
+    return f"{ordinal // 12:04d}-{ordinal % 12 + 1:02d}"
+
+
+def _loose_ordinal(value: Any) -> int | None:
+    try:
+        return month_ordinal(parse_month(value))
+    except (ValueError, TypeError):
+        return None
+
+
+def report_due_date(plan: Plan, month: str) -> dt.date:
+    """The last day a month's report counts as on time: report_due_day of the following month."""
+    nxt = month_ordinal(month) + 1
+    return dt.date(nxt // 12, nxt % 12 + 1, plan.report_due_day)
+
+
+# ---------------------------------------------------------------------------
+# The plan, flattened to arrays once per plan object
+
+
+@dataclass
+class _Compiled:
+    start_ord: int
+    units: list[str]
+    unit_index: dict[str, int]
+    metrics: list[str]
+    metric_index: dict[str, int]
+    targets: list[Target]
+    t_metric: np.ndarray  # metric code
+    t_entity: np.ndarray  # unit code, or len(units) for street scope
+    t_value: np.ndarray
+    t_monthly: np.ndarray  # bool: period == "month"
+    t_at_deadline: np.ndarray  # bool: a one-off expected only at its deadline (pace: at_deadline)
+    t_deadline: np.ndarray  # deadline month index relative to the start month
+    t_sole_unit: np.ndarray  # street targets: code of the only unit reporting the metric, else -1
+    items: list[str]
+    item_index: dict[str, int]
+    pair_item: np.ndarray  # status-tracked item x reporting unit pairs
+    pair_unit: np.ndarray
+    item_deadline: np.ndarray  # per item, relative month index
+    reporting_units: np.ndarray  # codes of units with anything to report
+    reported_by: np.ndarray  # bool [unit, metric]
+    metric_period: list[str]  # "month" when the metric's targets are every-month ones, else "year"
+    unit_labels: pd.Series  # unit names, then None for the street total
+    metric_labels: pd.Series
+    item_labels: pd.Series
+    target_labels: pd.Series
+
+
+_TEXT = pd.Series(["text"]).dtype
+_COMPILED: dict[int, tuple[weakref.ref, _Compiled]] = {}
+
+
+def _compile(plan: Plan) -> _Compiled:
+    cached = _COMPILED.get(id(plan))
+    if cached is not None and cached[0]() is plan:
+        return cached[1]
+    start = month_ordinal(plan.start_month)
+    units = [u.name for u in plan.units]
+    unit_index = {name: i for i, name in enumerate(units)}
+    metrics = list(plan.metrics)
+    metric_index = {m: i for i, m in enumerate(metrics)}
+    targets = list(plan.targets)
+    street = len(units)
+
+    def rel(date: dt.date) -> int:
+        return date.year * 12 + date.month - 1 - start
+
+    reported_by = np.zeros((len(units), len(metrics)), dtype=bool)
+    for m in plan.metrics.values():
+        reported_by[[unit_index[n] for n in m.reported_by if n in unit_index], metric_index[m.id]] = True
+    sole = {m.id: (unit_index.get(m.reported_by[0], -1) if len(m.reported_by) == 1 else -1)
+            for m in plan.metrics.values()}
+    tasks = plan.tasks
+    items = [i.id for i in tasks]
+    pairs = [(k, unit_index[n]) for k, item in enumerate(tasks) for n in item.reporting_units if n in unit_index]
+    reporting = reported_by.any(axis=1)
+    for _, u in pairs:
+        reporting[u] = True
+    compiled = _Compiled(
+        start_ord=start, units=units, unit_index=unit_index, metrics=metrics, metric_index=metric_index,
+        targets=targets,
+        t_metric=np.array([metric_index[t.metric] for t in targets], dtype=np.int64),
+        t_entity=np.array([street if t.reporting_unit is None else unit_index[t.reporting_unit] for t in targets],
+                          dtype=np.int64),
+        t_value=np.array([t.value for t in targets], dtype=float),
+        t_monthly=np.array([t.period == "month" for t in targets], dtype=bool),
+        t_at_deadline=np.array([t.pace == "at_deadline" for t in targets], dtype=bool),
+        t_deadline=np.array([rel(t.deadline) for t in targets], dtype=np.int64),
+        t_sole_unit=np.array([sole[t.metric] if t.reporting_unit is None else -1 for t in targets], dtype=np.int64),
+        items=items, item_index={i: k for k, i in enumerate(items)},
+        pair_item=np.array([p[0] for p in pairs], dtype=np.int64),
+        pair_unit=np.array([p[1] for p in pairs], dtype=np.int64),
+        item_deadline=np.array([rel(i.deadline) for i in tasks], dtype=np.int64),
+        reporting_units=np.flatnonzero(reporting), reported_by=reported_by,
+        metric_period=[next((t.period for t in targets if t.metric == m), "year") for m in metrics],
+        unit_labels=_labels([*units, None]), metric_labels=_labels(metrics), item_labels=_labels(items),
+        target_labels=_labels([t.id for t in targets]),
+    )
+    _COMPILED.clear()  # one plan at a time is the normal case; never grow without bound
+    _COMPILED[id(plan)] = (weakref.ref(plan), compiled)
+    return compiled
+
+
+def _labels(values: list) -> pd.Series:
+    """Labels in pandas' default text dtype (Arrow-backed `str` on pandas 3), None kept as missing."""
+    return pd.Series(values, dtype=object).astype(_TEXT)
+
+
+def _take(labels: pd.Series, codes: np.ndarray):
+    """labels[codes] as a column, without converting every string through Python objects."""
+    return labels.take(np.asarray(codes, dtype=np.int64)).array
+
+
+def _encode(series: pd.Series, lookup: dict[str, int], fallback=None) -> np.ndarray:
+    """Strings -> plan codes (-1 when unknown), hashing each distinct value once."""
+    codes, uniques = pd.factorize(series)
+    table = np.full(len(uniques) + 1, -1, dtype=np.int64)  # the extra slot serves code -1 (missing)
+    for j, value in enumerate(uniques):
+        code = lookup.get(value, -1)
+        if code < 0 and fallback is not None:
+            code = fallback(value)
+        table[j] = code
+    return table[codes]
+
+
+def _encode_months(series: pd.Series, offset: int) -> np.ndarray:
+    """Month labels -> month index relative to `offset`; a large negative number when unreadable."""
+    codes, uniques = pd.factorize(series)
+    bad = np.iinfo(np.int64).min // 4
+    table = np.full(len(uniques) + 1, bad, dtype=np.int64)
+    for j, value in enumerate(uniques):
+        ordinal = _loose_ordinal(value)
+        if ordinal is not None:
+            table[j] = ordinal - offset
+    return table[codes]
+
+
+def _unit_fallback(plan: Plan, compiled: _Compiled):
+    def resolve(value: Any) -> int:
+        unit = plan.find_unit(str(value)) if isinstance(value, str) else None
+        return compiled.unit_index[unit.name] if unit is not None else -1
+    return resolve
+
+
+def _frame(data: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
+    if data is None:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise ValueError(f"数据缺少列：{', '.join(missing)}")
+    return data
+
+
+# ---------------------------------------------------------------------------
+# Status rules
+
+
+def _at_least(actual: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    return actual >= bound - 1e-9 * np.maximum(1.0, np.abs(bound))
+
+
+def classify(actual, target, expected, past_deadline, reported) -> np.ndarray:
+    """The status rules of the module docstring, vectorised; returns an array of status codes."""
+    actual, target, expected = (np.asarray(x, dtype=float) for x in (actual, target, expected))
+    past_deadline, reported = np.asarray(past_deadline, dtype=bool), np.asarray(reported, dtype=bool)
+    conditions = [
+        _at_least(actual, target),
+        past_deadline,
+        ~reported & (actual == 0) & (expected == 0),
+        _at_least(actual, expected),
+        _at_least(actual, AT_RISK_SHARE * expected),
+    ]
+    return np.select(conditions, ["done", "overdue", "not_started", "on_track", "at_risk"], "behind").astype(object)
+
+
+def expected_by(target: float, months_elapsed: int, months_total: int) -> float:
+    """Pro-rata expectation in whole months: target x elapsed / total, elapsed capped at total."""
+    total = max(months_total, 1)
+    return target * min(max(months_elapsed, 0), total) / total
+
+
+# ---------------------------------------------------------------------------
+# The report
+
+
+@dataclass
+class StatusReport:
+    """Progress as of one month; parts are DataFrames, `as_dict` is the JSON contract."""
+
+    plan: Plan = field(repr=False)
+    as_of: str
+    unit: str | None
+    targets: pd.DataFrame
+    obligations: pd.DataFrame
+    tasks: pd.DataFrame
+    reporting: pd.DataFrame
+    unit_metrics: pd.DataFrame  # every unit x metric it reports: cumulative actual, this month's figure
+    metric_totals: pd.DataFrame  # street-wide per metric, with quota reconciliation
+
+    def obligation_summary(self) -> pd.DataFrame:
+        """Months due, met and missed per every-month target."""
+        monthly = self.targets[self.targets["period"] == "month"]
+        return monthly[["target_id", "metric", "reporting_unit", "months_due", "months_missed"]].reset_index(
+            drop=True)
+
+    def status_counts(self) -> dict[str, int]:
+        """How many targets are in each status (every status present, zeros included)."""
+        counts = self.targets["status"].value_counts()
+        return {s: int(counts.get(s, 0)) for s in STATUS_LABELS_ZH}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The pinned JSON contract (extra keys allowed, none renamed)."""
+        return {
+            "as_of": self.as_of,
+            "unit": self.unit,
+            "targets": _records(self.targets, [*TARGET_COLUMNS, "scope", "period", "deadline", "percent",
+                                               "reported", "run_rate", "month_value", "months_elapsed",
+                                               "months_total", "months_due", "months_missed"]),
+            "obligations": _records(self.obligations, [*OBLIGATION_COLUMNS, "target_id", "reported"]),
+            "tasks": _records(self.tasks, [*TASK_COLUMNS, "month", "deadline", "note"]),
+            "reporting": _records(self.reporting, [*REPORTING_COLUMNS, "due_date", "received_at"]),
+            "status_counts": self.status_counts(),
+        }
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        value = round(value, 2)
+        return int(value) if value.is_integer() else value
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    cols = [c for c in columns if c in frame.columns]
+    data = [frame[c].tolist() for c in cols]
+    return [{c: _json_value(v) for c, v in zip(cols, row, strict=True)} for row in zip(*data, strict=True)]
+
+
+def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame | None,
+                   uploads: pd.DataFrame | None, as_of: str, unit: str | None = None) -> StatusReport:
+    """Progress of every target, obligation, task and report as of a month (pure, vectorised)."""
+    as_of = parse_month(as_of)
+    c = _compile(plan)
+    unit_name = None
+    if unit is not None:
+        found = plan.find_unit(unit)
+        if found is None:
+            raise ValueError(f"未知的报送单位“{unit}”")
+        unit_name = found.name
+    a = month_ordinal(as_of) - c.start_ord  # as_of month index relative to the start month
+    n_months = max(a + 1, 0)
+    month_labels = _labels(month_range(plan.start_month, as_of) if n_months else [])
+
+    values, reported = _dense_monthly(plan, c, _frame(monthly, ["reporting_unit", "item", "month", "value"]),
+                                      n_months)
+    targets, obligations = _targets(plan, c, values, reported, a, month_labels)
+    unit_metrics, metric_totals = _metric_tables(c, values, reported)
+    task_frame = _tasks(plan, c, _frame(tasks, ["reporting_unit", "item", "month", "status", "note"]), a)
+    reporting = _reporting(plan, c, _frame(uploads, ["reporting_unit", "month", "version", "received_at"]),
+                           n_months, month_labels)
+
+    if unit_name is not None:
+        code = c.unit_index[unit_name]
+        keep = (targets["reporting_unit"] == unit_name) | (targets["sole_unit"] == code)
+        sole_targets = set(targets.loc[keep & targets["reporting_unit"].isna(), "target_id"])
+        targets = targets[keep].reset_index(drop=True)
+        obligations = obligations[(obligations["reporting_unit"] == unit_name)
+                                  | obligations["target_id"].isin(sole_targets)].reset_index(drop=True)
+        task_frame = task_frame[task_frame["reporting_unit"] == unit_name].reset_index(drop=True)
+        reporting = reporting[reporting["reporting_unit"] == unit_name].reset_index(drop=True)
+        unit_metrics = unit_metrics[unit_metrics["reporting_unit"] == unit_name].reset_index(drop=True)
+    targets = targets.drop(columns=["sole_unit"])
+    return StatusReport(plan, as_of, unit_name, targets, obligations, task_frame, reporting, unit_metrics,
+                        metric_totals)
+
+
+def _dense_monthly(plan: Plan, c: _Compiled, monthly: pd.DataFrame, n_months: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Values and reported flags as [entity, metric, month]; the last entity is the street total."""
+    n_units, n_metrics = len(c.units), len(c.metrics)
+    shape = (n_units, n_metrics, n_months)
+    values = np.zeros(shape)
+    reported = np.zeros(shape, dtype=bool)
+    if len(monthly) and n_months:
+        u = _encode(monthly["reporting_unit"], c.unit_index, _unit_fallback(plan, c))
+        m = _encode(monthly["item"], c.metric_index)
+        t = _encode_months(monthly["month"], c.start_ord)
+        ok = (u >= 0) & (m >= 0) & (t >= 0) & (t < n_months)
+        flat = (u[ok] * n_metrics + m[ok]) * n_months + t[ok]
+        v = pd.to_numeric(monthly["value"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[ok]
+        size = n_units * n_metrics * n_months
+        values = np.bincount(flat, weights=np.nan_to_num(v), minlength=size).reshape(shape)
+        reported = (np.bincount(flat, minlength=size) > 0).reshape(shape)
+    values = np.concatenate([values, values.sum(axis=0, keepdims=True)])
+    reported = np.concatenate([reported, reported.any(axis=0, keepdims=True)])
+    return values, reported
+
+
+def _run_rate(values: np.ndarray, reported: np.ndarray) -> np.ndarray:
+    """Mean increment over the last (up to) three reported months; NaN when none."""
+    from_end = np.flip(np.cumsum(np.flip(reported, axis=-1), axis=-1), axis=-1)
+    recent = reported & (from_end <= RUN_RATE_MONTHS)
+    count = recent.sum(axis=-1)
+    total = np.where(recent, values, 0.0).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray, a: int,
+             month_labels: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n_months = values.shape[-1]
+    ent, met, value = c.t_entity, c.t_metric, c.t_value
+    monthly = c.t_monthly
+    total = np.maximum(c.t_deadline + 1, 1)
+    elapsed = np.clip(a + 1, 0, total)
+    past = a > c.t_deadline
+    cumulative = values.sum(axis=-1)[ent, met]
+    any_reported = reported.any(axis=-1)[ent, met]
+    rate = _run_rate(values, reported)[ent, met]
+
+    # every-month targets are judged on one month: as_of, or the deadline month once past it
+    eval_month = np.minimum(a, c.t_deadline)
+    has_month = (eval_month >= 0) & (eval_month < n_months)
+    idx = np.clip(eval_month, 0, max(n_months - 1, 0))
+    if n_months:
+        month_figure = np.where(has_month, values[ent, met, idx], 0.0)
+        month_reported = has_month & reported[ent, met, idx]
+        as_of_figure = values[ent, met, n_months - 1] if a < n_months else np.zeros(len(ent))
+    else:
+        month_figure = np.zeros(len(ent))
+        month_reported = np.zeros(len(ent), dtype=bool)
+        as_of_figure = np.zeros(len(ent))
+
+    actual = np.where(monthly, month_figure, cumulative)
+    pro_rata = np.where(c.t_at_deadline, np.where(elapsed >= total, value, 0.0), value * elapsed / total)
+    expected = np.where(monthly, np.where(eval_month >= 0, value, 0.0), pro_rata)
+    remaining = total - elapsed
+    forecast = np.where(monthly, rate,
+                        np.where(remaining > 0, actual + rate * remaining, actual))
+    status = classify(actual, value, expected, past, np.where(monthly, month_reported, any_reported))
+
+    # obligations: one row per every-month target per due month
+    obl_targets = np.flatnonzero(monthly)
+    n_due = np.clip(np.minimum(a, c.t_deadline[obl_targets]) + 1, 0, n_months)
+    rows = np.repeat(obl_targets, n_due)
+    first = np.repeat(np.cumsum(n_due) - n_due, n_due)
+    month_idx = np.arange(len(rows)) - first
+    obl_actual = values[ent[rows], met[rows], month_idx] if len(rows) else np.zeros(0)
+    obl_met = _at_least(obl_actual, value[rows])
+    missed = np.bincount(rows, weights=~obl_met, minlength=len(ent)) if len(rows) else np.zeros(len(ent))
+    due = np.zeros(len(ent))
+    due[obl_targets] = n_due
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        percent = actual / value * 100
+    targets = pd.DataFrame({
+        "target_id": c.target_labels.array,
+        "metric": _take(c.metric_labels, met),
+        "reporting_unit": _take(c.unit_labels, ent),
+        "actual": actual,
+        "target": value,
+        "expected": expected,
+        "gap": expected - actual,
+        "forecast": forecast,
+        "status": status,
+        "scope": np.where(ent == len(c.units), "street", "unit").astype(object),
+        "period": np.where(monthly, "month", "year").astype(object),
+        "deadline": [t.deadline for t in c.targets],
+        "percent": percent,
+        "reported": np.where(monthly, month_reported, any_reported),
+        "run_rate": rate,
+        "month_value": as_of_figure,
+        "months_elapsed": elapsed,
+        "months_total": total,
+        "months_due": pd.array(np.where(monthly, due, np.nan), dtype="Int64"),
+        "months_missed": pd.array(np.where(monthly, missed, np.nan), dtype="Int64"),
+        "sole_unit": c.t_sole_unit,
+    })
+    obligations = pd.DataFrame({
+        "metric": _take(c.metric_labels, met[rows]),
+        "reporting_unit": _take(c.unit_labels, ent[rows]),
+        "month": _take(month_labels, month_idx),
+        "actual": obl_actual,
+        "required": value[rows],
+        "met": obl_met,
+        "target_id": _take(c.target_labels, rows),
+        "reported": reported[ent[rows], met[rows], month_idx] if len(rows) else np.zeros(0, dtype=bool),
+    })
+    return targets, obligations
+
+
+def _metric_tables(c: _Compiled, values: np.ndarray, reported: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n_units, n_metrics, n_months = len(c.units), len(c.metrics), values.shape[-1]
+    cumulative = values.sum(axis=-1)
+    this_month = values[..., -1] if n_months else np.zeros(values.shape[:2])
+    last_month = values[..., -2] if n_months >= 2 else np.zeros(values.shape[:2])
+    months_reported = reported.sum(axis=-1)
+
+    # every unit x metric it reports (or has figures for)
+    keep = c.reported_by | (months_reported[:n_units] > 0)
+    u_idx, m_idx = np.nonzero(keep)
+    unit_metrics = pd.DataFrame({
+        "reporting_unit": _take(c.unit_labels, u_idx),
+        "metric": _take(c.metric_labels, m_idx),
+        "actual": cumulative[u_idx, m_idx],
+        "month_value": this_month[u_idx, m_idx],
+        "previous_month_value": last_month[u_idx, m_idx],
+        "months_reported": months_reported[u_idx, m_idx],
+    })
+
+    # street-wide totals with the quota split: units with a quota vs everyone else
+    quota = np.zeros((n_units, n_metrics), dtype=bool)
+    unit_targets = c.t_entity < n_units
+    quota[c.t_entity[unit_targets], c.t_metric[unit_targets]] = True
+    street_value = np.full(n_metrics, np.nan)
+    street_mask = ~unit_targets
+    street_value[c.t_metric[street_mask]] = c.t_value[street_mask]
+    quota_sum = np.bincount(c.t_metric[unit_targets], weights=c.t_value[unit_targets], minlength=n_metrics)
+    quota_count = np.bincount(c.t_metric[unit_targets], minlength=n_metrics)
+    quota_actual = np.where(quota, cumulative[:n_units], 0.0).sum(axis=0)
+    metric_totals = pd.DataFrame({
+        "metric": c.metric_labels.array,
+        "period": c.metric_period,
+        "actual": cumulative[n_units],
+        "month_value": this_month[n_units],
+        "previous_month_value": last_month[n_units],
+        "street_target": street_value,
+        "quota_sum": np.where(quota_count > 0, quota_sum, np.nan),
+        "quota_units": quota_count,
+        "quota_actual": quota_actual,
+        "other_actual": cumulative[n_units] - quota_actual,
+    })
+    return unit_metrics, metric_totals
+
+
+def _tasks(plan: Plan, c: _Compiled, tasks: pd.DataFrame, a: int) -> pd.DataFrame:
+    n_items = len(c.items)
+    n_pairs = len(c.pair_item)
+    best = np.full(len(c.units) * n_items, -1, dtype=np.int64)
+    n = len(tasks)
+    t = np.zeros(n, dtype=np.int64)
+    if n and n_items:
+        u = _encode(tasks["reporting_unit"], c.unit_index, _unit_fallback(plan, c))
+        i = _encode(tasks["item"], c.item_index)
+        t = _encode_months(tasks["month"], c.start_ord)
+        ok = (u >= 0) & (i >= 0) & (t <= a) & (t > np.iinfo(np.int64).min // 4)
+        # latest month wins; within a month the later row wins
+        t_ok = t[ok]
+        score = (t_ok - (t_ok.min() if len(t_ok) else 0)) * n + np.flatnonzero(ok)
+        np.maximum.at(best, u[ok] * n_items + i[ok], score)
+    chosen = best[c.pair_unit * n_items + c.pair_item] if n_pairs else np.zeros(0, dtype=np.int64)
+    has = chosen >= 0
+    rows = np.where(has, chosen % max(n, 1), 0)
+
+    def pick(column: str) -> pd.Series:
+        if not n:
+            return pd.Series([None] * n_pairs, dtype=object)
+        return tasks[column].take(rows).reset_index(drop=True).where(pd.Series(has))
+
+    status = pick("status")
+    note = pick("note")
+    distinct, inverse = np.unique(t[rows] if n else np.zeros(n_pairs, dtype=np.int64), return_inverse=True)
+    month = pd.Series(_take(_labels([_ordinal_to_month(int(o) + c.start_ord) for o in distinct]), inverse))
+    month = month.where(pd.Series(has))
+    past = a > c.item_deadline[c.pair_item] if n_pairs else np.zeros(0, dtype=bool)
+    deadlines = np.array([plan.items[i].deadline for i in c.items] or [None], dtype=object)
+    return pd.DataFrame({
+        "item_id": _take(c.item_labels, c.pair_item),
+        "reporting_unit": _take(c.unit_labels, c.pair_unit),
+        "status": status.array,
+        "overdue": past & (status != TASK_DONE).to_numpy(dtype=bool),
+        "month": month.array,
+        "deadline": deadlines[c.pair_item] if n_pairs else np.array([], dtype=object),
+        "note": note,
+    })
+
+
+def _local_naive(received: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(received, errors="coerce")
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)
+    return stamps
+
+
+def _reporting(plan: Plan, c: _Compiled, uploads: pd.DataFrame, n_months: int, month_labels: pd.Series
+               ) -> pd.DataFrame:
+    shape = (len(c.units), n_months)
+    version = np.full(shape, -1, dtype=np.int64)
+    received_at = np.full(shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if len(uploads) and n_months:
+        u = _encode(uploads["reporting_unit"], c.unit_index, _unit_fallback(plan, c))
+        t = _encode_months(uploads["month"], c.start_ord)
+        v = pd.to_numeric(uploads["version"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+        stamps = _local_naive(uploads["received_at"]).to_numpy(dtype="datetime64[ns]")
+        ok = np.flatnonzero((u >= 0) & (t >= 0) & (t < n_months))
+        ok = ok[np.argsort(v[ok], kind="stable")]  # should two versions be active, the highest wins
+        version[u[ok], t[ok]] = v[ok]
+        received_at[u[ok], t[ok]] = stamps[ok]
+    uu = np.repeat(c.reporting_units, n_months)
+    tt = np.tile(np.arange(n_months), len(c.reporting_units))
+    version, received_at = version[uu, tt], received_at[uu, tt]
+    received = version >= 0
+    due_dates = np.array([report_due_date(plan, m) for m in month_labels] + [None], dtype=object)[:n_months]
+    # on time = before midnight at the end of the due day, local time
+    deadline = (np.array(list(due_dates), dtype="datetime64[D]") + np.timedelta64(1, "D")).astype("datetime64[ns]")
+    on_time = pd.array(received_at < deadline[tt], dtype="boolean")
+    on_time[~received | np.isnat(received_at)] = pd.NA
+    versions = pd.array(version, dtype="Int64")
+    versions[~received] = pd.NA
+    return pd.DataFrame({
+        "reporting_unit": _take(c.unit_labels, uu),
+        "month": _take(month_labels, tt),
+        "received": received,
+        "on_time": on_time,
+        "version": versions,
+        "due_date": due_dates[tt],
+        "received_at": received_at,
+    })
+
+
+# ---------------------------------------------------------------------------
+# Through the store
+
+
+def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: str | None = None) -> StatusReport:
+    """Read the three active-version frames from the store and compute the status."""
+    if as_of is None:
+        as_of = store.latest_month() or plan.start_month
+    as_of = parse_month(as_of)
+    return compute_status(plan, store.monthly_values(as_of), store.task_statuses(as_of),
+                          store.active_uploads(as_of), as_of, unit=unit)
+
+
+# ---------------------------------------------------------------------------
+# Dashboard helpers
+
+
+def trajectory(plan: Plan, monthly: pd.DataFrame | None, target_id: str, as_of: str) -> pd.DataFrame:
+    """Month-by-month actual vs expected vs forecast for one target, start month to deadline.
+
+    Columns: month, actual (the month's figure), actual_cumulative (null after as_of),
+    expected_cumulative, forecast (from as_of on: the as_of cumulative plus the run-rate of the
+    last three reported months for each later month; null before as_of). For every-month targets
+    the cumulative columns add up the monthly figures and requirements.
+    """
+    as_of = parse_month(as_of)
+    target = next((t for t in plan.targets if t.id == target_id), None)
+    if target is None:
+        raise KeyError(target_id)
+    c = _compile(plan)
+    start = c.start_ord
+    deadline = target.deadline.year * 12 + target.deadline.month - 1
+    a = month_ordinal(as_of)
+    ordinals = np.arange(start, max(deadline, a, start) + 1)
+    n = len(ordinals)
+    values, reported = np.zeros(n), np.zeros(n, dtype=bool)
+    data = _frame(monthly, ["reporting_unit", "item", "month", "value"])
+    if len(data):
+        u = _encode(data["reporting_unit"], c.unit_index, _unit_fallback(plan, c))
+        m = _encode(data["item"], c.metric_index)
+        t = _encode_months(data["month"], start)
+        want = (m == c.metric_index[target.metric]) & (u >= 0) & (t >= 0) & (t <= a - start)
+        if target.reporting_unit is not None:
+            want &= u == c.unit_index[target.reporting_unit]
+        v = pd.to_numeric(data["value"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[want]
+        values = np.bincount(t[want], weights=np.nan_to_num(v), minlength=n).astype(float)
+        reported = np.bincount(t[want], minlength=n) > 0
+    through = ordinals <= a
+    total = max(deadline - start + 1, 1)
+    position = np.clip(ordinals - start + 1, 0, total)
+    if target.period == "month":
+        expected = target.value * position
+    elif target.pace == "at_deadline":
+        expected = np.where(position >= total, target.value, 0.0)
+    else:
+        expected = target.value * position / total
+    actual_cum = np.where(through, np.cumsum(values), np.nan)
+    rate = _run_rate(values[through], reported[through])
+    forecast = np.full(n, np.nan)
+    if a >= start and not np.isnan(rate):
+        at = a - start
+        forecast[at:] = actual_cum[at] + rate * np.minimum(ordinals[at:] - a, max(deadline - a, 0))
+    return pd.DataFrame({
+        "month": [_ordinal_to_month(int(o)) for o in ordinals],
+        "actual": np.where(through, values, np.nan),
+        "actual_cumulative": actual_cum,
+        "expected_cumulative": expected.astype(float),
+        "forecast": forecast,
+    })
+
+
+def headline(report: StatusReport) -> pd.DataFrame:
+    """One row per headline metric: value, target, percent, change this month, status.
+
+    Street report: the street target's figures when the metric has one, else the sums over the
+    unit quotas judged with the same rules. Unit report: that unit's own target. Yearly metrics:
+    value is cumulative and change is this month's increment; every-month metrics: value is the
+    month's figure and change is the difference from the previous month.
+    """
+    plan = report.plan
+    rows = []
+    totals = report.metric_totals.set_index("metric")
+    for metric_id in HEADLINE_METRICS:
+        metric = plan.metrics.get(metric_id)
+        if metric is None:
+            continue
+        mine = report.targets[report.targets["metric"] == metric_id]
+        street = mine[mine["scope"] == "street"]
+        units = mine[mine["scope"] == "unit"]
+        if report.unit is not None:
+            units = units[units["reporting_unit"] == report.unit]
+        if report.unit is None and len(street):
+            row = street.iloc[0]
+            value, target, expected, status = row["actual"], row["target"], row["expected"], row["status"]
+            period = row["period"]
+        elif len(units):
+            period = units["period"].iloc[0]
+            value, target, expected = units["actual"].sum(), units["target"].sum(), units["expected"].sum()
+            last_deadline = max(units["deadline"])
+            past = month_ordinal(report.as_of) > last_deadline.year * 12 + last_deadline.month - 1
+            status = classify([value], [target], [expected], [past], [bool(units["reported"].any())])[0]
+        else:
+            continue
+        if report.unit is None:
+            this_month = totals.loc[metric_id, "month_value"]
+            previous = totals.loc[metric_id, "previous_month_value"]
+        else:
+            um = report.unit_metrics[report.unit_metrics["metric"] == metric_id]
+            this_month = um["month_value"].sum()
+            previous = um["previous_month_value"].sum()
+        change = this_month - previous if period == "month" else this_month
+        short = units[~units["status"].isin(["done", "on_track", "not_started"])]
+        rows.append({
+            "metric": metric_id, "name": metric.short_name, "measure": metric.measure, "period": period,
+            "value": float(value), "target": float(target), "expected": float(expected),
+            "percent": float(value) / float(target) * 100 if target else math.nan,
+            "change": float(change), "status": status, "status_zh": STATUS_LABELS_ZH[status],
+            "units_total": int(len(units)), "units_short": int(len(short)),
+        })
+    return pd.DataFrame(rows, columns=["metric", "name", "measure", "period", "value", "target", "expected",
+                                       "percent", "change", "status", "status_zh", "units_total", "units_short"])
+
+
+def format_number(value: Any) -> str:
+    """1234567 -> '1,234,567', 2.5 -> '2.50', missing -> '-' (for tables and sentences)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    value = float(value)
+    return f"{int(round(value)):,}" if abs(value - round(value)) < 1e-9 else f"{value:,.2f}"
+
+
+def attention(report: StatusReport) -> pd.DataFrame:
+    """What needs a leader's attention, most urgent first, each with its unit and a Chinese sentence.
+
+    Columns: kind (target/task/report), status (overdue/behind/task_overdue/missing/late),
+    reporting_unit (null = street), subject (target_id, item_id or month), month, text.
+    """
+    plan = report.plan
+    parts = []
+    t = report.targets[report.targets["status"].isin(["behind", "overdue"])]
+    if len(t):
+        who = t["reporting_unit"].fillna("全街道")
+        name = t["metric"].map({m.id: m.short_name for m in plan.metrics.values()})
+        measure = t["metric"].map({m.id: m.measure for m in plan.metrics.values()})
+        label = t["status"].map(STATUS_LABELS_ZH)
+        nums = {c: t[c].map(format_number) for c in ("actual", "expected", "gap", "target")}
+        yearly = (who + " " + name + "【" + label + "】：累计完成 " + nums["actual"] + measure + "，按进度应完成 "
+                  + nums["expected"] + measure + "，差 " + nums["gap"] + measure + "（目标 " + nums["target"]
+                  + measure + "，时限 " + t["deadline"].astype(str) + "）")
+        missed = t["months_missed"].astype("Float64").fillna(0).map(format_number)
+        per_month = (who + " " + name + "【" + label + "】：本月 " + nums["actual"] + measure + "，每月应至少 "
+                     + nums["target"] + measure + "；累计未达标 " + missed + " 个月")
+        parts.append(pd.DataFrame({
+            "kind": "target", "status": t["status"], "reporting_unit": t["reporting_unit"],
+            "subject": t["target_id"], "month": report.as_of,
+            "text": np.where(t["period"] == "month", per_month, yearly),
+        }))
+    k = report.tasks[report.tasks["overdue"]]
+    if len(k):
+        title = k["item_id"].map({i.id: f"{i.number} {i.title}" for i in plan.items.values()})
+        latest = k["status"].fillna(NOT_REPORTED_ZH)
+        parts.append(pd.DataFrame({
+            "kind": "task", "status": "task_overdue", "reporting_unit": k["reporting_unit"], "subject": k["item_id"],
+            "month": k["month"],
+            "text": (k["reporting_unit"] + " 事项“" + title + "”已过完成时限 " + k["deadline"].astype(str)
+                     + "，最新状态：" + latest),
+        }))
+    r = report.reporting
+    missing = r[~r["received"]]
+    if len(missing):
+        parts.append(pd.DataFrame({
+            "kind": "report", "status": "missing", "reporting_unit": missing["reporting_unit"],
+            "subject": missing["month"], "month": missing["month"],
+            "text": (missing["reporting_unit"] + " " + missing["month"] + " 月报未报送（截止 "
+                     + missing["due_date"].astype(str) + "）"),
+        }))
+    late = r[r["received"] & (r["on_time"] == False)]  # noqa: E712  (nullable boolean column)
+    if len(late):
+        parts.append(pd.DataFrame({
+            "kind": "report", "status": "late", "reporting_unit": late["reporting_unit"],
+            "subject": late["month"], "month": late["month"],
+            "text": (late["reporting_unit"] + " " + late["month"] + " 月报逾期报送（"
+                     + late["received_at"].dt.strftime("%Y-%m-%d %H:%M") + " 收到，截止 "
+                     + late["due_date"].astype(str) + "）"),
+        }))
+    columns = ["kind", "status", "reporting_unit", "subject", "month", "text"]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    out = pd.concat(parts, ignore_index=True)
+    order = out["status"].map(_SEVERITY)
+    return out.assign(_order=order).sort_values(["_order"], kind="stable").drop(columns="_order").reset_index(
+        drop=True)[columns]
