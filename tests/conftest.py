@@ -28,6 +28,29 @@ def db_path(tmp_path, monkeypatch) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory, plan) -> Path:
+    """A database filled with the demo story (2023-04..2023-10) through the real intake path.
+
+    Session-scoped and shared: tests that use it must only read.
+    """
+    from worktrack.demo import load_demo
+    from worktrack.store import Store
+
+    root = tmp_path_factory.mktemp("demo")
+    path = root / "demo.duckdb"
+    load_demo(plan, Store(path), "2023-10", root / "samples")
+    return path
+
+
+@pytest.fixture
+def demo_env(demo_db, monkeypatch) -> Path:
+    """Point the dashboard and CLI at the shared demo database."""
+    monkeypatch.setenv("WORKTRACK_DB", str(demo_db))
+    monkeypatch.setenv("WORKTRACK_PLAN", str(PLAN_PATH))
+    return demo_db
+
+
 @pytest.fixture(autouse=True)
 def _clear_streamlit_caches():
     """AppTest runs share one process: never let one test see another's cached data."""

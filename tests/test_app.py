@@ -2,36 +2,139 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import PLAN_PATH, ROOT
+from worktrack.charts import format_amount
 
 ENTRY = str(ROOT / "dashboard.py")
+PAGES = ["pages/overview.py", "pages/plan.py", "pages/community.py"]
 
 
-def run_page(page: str, lang: str | None = None) -> AppTest:
+def run_page(page: str | None = None, lang: str | None = None, **state) -> AppTest:
     at = AppTest.from_file(ENTRY, default_timeout=60)
     if lang:
         at.session_state["lang"] = lang
+    for key, value in state.items():
+        at.session_state[key] = value
     at.run()
     if page:
         at.switch_page(page)
         at.run()
+    assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def status_json(db, *args) -> dict:
+    result = subprocess.run([sys.executable, "-m", "worktrack", "--db", str(db), "--plan", str(PLAN_PATH), "status",
+                             "--json", *args], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_runs_on_an_empty_database(db_path, page, lang):
+    run_page(page, lang=lang)
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_runs_on_demo_data(demo_env, page, lang):
+    at = run_page(page, lang=lang)
+    assert at.title
 
 
 def test_plan_page_runs_in_chinese(db_path):
     at = run_page("pages/plan.py")
-    assert not at.exception
     assert at.title[0].value == "工作要点与目标"
     headers = [h.value for h in at.header]
     assert "一、基本民生保障兜牢兜准" in headers
-    assert len(at.expander) == 31
+    items = [e for e in at.expander if "｜" in e.label]
+    assert len(items) == 31
     warnings = " ".join(w.value for w in at.warning)
     assert "36" in warnings and "35" in warnings
 
 
 def test_plan_page_runs_in_english(db_path):
     at = run_page("pages/plan.py", lang="en")
-    assert not at.exception
     assert at.title[0].value == "Work plan and targets"
+
+
+def test_overview_numbers_equal_status_json(demo_env):
+    at = run_page()  # the overview is the default page
+    assert at.title[0].value == "总览"
+    shown = {m.label: m.value for m in at.metric}
+    data = status_json(demo_env, "--as-of", "2023-10")
+    street = {t["metric"]: t for t in data["targets"] if t["reporting_unit"] is None}
+    assert shown["适老化改造"] == format_amount(street["retrofit_households"]["actual"], "户", compact=True)
+    assert shown["基金募集"] == format_amount(street["fund_raised_yuan"]["actual"], "元", compact=True)
+    assert shown["帮扶人数"] == format_amount(street["people_helped"]["actual"], "人", compact=True)
+    assert shown["圆桌讨论"] == format_amount(street["roundtable_meetings"]["actual"], "次", compact=True)
+    gov = sum(t["actual"] for t in data["targets"] if t["metric"] == "governance_reports")
+    assert shown["治理信息"] == format_amount(gov, "篇", compact=True)
+
+
+def test_overview_as_of_filter_changes_numbers(demo_env):
+    at = run_page()
+    october = {m.label: m.value for m in at.metric}
+    at.sidebar.selectbox(key="as_of").select("2023-06").run()
+    assert not at.exception
+    june = {m.label: m.value for m in at.metric}
+    data = status_json(demo_env, "--as-of", "2023-06")
+    street = {t["metric"]: t for t in data["targets"] if t["reporting_unit"] is None}
+    assert june["适老化改造"] == format_amount(street["retrofit_households"]["actual"], "户", compact=True)
+    assert june != october
+
+
+def test_overview_unit_filter_shows_that_units_numbers(demo_env):
+    at = run_page(unit_filter="天剑社区")
+    shown = {m.label: m.value for m in at.metric}
+    data = status_json(demo_env, "--as-of", "2023-10", "--unit", "天剑社区")
+    mine = {t["metric"]: t for t in data["targets"] if t["reporting_unit"] == "天剑社区"}
+    assert shown["适老化改造"] == format_amount(mine["retrofit_households"]["actual"], "户", compact=True)
+
+
+def test_overview_attention_list_names_the_missing_report(demo_env):
+    at = run_page()
+    texts = " ".join(str(v) for df in at.dataframe for v in df.value.to_numpy().ravel())
+    assert "狮子山社区 2023-07 月报未报送" in texts
+    assert "夏家冲社区" in texts  # behind on retrofits
+
+
+def test_community_page_scorecard_matches_status(demo_env):
+    at = run_page("pages/community.py")
+    at.selectbox(key="community_choice").select("夏家冲社区").run()
+    assert not at.exception
+    card = at.dataframe[0].value
+    row = card[card["指标"] == "适老化改造"].iloc[0]
+    data = status_json(demo_env, "--as-of", "2023-10", "--unit", "夏家冲社区")
+    target = next(t for t in data["targets"] if t["metric"] == "retrofit_households")
+    assert row["完成"] == format_amount(target["actual"], "户")
+    assert "滞后" in row["状态"]
+
+
+def test_plan_page_filters_change_what_is_shown(demo_env):
+    at = run_page("pages/plan.py")
+    all_items = [e.label for e in at.expander if "｜" in e.label]
+    assert len(all_items) == 31
+    at.multiselect(key="plan_status").select("behind").run()
+    behind = [e.label for e in at.expander if "｜" in e.label]
+    assert 0 < len(behind) < 31
+    assert all("滞后" in label for label in behind)
+    at.multiselect(key="plan_status").unselect("behind").run()
+    at.selectbox(key="plan_window").select("past").run()
+    due = [e.label for e in at.expander if "｜" in e.label]
+    assert [label for label in due if label.startswith("二(六)1")] and len(due) < 31  # the May pilots
+
+
+def test_plan_page_shows_item_status_and_trajectory(demo_env):
+    at = run_page("pages/plan.py", plan_unit="夏家冲社区")
+    retrofit = next(e for e in at.expander if e.label.startswith("三(一)"))
+    assert "滞后" in retrofit.label  # 夏家冲 is behind on retrofits in the demo story
+    assert any("完成特殊困难老年人家庭居家适老化改造任务35户" in c.value or "每个社区完成6户" in c.value
+               for c in at.caption)

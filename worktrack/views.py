@@ -193,3 +193,75 @@ def community_history(plan: Plan, monthly: pd.DataFrame, unit: str, as_of: str, 
     )
     out.index.name = translate("community.col_metric", lang)
     return out
+
+
+# Worst first: an item shows the most urgent status among its tasks and targets.
+STATUS_SEVERITY = ("overdue", "behind", "at_risk", "not_started", "on_track", "done")
+TASK_WORD_STATUS = {"已完成": "done", "进行中": "on_track", "受阻": "behind", "未开始": "not_started"}
+
+
+def item_statuses(report: StatusReport) -> pd.DataFrame:
+    """One row per plan item: its worst status over units and targets, and a short tally.
+
+    Task words map to statuses (已完成 done, 进行中 on_track, 受阻 behind, 未开始 / not reported
+    not_started) and an overdue task is overdue; a metric item takes its targets' statuses.
+    Columns: item_id, status, done_units, total_units, targets.
+    """
+    plan = report.plan
+    tasks = report.tasks
+    task_status = tasks["status"].map(TASK_WORD_STATUS).fillna("not_started").where(~tasks["overdue"], "overdue")
+    rank = {s: i for i, s in enumerate(STATUS_SEVERITY)}
+    rows = []
+    by_item_tasks = dict(tuple(tasks.assign(code=task_status).groupby("item_id"))) if len(tasks) else {}
+    targets = report.targets.assign(item=report.targets["metric"].map(lambda m: plan.metrics[m].item))
+    by_item_targets = dict(tuple(targets.groupby("item"))) if len(targets) else {}
+    for item in plan.items.values():
+        codes: list[str] = []
+        done = total = 0
+        part = by_item_tasks.get(item.id)
+        if part is not None:
+            codes += list(part["code"])
+            done += int((part["status"] == "已完成").sum())
+            total += len(part)
+        tpart = by_item_targets.get(item.id)
+        n_targets = 0
+        if tpart is not None:
+            codes += list(tpart["status"])
+            n_targets = len(tpart)
+        status = min(codes, key=lambda s: rank.get(s, 99)) if codes else None
+        rows.append({"item_id": item.id, "status": status, "done_units": done, "total_units": total,
+                     "targets": n_targets})
+    return pd.DataFrame(rows, columns=["item_id", "status", "done_units", "total_units", "targets"])
+
+
+def group_targets_by_node(plan: Plan) -> dict[str, list[str]]:
+    """Metric ids per plan node (item or group) they come from, in plan order."""
+    out: dict[str, list[str]] = {}
+    for metric in plan.metrics.values():
+        out.setdefault(metric.item, []).append(metric.id)
+    return out
+
+
+def item_unit_statuses(report: StatusReport, item_id: str, lang: str = "zh") -> pd.DataFrame:
+    """Each unit's latest status word for one task, with its month and note."""
+    k = report.tasks[report.tasks["item_id"] == item_id]
+    overdue_word = translate("status.overdue", lang)
+    return pd.DataFrame({
+        translate("tasks.col_unit", lang): k["reporting_unit"].to_numpy(),
+        translate("tasks.col_status", lang): k["status"].fillna(NOT_REPORTED.get(lang, "未报送")).to_numpy(),
+        translate("tasks.col_overdue", lang): k["overdue"].map(lambda o: f"✖ {overdue_word}" if o else "").to_numpy(),
+        translate("tasks.col_note", lang): k["note"].fillna("").to_numpy(),
+    })
+
+
+def deadline_window(item_deadline, as_of: str, window: str) -> bool:
+    """Filter items by deadline: 'all', 'past' (deadline before the end of as_of), 'next3' (within 3 months)."""
+    if window == "all":
+        return True
+    as_of_ord = month_ordinal(as_of)
+    due_ord = item_deadline.year * 12 + item_deadline.month - 1
+    if window == "past":
+        return due_ord <= as_of_ord
+    if window == "next3":
+        return as_of_ord < due_ord <= as_of_ord + 3
+    return True
