@@ -131,7 +131,8 @@ def _accept_global_options_everywhere(parser: argparse.ArgumentParser) -> None:
 
 # Subcommands grouped by topic; each module has register(subparsers) that adds its commands
 # and sets `func` on each. Imported lazily so `plan check` never pays for duckdb or openpyxl.
-COMMAND_MODULES: list[str] = ["worktrack.cli_demo"]
+COMMAND_MODULES: list[str] = ["worktrack.cli_demo", "worktrack.cli_progress", "worktrack.cli_users",
+                               "worktrack.cli_intake", "worktrack.cli_store"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,3 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"用法错误：{exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:
+        # A busy or refused database is an expected condition: a clear message, never a traceback.
+        from worktrack.store import StoreError
+
+        if isinstance(exc, StoreError):
+            print(str(exc), file=sys.stderr)
+            return EXIT_REJECTED
+        raise

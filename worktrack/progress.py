@@ -674,12 +674,19 @@ def _reporting(plan: Plan, c: _Compiled, uploads: pd.DataFrame, n_months: int, m
 
 
 def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: str | None = None) -> StatusReport:
-    """Read the three active-version frames from the store and compute the status."""
-    if as_of is None:
-        as_of = store.latest_month() or plan.start_month
-    as_of = parse_month(as_of)
-    return compute_status(plan, store.monthly_values(as_of), store.task_statuses(as_of),
-                          store.active_uploads(as_of), as_of, unit=unit)
+    """Read the three active-version frames from one store snapshot and compute the status.
+
+    Only each task's latest status up to as_of is read: that is all the status needs, and at city
+    scale it is 26k rows instead of a million.
+    """
+    with store.snapshot() as reader:
+        if as_of is None:
+            as_of = reader.latest_month() or plan.start_month
+        as_of = parse_month(as_of)
+        monthly = reader.monthly_values(as_of)
+        tasks = reader.task_statuses(as_of, latest=True)
+        uploads = reader.active_uploads(as_of)
+    return compute_status(plan, monthly, tasks, uploads, as_of, unit=unit)
 
 
 # ---------------------------------------------------------------------------

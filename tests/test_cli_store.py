@@ -1,0 +1,339 @@
+"""`python -m worktrack` store commands: ingest, uploads, rollback, lock, unlock, backup, restore.
+
+Most run in-process through `worktrack.cli.main` for speed; the exit-status and no-traceback
+promises are also checked through a real subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PLAN_PATH, ROOT
+from tests.test_store import csv_bytes, hold_database
+from worktrack.cli import main
+
+UNIT = "天剑社区"
+FINDING_KEYS = {"code", "row", "column", "value", "message"}
+FIXTURES = ROOT / "tests" / "fixtures" / "intake"
+
+
+@pytest.fixture
+def run(db_path, capsys):
+    """Run the CLI in-process; return (exit status, stdout, stderr)."""
+
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        code = main(["--db", str(db_path), *argv])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return invoke
+
+
+@pytest.fixture
+def files(tmp_path, plan):
+    """Report files on disk: clean ones, a changed one, one with an error, one with warnings."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+
+    def write(name: str, data: bytes) -> str:
+        (folder / name).write_bytes(data)
+        return str(folder / name)
+
+    return {
+        "may": write("tianjian-2023-05.csv", csv_bytes(plan, UNIT, "2023-05", 1)),
+        "may_v2": write("tianjian-2023-05-v2.csv", csv_bytes(plan, UNIT, "2023-05", 1, status="已完成")),
+        "june": write("tianjian-2023-06.csv", csv_bytes(plan, UNIT, "2023-06", 1)),
+        "tuxin": write("tuxin-2023-05.csv", csv_bytes(plan, "涂新社区", "2023-05", 1)),
+        "bad": write("bad.csv", csv_bytes(plan, UNIT, "2023-07", 1).replace(b",1,", b",abc,", 1)),
+        "large": write("large.csv", csv_bytes(plan, UNIT, "2023-08", 100000)),
+    }
+
+
+def ingest_json(run, *argv: str) -> tuple[int, dict]:
+    code, out, err = run("ingest", "--json", *argv)
+    return code, json.loads(out)
+
+
+def uploads_json(run, *argv: str) -> list[dict]:
+    code, out, _ = run("uploads", "--json", *argv)
+    assert code == 0
+    return json.loads(out)["uploads"]
+
+
+def assert_contract(entry: dict) -> None:
+    """The pinned `ingest --json` shape: these keys, these types (more keys are allowed)."""
+    assert {"file", "accepted", "version", "errors", "warnings", "normalised"} <= set(entry)
+    assert isinstance(entry["accepted"], bool)
+    assert entry["version"] is None or isinstance(entry["version"], int)
+    for key in ("errors", "warnings", "normalised"):
+        for finding in entry[key]:
+            assert set(finding) == FINDING_KEYS
+            assert isinstance(finding["message"], str) and finding["message"]
+
+
+# ---------------------------------------------------------------------------
+# ingest
+
+
+def test_ingest_accepts_and_prints_the_json_contract(run, files):
+    code, data = ingest_json(run, files["may"], "--user", "tianjian")
+    assert code == 0
+    [entry] = data["files"]
+    assert_contract(entry)
+    assert entry["file"] == files["may"]
+    assert (entry["accepted"], entry["version"], entry["status"], entry["upload_id"]) == (True, 1, "accepted", 1)
+    assert (entry["reporting_unit"], entry["month"]) == (UNIT, "2023-05")
+    assert entry["errors"] == [] and len(entry["sha256"]) == 64
+    [upload] = uploads_json(run)
+    assert upload["submitted_by"] == "tianjian" and upload["state"] == "active"
+
+
+def test_ingest_same_file_again_is_accepted_unchanged(run, files):
+    assert run("ingest", files["may"])[0] == 0
+    code, data = ingest_json(run, files["may"])
+    assert code == 0
+    assert (data["files"][0]["accepted"], data["files"][0]["version"], data["files"][0]["status"]) == (
+        True, 1, "unchanged")
+    assert len(uploads_json(run)) == 1
+
+
+def test_ingest_a_new_file_for_the_month_makes_version_two(run, files):
+    run("ingest", files["may"])
+    code, data = ingest_json(run, files["may_v2"])
+    entry = data["files"][0]
+    assert code == 0 and entry["version"] == 2 and entry["superseded_upload_id"] == 1
+    assert entry["changes"] and {"item", "category", "old", "new"} == set(entry["changes"][0])
+    states = {u["upload_id"]: u["state"] for u in uploads_json(run)}
+    assert states == {1: "superseded", 2: "active"}
+
+
+def test_ingest_rejects_a_file_with_errors_and_writes_nothing(run, files):
+    code, data = ingest_json(run, files["bad"])
+    assert code == 1
+    [entry] = data["files"]
+    assert_contract(entry)
+    assert (entry["accepted"], entry["version"], entry["status"]) == (False, None, "rejected")
+    assert [(f["code"], f["row"], f["column"], f["value"]) for f in entry["errors"]] == [
+        ("type-error", 2, "本月数值", "abc")]
+    assert uploads_json(run) == []
+
+
+def test_ingest_batch_exit_status_is_1_when_any_file_is_refused(run, files):
+    code, data = ingest_json(run, files["may"], files["bad"], files["june"])
+    assert code == 1
+    assert [e["accepted"] for e in data["files"]] == [True, False, True]
+    assert len(uploads_json(run)) == 2
+
+
+def test_ingest_warnings_need_confirm(run, files):
+    code, data = ingest_json(run, files["large"])
+    entry = data["files"][0]
+    assert code == 1 and entry["status"] == "needs_confirmation" and entry["warnings"]
+    assert "--confirm" in entry["message"]
+    assert_contract(entry)
+    code, data = ingest_json(run, files["large"], "--confirm")
+    assert code == 0 and data["files"][0]["accepted"] and data["files"][0]["version"] == 1
+    assert uploads_json(run)[0]["warnings_confirmed"] is True
+
+
+def test_ingest_dry_run_writes_nothing(run, files):
+    code, data = ingest_json(run, files["may"], files["tuxin"], "--dry-run")
+    assert code == 0
+    assert [(e["accepted"], e["version"], e["upload_id"]) for e in data["files"]] == [(True, 1, None)] * 2
+    assert uploads_json(run) == []
+
+
+def test_ingest_into_a_locked_month_is_refused_dry_run_included(run, files):
+    assert run("lock", "2023-05")[0] == 0
+    for extra in ([], ["--dry-run"]):
+        code, data = ingest_json(run, files["may"], *extra)
+        assert code == 1
+        assert (data["files"][0]["status"], data["files"][0]["accepted"]) == ("locked", False)
+        assert "已锁定" in data["files"][0]["message"]
+    assert uploads_json(run) == []
+    assert run("unlock", "2023-05")[0] == 0
+    assert run("ingest", files["may"])[0] == 0
+
+
+def test_ingest_readable_report(run, files):
+    code, out, _ = run("ingest", files["may"], files["bad"])
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith("已接收 第 1 版")
+    assert any(line.startswith("未接收") for line in lines)
+    assert "    第 2 行 · 列 本月数值 · 值 abc：" in out
+    assert lines[-1] == "共 2 个文件：接收 1 个，未接收 1 个。"
+    code, out, _ = run("ingest", files["may"])
+    assert code == 0 and "与已有版本完全相同" in out
+
+
+def test_ingest_unit_and_month_options_are_passed_to_intake(run, files):
+    code, data = ingest_json(run, files["may"], "--unit", "天剑", "--month", "2023/5")
+    assert code == 0 and data["files"][0]["reporting_unit"] == UNIT
+    code, data = ingest_json(run, files["june"], "--month", "202305")  # declared month differs from the file
+    assert code == 1 and data["files"][0]["errors"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["ingest", "no-such-file.csv"], "找不到文件"),
+    (["ingest", "{may}", "--month", "2023-13"], "月份"),
+    (["ingest", "{may}", "--unit", "火星社区"], "不认识的报送单位"),
+    (["lock", "May"], "月份"),
+    (["uploads", "--month", "五月"], "月份"),
+])
+def test_usage_errors_exit_2(run, files, argv, message):
+    code, _, err = run(*[a.format(**files) for a in argv])
+    assert code == 2 and message in err
+
+
+def test_rollback_argument_must_be_a_number(run):
+    with pytest.raises(SystemExit) as info:
+        run("rollback", "abc")
+    assert info.value.code == 2
+
+
+def test_ingest_contract_holds_for_every_catalogue_fixture(run):
+    fixtures = sorted(p for p in FIXTURES.glob("*") if p.is_file()) if FIXTURES.is_dir() else []
+    if not fixtures:
+        pytest.skip("no intake fixtures in tests/fixtures/intake")
+    code, data = ingest_json(run, "--dry-run", *map(str, fixtures))
+    assert code in (0, 1)
+    assert [e["file"] for e in data["files"]] == [str(p) for p in fixtures]
+    for entry in data["files"]:
+        assert_contract(entry)
+        assert entry["accepted"] == (entry["status"] in ("accepted", "unchanged"))
+        if entry["errors"]:
+            assert not entry["accepted"]
+    assert uploads_json(run) == []
+
+
+# ---------------------------------------------------------------------------
+# uploads, rollback, lock, unlock
+
+
+def test_uploads_lists_every_version_with_filters(run, files):
+    run("ingest", files["may"], files["tuxin"], files["june"])
+    run("ingest", files["may_v2"])
+    assert len(uploads_json(run)) == 4
+    assert {u["upload_id"] for u in uploads_json(run, "--unit", "天剑社区")} == {1, 3, 4}
+    assert {u["upload_id"] for u in uploads_json(run, "--unit", "天剑", "--month", "2023/5")} == {1, 4}
+    code, out, _ = run("uploads", "--month", "2023-05")
+    assert code == 0 and "已替换" in out and "有效" in out and "共 3 条" in out
+    for upload in uploads_json(run):
+        assert "raw" not in upload and isinstance(upload["received_at"], str)
+
+
+def test_rollback_and_its_refusals(run, files):
+    run("ingest", files["may"])
+    run("ingest", files["may_v2"])
+    code, out, _ = run("rollback", "2", "--user", "admin")
+    assert code == 0 and "第 1 版恢复" in out
+    assert {u["upload_id"]: u["state"] for u in uploads_json(run)} == {1: "active", 2: "rolled_back"}
+    code, _, err = run("rollback", "2")
+    assert code == 1 and "只能撤回当前有效的版本" in err
+    code, _, err = run("rollback", "99")
+    assert code == 1 and "找不到" in err
+    run("lock", "2023-05")
+    code, _, err = run("rollback", "1")
+    assert code == 1 and "已锁定" in err
+
+
+@pytest.mark.parametrize("spelling", ["2023-05", "2023-5", "2023/5", "202305", "2023年5月"])
+def test_lock_accepts_the_usual_month_spellings(run, spelling, db_path):
+    code, out, _ = run("lock", spelling, "--user", "admin")
+    assert code == 0 and "已锁定 2023年5月" in out
+    code, out, _ = run("lock", "2023-05")
+    assert code == 0 and "原本就已锁定" in out
+    from worktrack.store import Store
+
+    store = Store(db_path)
+    assert store.locked_months() == ["2023-05"]
+    assert store.audit_log(action="month.lock").iloc[0]["actor"] == "admin"
+    code, out, _ = run("unlock", spelling)
+    assert code == 0 and store.locked_months() == []
+
+
+# ---------------------------------------------------------------------------
+# backup, restore
+
+
+def test_backup_and_restore_through_the_cli(run, files, tmp_path, capsys):
+    run("ingest", files["may"], files["tuxin"])
+    code, out, _ = run("backup", str(tmp_path / "bk"))
+    assert code == 0 and "manifest.json" in out
+    assert (tmp_path / "bk" / "manifest.json").is_file()
+    code, _, err = run("backup", str(tmp_path / "bk"))
+    assert code == 1 and "不是空目录" in err
+
+    fresh = tmp_path / "fresh.duckdb"
+    assert main(["--db", str(fresh), "restore", str(tmp_path / "bk")]) == 0
+    assert "已从" in capsys.readouterr().out
+    code, _, err = run("restore", str(tmp_path / "bk"))  # the source database has data
+    assert code == 1 and "--force" in err
+    code, out, _ = run("restore", str(tmp_path / "bk"), "--force")
+    assert code == 0 and "改名保留" in out
+
+
+def test_restore_refuses_a_tampered_backup(run, files, tmp_path):
+    run("ingest", files["may"])
+    run("backup", str(tmp_path / "bk"))
+    raw = next((tmp_path / "bk" / "raw").iterdir())
+    raw.write_bytes(b"changed")
+    code, _, err = run("restore", str(tmp_path / "bk"), "--force")
+    assert code == 1 and "校验" in err
+    assert len(uploads_json(run)) == 1
+
+
+# ---------------------------------------------------------------------------
+# Real processes
+
+
+def cli(db: Path, *argv: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "WORKTRACK_PLAN": str(PLAN_PATH), "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "worktrack", "--db", str(db), *argv], capture_output=True,
+                          text=True, env=environment, cwd=ROOT, timeout=timeout)
+
+
+def test_subprocess_exit_statuses(tmp_path, files):
+    db = tmp_path / "sub" / "w.duckdb"  # parent directory created on demand
+    ok = cli(db, "ingest", "--json", files["may"])
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["files"][0]["version"] == 1
+    assert cli(db, "ingest", files["bad"]).returncode == 1
+    assert cli(db, "ingest", "--month", "nope", files["may"]).returncode == 2
+    assert cli(db, "rollback", "7").returncode == 1
+
+
+def test_busy_database_retries_then_exits_1_without_traceback(tmp_path, files):
+    db = tmp_path / "w.duckdb"
+    assert cli(db, "ingest", files["may"]).returncode == 0
+    holder = hold_database(db, 60)
+    try:
+        for argv in (["uploads"], ["ingest", files["june"]], ["lock", "2023-06"]):
+            result = cli(db, *argv, env={"WORKTRACK_BUSY_TIMEOUT": "0.5"})
+            assert result.returncode == 1, (argv, result.stdout, result.stderr)
+            assert "数据库正被另一个程序使用" in result.stderr and "请稍后重试" in result.stderr
+            assert "Traceback" not in result.stderr + result.stdout
+    finally:
+        holder.kill()
+        holder.wait()
+    assert cli(db, "uploads").returncode == 0
+
+
+def test_bad_busy_timeout_is_a_usage_error(tmp_path):
+    result = cli(tmp_path / "w.duckdb", "uploads", env={"WORKTRACK_BUSY_TIMEOUT": "soon"})
+    assert result.returncode == 2 and "WORKTRACK_BUSY_TIMEOUT" in result.stderr
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
+    db = tmp_path / "w.duckdb"
+    db.write_bytes(b"this is a spreadsheet, not a database" * 50)
+    result = cli(db, "uploads")
+    assert result.returncode == 1 and "无法打开数据库文件" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,858 @@
+"""The store: versions, rollback, locks, audit, durability, concurrency, backup/restore.
+
+Real DuckDB files in tmp_path throughout; reports are built as IntakeReport objects from the real
+plan's template rows, and a few go through `read_report` on real CSV bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import ROOT
+from worktrack.intake import FactRow, Finding, IntakeReport
+from worktrack.store import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Store,
+    StoreBusy,
+    StoreError,
+    StoreRefused,
+)
+
+UNIT = "天剑社区"
+MONTH = "2023-05"
+
+
+# ---------------------------------------------------------------------------
+# Building reports
+
+
+def csv_bytes(plan, unit: str, month: str, scale: float = 1, status: str = "进行中") -> bytes:
+    """A filled monthly report as a community would upload it (every template row)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["上报单位", "月份", "编号", "事项", "计量单位", "本月数值", "分类", "备注"])
+    for row in plan.template_rows(unit):
+        value = status if row.kind == "task" else f"{scale:g}"
+        writer.writerow([unit, month, row.item, row.name, row.measure, value, row.category, ""])
+    return buf.getvalue().encode("utf-8")
+
+
+def make_report(plan, unit: str = UNIT, month: str = MONTH, scale: float = 1, *, status: str = "进行中",
+                errors: int = 0, warnings: int = 0, file: str | None = None) -> tuple[IntakeReport, bytes]:
+    """An IntakeReport with one FactRow per template row, and raw bytes that differ with the values."""
+    raw = csv_bytes(plan, unit, month, scale, status)
+    rows = []
+    for n, row in enumerate(plan.template_rows(unit), start=2):
+        is_task = row.kind == "task"
+        rows.append(FactRow(unit, month, row.item, row.category, None if is_task else float(scale),
+                            status if is_task else None, "", n))
+    report = IntakeReport(file or f"{unit}-{month}.csv", hashlib.sha256(raw).hexdigest(), len(raw), unit, month,
+                          [] if errors else rows,
+                          errors=[Finding("type-error", "不是数字", 2, "本月数值", "abc")] * errors,
+                          warnings=[Finding("large-value", "数值异常大", 2, "本月数值", "100")] * warnings)
+    return report, raw
+
+
+def metric_rows(plan, unit: str = UNIT) -> int:
+    return sum(r.kind == "metric" for r in plan.template_rows(unit))
+
+
+def table_counts(db: Path) -> dict[str, int]:
+    con = duckdb.connect(str(db))
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("uploads", "facts", "audit_log", "month_locks", "metric_totals")}
+    finally:
+        con.close()
+
+
+def assert_consistent(store: Store) -> None:
+    """Invariants that hold after any sequence of operations."""
+    uploads = store.uploads()
+    facts = store.facts(include_inactive=True)
+    per_upload = facts.groupby("upload_id").size().to_dict()
+    for row in uploads.itertuples():
+        assert per_upload.get(row.upload_id, 0) == row.row_count, f"upload {row.upload_id} is partial"
+    active = uploads[uploads["state"] == "active"]
+    assert not active.duplicated(["reporting_unit", "month"]).any(), "two active versions of one unit-month"
+    for (unit, month), group in uploads.groupby(["reporting_unit", "month"]):
+        assert sorted(group["version"]) == list(range(1, len(group) + 1)), f"version gap in {unit} {month}"
+    audit_ids = list(store.audit_log()["audit_id"])
+    assert audit_ids == list(range(1, len(audit_ids) + 1))
+
+
+@pytest.fixture
+def store(db_path) -> Store:
+    return Store(db_path)
+
+
+# ---------------------------------------------------------------------------
+# Submit
+
+
+def test_accept_first_version(store, plan):
+    report, raw = make_report(plan, scale=3)
+    result = store.submit(report, raw, submitted_by="tianjian")
+    assert (result.status, result.accepted, result.version, result.upload_id) == ("accepted", True, 1, 1)
+    assert result.superseded_upload_id is None and result.changes == []
+    assert "已接收" in result.message and "第 1 版" in result.message
+
+    uploads = store.uploads()
+    assert list(uploads.columns) == ["upload_id", "reporting_unit", "month", "version", "file_name", "sha256", "size",
+                                     "received_at", "submitted_by", "row_count", "state", "supersedes",
+                                     "warnings_confirmed", "note"]
+    row = uploads.iloc[0]
+    assert (row.reporting_unit, row.month, row.state, row.row_count, row.sha256, row["size"]) == (
+        UNIT, MONTH, "active", len(report.rows), hashlib.sha256(raw).hexdigest(), len(raw))
+    assert store.raw_file(1) == (report.file, raw)
+    assert len(store.facts()) == len(report.rows)
+    assert store.latest_month() == MONTH and not store.is_empty()
+
+
+def test_reads_have_exactly_the_documented_columns(store, plan):
+    store.submit(*make_report(plan), submitted_by="t")
+    assert list(store.active_uploads().columns) == ["upload_id", "reporting_unit", "month", "version",
+                                                    "received_at", "submitted_by", "file_name", "sha256", "row_count"]
+    assert list(store.facts().columns) == ["upload_id", "reporting_unit", "month", "item", "category", "value",
+                                           "status", "note"]
+    assert list(store.monthly_values().columns) == ["reporting_unit", "item", "month", "value"]
+    assert list(store.category_values().columns) == ["reporting_unit", "item", "category", "month", "value"]
+    assert list(store.task_statuses().columns) == ["reporting_unit", "item", "month", "status", "note"]
+    assert list(store.audit_log().columns) == ["audit_id", "at", "actor", "action", "target", "old_value",
+                                               "new_value", "detail"]
+
+
+def test_reads_of_an_empty_store_have_the_columns_and_no_rows(store):
+    assert store.is_empty() and store.latest_month() is None
+    for frame in (store.uploads(), store.active_uploads(), store.facts(), store.monthly_values(),
+                  store.category_values(), store.task_statuses()):
+        assert frame.empty and len(frame.columns) >= 4
+
+
+def test_monthly_values_sum_categories_and_category_values_keep_them(store, plan):
+    report, raw = make_report(plan, scale=2)
+    store.submit(report, raw, submitted_by="t")
+    monthly = store.monthly_values().set_index("item")["value"]
+    expected: dict[str, float] = {}
+    for r in report.rows:
+        if r.value is not None:
+            expected[r.item] = expected.get(r.item, 0) + r.value
+    assert monthly.to_dict() == expected
+    fund = store.category_values().query("item == 'fund_raised_yuan'")
+    assert set(fund["category"]) == set(plan.categories("fund_raised_yuan"))
+    assert (fund["value"] == 2).all()
+    tasks = store.task_statuses()
+    assert len(tasks) == len(plan.tasks_for_unit(UNIT)) and set(tasks["status"]) == {"进行中"}
+
+
+def test_same_bytes_again_is_unchanged_and_writes_nothing(store, plan, db_path):
+    report, raw = make_report(plan)
+    first = store.submit(report, raw, submitted_by="t")
+    before = table_counts(db_path)
+    again = store.submit(report, raw, submitted_by="someone-else")
+    assert (again.status, again.accepted, again.upload_id, again.version) == ("unchanged", True, first.upload_id, 1)
+    assert "相同" in again.message
+    assert table_counts(db_path) == before
+
+
+def test_different_bytes_supersede_the_active_version(store, plan):
+    store.submit(*make_report(plan, scale=1), submitted_by="t")
+    second = store.submit(*make_report(plan, scale=4), submitted_by="t")
+    assert (second.status, second.version, second.superseded_upload_id) == ("accepted", 2, 1)
+    assert "替换第 1 版" in second.message
+    n_metrics = metric_rows(plan)
+    assert len(second.changes) == n_metrics
+    assert {"old": 1.0, "new": 4.0} == {k: second.changes[0][k] for k in ("old", "new")}
+    assert set(second.changes[0]) == {"item", "category", "old", "new"}
+
+    uploads = store.uploads().set_index("upload_id")
+    assert uploads.loc[1, "state"] == "superseded" and uploads.loc[2, "state"] == "active"
+    assert uploads.loc[2, "supersedes"] == 1
+    assert set(store.facts()["upload_id"]) == {2}
+    assert set(store.facts(include_inactive=True)["upload_id"]) == {1, 2}
+    assert (store.category_values()["value"] == 4).all()
+    assert list(store.active_uploads()["upload_id"]) == [2]
+
+
+def test_changes_list_added_removed_and_status_changes(store, plan):
+    report, raw = make_report(plan)
+    store.submit(report, raw, submitted_by="t")
+    rows = list(report.rows)
+    task_index = next(i for i, r in enumerate(rows) if r.status is not None)
+    rows[task_index] = FactRow(UNIT, MONTH, rows[task_index].item, "", None, "已完成", "", rows[task_index].row)
+    dropped = rows.pop(0)
+    raw2 = raw + b"\n"
+    report2 = IntakeReport("v2.csv", hashlib.sha256(raw2).hexdigest(), len(raw2), UNIT, MONTH, rows)
+    result = store.submit(report2, raw2, submitted_by="t")
+    assert {"item": rows[task_index - 1].item, "category": "", "old": "进行中", "new": "已完成"} in result.changes
+    assert {"item": dropped.item, "category": dropped.category, "old": 1.0, "new": None} in result.changes
+    assert len(result.changes) == 2
+
+
+def test_report_with_errors_is_rejected_and_writes_nothing(store, plan, db_path):
+    store.submit(*make_report(plan, month="2023-04"), submitted_by="t")
+    before = table_counts(db_path)
+    result = store.submit(*make_report(plan, errors=2, warnings=1), submitted_by="t", confirm=True)
+    assert (result.status, result.accepted, result.upload_id, result.version) == ("rejected", False, None, None)
+    assert "2 处错误" in result.message
+    assert table_counts(db_path) == before
+
+
+def test_warnings_need_confirmation(store, plan, db_path):
+    before = table_counts(db_path)
+    report, raw = make_report(plan, warnings=2)
+    result = store.submit(report, raw, submitted_by="t")
+    assert (result.status, result.accepted) == ("needs_confirmation", False)
+    assert table_counts(db_path) == before
+    confirmed = store.submit(report, raw, submitted_by="t", confirm=True)
+    assert confirmed.status == "accepted"
+    assert bool(store.uploads().iloc[0]["warnings_confirmed"]) is True
+
+
+def test_dry_run_decides_everything_and_writes_nothing(store, plan, db_path):
+    store.submit(*make_report(plan, scale=1), submitted_by="t")
+    before = table_counts(db_path)
+    result = store.submit(*make_report(plan, scale=2), submitted_by="t", dry_run=True)
+    assert (result.status, result.accepted, result.version, result.upload_id) == ("accepted", True, 2, None)
+    assert result.dry_run and result.superseded_upload_id == 1 and result.changes
+    assert "试运行" in result.message
+    assert store.submit(*make_report(plan, scale=1), submitted_by="t", dry_run=True).status == "unchanged"
+    assert store.submit(*make_report(plan, scale=3, warnings=1), submitted_by="t", dry_run=True).status == "needs_confirmation"
+    assert table_counts(db_path) == before
+
+
+def test_report_and_raw_bytes_must_match(store, plan):
+    report, raw = make_report(plan)
+    with pytest.raises(ValueError):
+        store.submit(report, raw + b"x", submitted_by="t")
+
+
+def test_rows_of_another_unit_or_month_are_rejected(store, plan, db_path):
+    report, raw = make_report(plan)
+    report.rows[3] = FactRow("涂新社区", MONTH, "x", "", 1.0, None, "", 5)
+    result = store.submit(report, raw, submitted_by="t")
+    assert result.status == "rejected" and "第 5 行" in result.message
+    assert table_counts(db_path)["uploads"] == 0
+
+
+@pytest.mark.parametrize("received_at, stored", [
+    (dt.datetime(2023, 6, 3, 9, 30), dt.datetime(2023, 6, 3, 9, 30)),  # naive: already UTC+8
+    (dt.datetime(2023, 6, 3, 1, 30, tzinfo=dt.UTC), dt.datetime(2023, 6, 3, 9, 30)),
+    (dt.datetime(2023, 6, 3, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))), dt.datetime(2023, 6, 3, 9, 30)),
+])
+def test_received_at_is_stored_as_china_time(store, plan, received_at, stored):
+    store.submit(*make_report(plan), submitted_by="t", received_at=received_at)
+    assert store.uploads().iloc[0]["received_at"].to_pydatetime() == stored
+
+
+def test_through_limits_every_read(store, plan):
+    for month in ("2023-04", "2023-05", "2023-06"):
+        store.submit(*make_report(plan, month=month), submitted_by="t")
+    assert set(store.monthly_values("2023-05")["month"]) == {"2023-04", "2023-05"}
+    assert set(store.category_values("2023-04")["month"]) == {"2023-04"}
+    assert set(store.task_statuses("2023-05")["month"]) == {"2023-04", "2023-05"}
+    assert set(store.facts("2023-05")["month"]) == {"2023-04", "2023-05"}
+    assert list(store.active_uploads("2023-05")["month"]) == ["2023-04", "2023-05"]
+    assert store.latest_month() == "2023-06"
+    with pytest.raises(ValueError):
+        store.monthly_values("2023-5")
+
+
+def test_task_statuses_latest_keeps_each_units_last_word(store, plan):
+    store.submit(*make_report(plan, month="2023-04", status="进行中"), submitted_by="t")
+    store.submit(*make_report(plan, month="2023-05", status="已完成"), submitted_by="t")
+    store.submit(*make_report(plan, month="2023-06", status="受阻"), submitted_by="t")
+    latest = store.task_statuses("2023-05", latest=True)
+    assert len(latest) == len(plan.tasks_for_unit(UNIT))
+    assert set(latest["month"]) == {"2023-05"} and set(latest["status"]) == {"已完成"}
+
+
+def test_snapshot_serves_several_reads_from_one_opening(store, plan):
+    store.submit(*make_report(plan), submitted_by="t")
+    with store.snapshot() as reader:
+        assert len(reader.monthly_values()) > 0
+        assert reader.latest_month() == MONTH
+        assert len(reader.active_uploads()) == 1
+
+
+def test_submit_through_read_report(store, plan):
+    from worktrack.intake import read_report
+
+    data = csv_bytes(plan, UNIT, MONTH, scale=1)
+    report = read_report(data, "tianjian.csv", plan)
+    assert report.ok, report.errors
+    result = store.submit(report, data, submitted_by="tianjian")
+    assert result.status == "accepted"
+    assert store.uploads().iloc[0]["row_count"] == len(plan.template_rows(UNIT))
+    assert store.raw_file(result.upload_id)[1] == data
+    again = read_report(data, "tianjian.csv", plan)
+    assert store.submit(again, data, submitted_by="tianjian").status == "unchanged"
+
+
+# ---------------------------------------------------------------------------
+# Rollback and locks
+
+
+def test_rollback_restores_the_previous_version(store, plan):
+    store.submit(*make_report(plan, scale=1), submitted_by="t")
+    store.submit(*make_report(plan, scale=5), submitted_by="t")
+    result = store.rollback(2, actor="admin")
+    assert (result.upload_id, result.reactivated_upload_id, result.reactivated_version) == (2, 1, 1)
+    assert "第 1 版恢复" in result.message
+    states = store.uploads().set_index("upload_id")["state"].to_dict()
+    assert states == {1: "active", 2: "rolled_back"}
+    assert (store.category_values()["value"] == 1).all()
+
+    with pytest.raises(StoreRefused, match="已经撤回"):
+        store.rollback(2, actor="admin")
+    # the next upload continues the numbering and replaces version 1
+    third = store.submit(*make_report(plan, scale=7), submitted_by="t")
+    assert (third.version, third.superseded_upload_id) == (3, 1)
+    with pytest.raises(StoreRefused, match="已被新版本替换"):
+        store.rollback(1, actor="admin")
+    assert_consistent(store)
+
+
+def test_rollback_of_the_only_version_leaves_the_month_without_data(store, plan):
+    store.submit(*make_report(plan), submitted_by="t")
+    result = store.rollback(1, actor="admin")
+    assert result.reactivated_upload_id is None and "没有有效" in result.message
+    assert store.facts().empty and store.latest_month() is None
+    assert not store.is_empty()  # history is still there
+    assert store.raw_file(1)[1]
+
+
+def test_rollback_of_unknown_upload_is_refused(store):
+    with pytest.raises(StoreRefused, match="找不到"):
+        store.rollback(99, actor="admin")
+
+
+def test_locked_month_refuses_uploads_and_rollbacks(store, plan, db_path):
+    store.submit(*make_report(plan, scale=1), submitted_by="t")
+    assert store.lock_month(MONTH, actor="admin") is True
+    assert store.lock_month(MONTH, actor="admin") is False
+    assert store.is_locked(MONTH) and store.locked_months() == [MONTH]
+    before = table_counts(db_path)
+
+    new_report = make_report(plan, scale=2)
+    for dry_run in (True, False):
+        result = store.submit(*new_report, submitted_by="t", dry_run=dry_run, confirm=True)
+        assert (result.status, result.accepted) == ("locked", False)
+        assert "已锁定" in result.message
+    # re-sending the active file is still a harmless no-op
+    assert store.submit(*make_report(plan, scale=1), submitted_by="t").status == "unchanged"
+    with pytest.raises(StoreRefused, match="已锁定"):
+        store.rollback(1, actor="admin")
+    assert table_counts(db_path) == before
+
+    # other months are unaffected
+    assert store.submit(*make_report(plan, month="2023-06"), submitted_by="t").status == "accepted"
+    assert store.unlock_month(MONTH, actor="admin") is True
+    assert store.unlock_month(MONTH, actor="admin") is False
+    assert store.submit(*new_report, submitted_by="t").status == "accepted"
+    history = store.month_lock_history()
+    assert len(history) == 1 and history.iloc[0]["unlocked_by"] == "admin"
+
+
+def test_locks_keep_their_history(store):
+    for _ in range(3):
+        store.lock_month("2023-07", actor="admin")
+        store.unlock_month("2023-07", actor="admin")
+    store.lock_month("2023-07", actor="boss")
+    history = store.month_lock_history()
+    assert len(history) == 4 and history["unlocked_at"].isna().sum() == 1
+    assert store.locked_months() == ["2023-07"]
+
+
+# ---------------------------------------------------------------------------
+# Audit and history
+
+
+def test_every_write_leaves_an_audit_row(store, plan):
+    store.submit(*make_report(plan, scale=1), submitted_by="tianjian")
+    store.submit(*make_report(plan, scale=1), submitted_by="tianjian")  # unchanged: not a write
+    store.submit(*make_report(plan, errors=1), submitted_by="tianjian")  # rejected: not a write
+    store.submit(*make_report(plan, scale=2), submitted_by="tianjian")
+    store.rollback(2, actor="admin")
+    store.lock_month(MONTH, actor="admin")
+    store.lock_month(MONTH, actor="admin")  # already locked: not a write
+    store.unlock_month(MONTH, actor="admin")
+    log = store.audit_log()
+    actions = [a for a in log["action"] if a != "schema.migrate"]
+    assert actions == ["upload.accept", "upload.accept", "upload.supersede", "upload.rollback",
+                       "upload.reactivate", "month.lock", "month.unlock"]
+    accept = log[log["action"] == "upload.accept"].iloc[-1]
+    assert accept["actor"] == "tianjian" and accept["target"] == "upload:2" and accept["old_value"] == "1"
+    detail = json.loads(accept["detail"])
+    assert detail["version"] == 2 and detail["reporting_unit"] == UNIT and detail["sha256"]
+    assert list(store.audit_log(actor="admin")["action"]) == ["upload.rollback", "upload.reactivate",
+                                                              "month.lock", "month.unlock"]
+    assert len(store.audit_log(action="month.lock")) == 1
+    assert store.audit_log(since=dt.datetime(2999, 1, 1)).empty
+
+
+def test_audit_log_is_never_updated_or_deleted_by_the_code():
+    source = (ROOT / "worktrack" / "store.py").read_text(encoding="utf-8").lower()
+    assert "update audit_log" not in source and "delete from audit_log" not in source
+    assert "delete from uploads" not in source and "delete from facts" not in source
+
+
+OPERATIONS = st.lists(st.tuples(
+    st.sampled_from(["submit", "submit", "submit", "rollback", "lock", "unlock", "bad"]),
+    st.sampled_from(["天剑社区", "涂新社区"]), st.sampled_from(["2023-05", "2023-06"]),
+    st.integers(min_value=1, max_value=3)), min_size=1, max_size=12)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS)
+def test_nothing_is_ever_deleted_whatever_happens(plan, operations):
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "w.duckdb"
+        store = Store(db)
+        previous = table_counts(db)
+        for op, unit, month, scale in operations:
+            if op == "submit":
+                store.submit(*make_report(plan, unit, month, scale), submitted_by="t", confirm=True)
+            elif op == "bad":
+                store.submit(*make_report(plan, unit, month, scale, errors=1), submitted_by="t")
+            elif op == "lock":
+                store.lock_month(month, actor="admin")
+            elif op == "unlock":
+                store.unlock_month(month, actor="admin")
+            else:
+                active = store.active_uploads().query("reporting_unit == @unit and month == @month")
+                if not active.empty:
+                    try:
+                        store.rollback(int(active.iloc[0]["upload_id"]), actor="admin")
+                    except StoreRefused:
+                        assert store.is_locked(month)
+            counts = table_counts(db)
+            for table in ("uploads", "facts", "audit_log", "month_locks"):
+                assert counts[table] >= previous[table], f"{table} shrank after {op}"
+            previous = counts
+        assert_consistent(store)
+
+
+# ---------------------------------------------------------------------------
+# Schema
+
+
+def test_opening_twice_applies_migrations_once(db_path):
+    Store(db_path)
+    store = Store(db_path)
+    assert store.schema_version() == SCHEMA_VERSION == len(MIGRATIONS)
+    assert len(store.audit_log(action="schema.migrate")) == len(MIGRATIONS)
+    con = duckdb.connect(str(db_path))
+    assert con.execute("SELECT list(version ORDER BY version) FROM schema_version").fetchone()[0] == \
+        [m.version for m in MIGRATIONS]
+    con.close()
+
+
+def test_an_old_database_is_migrated_with_its_data(db_path, plan):
+    # A version-1 database, as written before metric_totals existed.
+    con = duckdb.connect(str(db_path))
+    con.execute(MIGRATIONS[0].sql)
+    con.execute("INSERT INTO schema_version VALUES (1, 'initial', now())")
+    con.execute("INSERT INTO uploads VALUES (1, ?, ?, 1, 'a.csv', 'abc', 3, 'abc'::BLOB, now(), 't', 2, 'active', "
+                "NULL, false, '')", [UNIT, MONTH])
+    con.execute("INSERT INTO facts VALUES (1, ?, ?, 'fund_raised_yuan', '企业赞助', 5, NULL, '', 2), "
+                "(1, ?, ?, 'fund_raised_yuan', '基金会', 7, NULL, '', 3)", [UNIT, MONTH] * 2)
+    con.close()
+    store = Store(db_path)
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.monthly_values().to_dict("records") == [
+        {"reporting_unit": UNIT, "item": "fund_raised_yuan", "month": MONTH, "value": 12.0}]
+
+
+def test_a_newer_database_is_refused(db_path):
+    Store(db_path)
+    con = duckdb.connect(str(db_path))
+    con.execute("INSERT INTO schema_version VALUES (99, 'future', now())")
+    con.close()
+    with pytest.raises(StoreError, match="升级"):
+        Store(db_path)
+
+
+# ---------------------------------------------------------------------------
+# Concurrency within one process
+
+
+def test_twenty_threads_submitting_different_unit_months(db_path, plan):
+    shared = Store(db_path)
+    units = [u.name for u in plan.units]
+    jobs = [(units[i % len(units)], f"2023-{4 + i // len(units):02d}") for i in range(20)]
+    assert len(set(jobs)) == 20
+    reports = [make_report(plan, unit, month) for unit, month in jobs]
+    barrier = threading.Barrier(20)
+    results, failures = [None] * 20, []
+
+    def work(i: int) -> None:
+        store = shared if i % 2 else Store(db_path)  # one shared store and separate ones alike
+        barrier.wait()
+        try:
+            results[i] = store.submit(*reports[i], submitted_by=f"user{i}")
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    assert all(r.status == "accepted" and r.version == 1 for r in results)
+    assert sorted(r.upload_id for r in results) == list(range(1, 21))
+    counts = table_counts(db_path)
+    assert counts["uploads"] == 20
+    assert counts["facts"] == sum(len(r.rows) for r, _ in reports)
+    assert len(shared.audit_log(action="upload.accept")) == 20
+    assert_consistent(shared)
+
+
+def test_threads_superseding_one_unit_month_build_one_chain(db_path, plan):
+    store = Store(db_path)
+    n = 6
+    reports = [make_report(plan, scale=k + 1) for k in range(n)]
+    barrier = threading.Barrier(n)
+    results, failures = [None] * n, []
+
+    def work(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = store.submit(*reports[i], submitted_by=f"user{i}")
+        except Exception as exc:  # noqa: BLE001
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    assert sorted(r.version for r in results) == list(range(1, n + 1))
+    uploads = store.uploads().sort_values("version")
+    assert list(uploads["state"]) == ["superseded"] * (n - 1) + ["active"]
+    ids = list(uploads["upload_id"])
+    assert list(uploads["supersedes"].iloc[1:]) == ids[:-1]  # each version replaces the one before
+    assert set(store.facts()["upload_id"]) == {ids[-1]}
+    assert_consistent(store)
+
+
+def test_readers_and_writers_at_once(db_path, plan):
+    store = Store(db_path)
+    stop = threading.Event()
+    failures: list[Exception] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                store.monthly_values()
+                store.task_statuses(latest=True)
+            except Exception as exc:  # noqa: BLE001
+                failures.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for t in readers:
+        t.start()
+    try:
+        for k in range(8):
+            assert store.submit(*make_report(plan, scale=k + 1), submitted_by="t").status == "accepted"
+    finally:
+        stop.set()
+        for t in readers:
+            t.join()
+    assert not failures
+    assert_consistent(store)
+
+
+# ---------------------------------------------------------------------------
+# Other processes: crash and lock
+
+BATCH_SCRIPT = textwrap.dedent("""
+    import hashlib, sys
+    sys.path.insert(0, sys.argv[1])
+    from worktrack.intake import FactRow, IntakeReport
+    from worktrack.store import Store
+
+    db, count, rows_per_file = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    store = Store(db)
+    for i in range(count):
+        unit, month = f"单位{i:03d}", "2023-05"
+        rows = [FactRow(unit, month, f"m{j % 7}", f"c{j}", float(j), None, "说明" * 20, j + 2)
+                for j in range(rows_per_file)]
+        raw = f"{unit}|{i}|".encode() * 200
+        report = IntakeReport(f"f{i}.csv", hashlib.sha256(raw).hexdigest(), len(raw), unit, month, rows)
+        result = store.submit(report, raw, submitted_by="batch")
+        print(f"ACK {result.upload_id} {unit} {result.status}", flush=True)
+""")
+
+
+@pytest.mark.parametrize("kill_after", [1, 4, 9])
+def test_a_batch_killed_midway_keeps_every_acknowledged_file(tmp_path, kill_after):
+    db = tmp_path / "crash.duckdb"
+    script = tmp_path / "batch.py"
+    script.write_text(BATCH_SCRIPT, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), str(ROOT), str(db), "40", "3000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    acknowledged = []
+    try:
+        for line in proc.stdout:
+            assert line.startswith("ACK"), line
+            acknowledged.append(line.split())
+            if len(acknowledged) == kill_after:
+                time.sleep(random.uniform(0, 0.03))  # land somewhere inside the next write
+                proc.send_signal(signal.SIGKILL)
+                break
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert len(acknowledged) == kill_after
+
+    store = Store(db)  # the database opens after the crash
+    uploads = store.uploads().set_index("upload_id")
+    for _, upload_id, unit, status in acknowledged:
+        assert status == "accepted"
+        assert uploads.loc[int(upload_id), "reporting_unit"] == unit
+        assert uploads.loc[int(upload_id), "state"] == "active"
+    assert len(uploads) in (kill_after, kill_after + 1)  # at most the one in flight also landed
+    assert_consistent(store)  # no partial upload: facts == row_count for each
+    with store.snapshot() as reader:
+        totals = reader._con.execute("SELECT count(DISTINCT upload_id) FROM metric_totals").fetchone()[0]
+    assert totals == len(uploads)
+    # and it keeps working
+    rows = [FactRow("新单位", "2023-06", "m", "", 1.0, None, "", 2)]
+    report = IntakeReport("n.csv", hashlib.sha256(b"n").hexdigest(), 1, "新单位", "2023-06", rows)
+    assert store.submit(report, b"n", submitted_by="t").status == "accepted"
+
+
+HOLDER_SCRIPT = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); " \
+                "time.sleep(float(sys.argv[2]))"
+
+
+def hold_database(db: Path, seconds: float) -> subprocess.Popen:
+    """Another process holding the database file, as a long import or a second dashboard would."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER_SCRIPT, str(db), str(seconds)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def test_a_database_held_by_another_process_gives_store_busy(db_path, plan):
+    store = Store(db_path, busy_timeout=0.4)
+    holder = hold_database(db_path, 30)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreBusy, match="数据库正被另一个程序使用") as info:
+            store.monthly_values()
+        assert time.monotonic() - started >= 0.4  # it retried before giving up
+        assert "请稍后重试" in str(info.value)
+        with pytest.raises(StoreBusy):
+            store.submit(*make_report(plan), submitted_by="t")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert store.submit(*make_report(plan), submitted_by="t").status == "accepted"
+
+
+def test_a_short_hold_is_waited_out(db_path, plan):
+    store = Store(db_path, busy_timeout=15)
+    holder = hold_database(db_path, 0.8)
+    try:
+        result = store.submit(*make_report(plan), submitted_by="t")
+    finally:
+        holder.wait(timeout=30)
+    assert result.status == "accepted"
+
+
+def test_a_direct_connection_in_this_process_also_counts_as_busy(db_path, plan):
+    store = Store(db_path, busy_timeout=0.2)
+    direct = duckdb.connect(str(db_path))
+    try:
+        with pytest.raises(StoreBusy):
+            store.latest_month()
+    finally:
+        direct.close()
+    assert store.latest_month() is None
+
+
+def test_the_file_is_free_between_calls(db_path, plan):
+    store = Store(db_path)
+    store.submit(*make_report(plan), submitted_by="t")
+    out = subprocess.run([sys.executable, "-c", "import duckdb, sys; "
+                          "print(duckdb.connect(sys.argv[1]).execute('select count(*) from uploads').fetchone()[0])",
+                          str(db_path)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1"
+
+
+# ---------------------------------------------------------------------------
+# Backup and restore
+
+
+def _populated(store: Store, plan) -> None:
+    store.submit(*make_report(plan, scale=1), submitted_by="tianjian")
+    store.submit(*make_report(plan, scale=2), submitted_by="tianjian")
+    store.submit(*make_report(plan, "涂新社区", "2023-06", 3), submitted_by="tuxin")
+    store.submit(*make_report(plan, "涂新社区", "2023-07", 3), submitted_by="tuxin")
+    store.rollback(4, actor="admin")
+    store.lock_month("2023-05", actor="admin")
+
+
+def _snapshot(store: Store) -> dict:
+    uploads = store.uploads()
+    return {
+        "uploads": uploads.to_dict("records"),
+        "raw": {int(i): store.raw_file(int(i)) for i in uploads["upload_id"]},
+        "facts": store.facts(include_inactive=True).sort_values(["upload_id", "item", "category"])
+        .reset_index(drop=True).to_dict("records"),
+        "monthly": store.monthly_values().sort_values(["reporting_unit", "item", "month"])
+        .reset_index(drop=True).to_dict("records"),
+        "audit": store.audit_log().to_dict("records"),
+        "locks": store.month_lock_history().to_dict("records"),
+    }
+
+
+def _same(a, b) -> bool:
+    """Record lists equal, treating NaN == NaN."""
+    return json.dumps(a, default=str, sort_keys=True) == json.dumps(b, default=str, sort_keys=True)
+
+
+def test_backup_then_restore_gives_identical_data(tmp_path, plan):
+    original = Store(tmp_path / "a.duckdb")
+    _populated(original, plan)
+    manifest = original.backup(tmp_path / "backup")
+    assert manifest["schema_version"] == SCHEMA_VERSION
+    assert manifest["tables"]["uploads"]["rows"] == 4 and manifest["raw_files"] == 4
+    assert all(len(h) == 64 for h in manifest["files"].values())
+    on_disk = json.loads((tmp_path / "backup" / "manifest.json").read_text(encoding="utf-8"))
+    assert on_disk == manifest
+    for sha in original.uploads()["sha256"]:
+        assert (tmp_path / "backup" / "raw" / sha).is_file()
+
+    restored = Store.restore(tmp_path / "backup", tmp_path / "restored" / "b.duckdb", actor="admin")
+    before, after = _snapshot(original), _snapshot(restored)
+    restore_row = after["audit"].pop()
+    assert restore_row["action"] == "db.restore" and restore_row["actor"] == "admin"
+    for key in before:
+        assert _same(before[key], after[key]), key
+    assert restored.locked_months() == ["2023-05"]
+    assert restored.counts()["metric_totals"] == original.counts()["metric_totals"]
+    # the restored database carries on: versions continue, ids do not collide
+    result = restored.submit(*make_report(plan, "涂新社区", "2023-07", 9), submitted_by="tuxin")
+    assert (result.upload_id, result.version) == (5, 2)
+
+
+def test_backup_refuses_a_directory_that_is_not_empty(tmp_path, store):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "manifest.json").write_text("{}")
+    with pytest.raises(StoreRefused, match="不是空目录"):
+        store.backup(tmp_path / "old")
+
+
+@pytest.mark.parametrize("damage", ["parquet", "raw", "missing", "manifest"])
+def test_restore_refuses_a_damaged_backup_and_touches_nothing(tmp_path, plan, damage):
+    original = Store(tmp_path / "a.duckdb")
+    _populated(original, plan)
+    backup = tmp_path / "backup"
+    original.backup(backup)
+    if damage == "parquet":
+        path = backup / "facts.parquet"
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    elif damage == "raw":
+        raw = next((backup / "raw").iterdir())
+        raw.write_bytes(raw.read_bytes() + b"tampered")
+    elif damage == "missing":
+        (backup / "audit_log.parquet").unlink()
+    else:
+        (backup / "manifest.json").write_text("{not json", encoding="utf-8")
+    target = tmp_path / "restored.duckdb"
+    with pytest.raises(StoreRefused) as info:
+        Store.restore(backup, target)
+    assert "没有做任何恢复" in str(info.value) or "manifest" in str(info.value)
+    assert not target.exists()
+    assert not list(tmp_path.glob("restored.duckdb*"))
+
+
+def test_restore_never_overwrites_data_unless_forced_and_keeps_the_old_file(tmp_path, plan):
+    source = Store(tmp_path / "a.duckdb")
+    source.submit(*make_report(plan), submitted_by="t")
+    source.backup(tmp_path / "backup")
+
+    target_path = tmp_path / "live.duckdb"
+    live = Store(target_path)
+    live.submit(*make_report(plan, "涂新社区", "2023-09"), submitted_by="t")
+    with pytest.raises(StoreRefused, match="--force"):
+        Store.restore(tmp_path / "backup", target_path)
+    assert live.uploads().iloc[0]["reporting_unit"] == "涂新社区"  # untouched
+
+    restored = Store.restore(tmp_path / "backup", target_path, force=True)
+    assert restored.uploads().iloc[0]["reporting_unit"] == UNIT
+    kept = list(tmp_path.glob("live.duckdb.replaced-*"))
+    assert len(kept) == 1
+    con = duckdb.connect(str(kept[0]))
+    assert con.execute("SELECT reporting_unit FROM uploads").fetchone()[0] == "涂新社区"
+    con.close()
+    detail = json.loads(restored.audit_log(action="db.restore").iloc[-1]["detail"])
+    assert detail["previous_database"] == str(kept[0])
+
+
+def test_restore_never_replaces_a_file_that_is_not_a_database(tmp_path):
+    Store(tmp_path / "a.duckdb").backup(tmp_path / "backup")
+    precious = tmp_path / "notes.duckdb"
+    precious.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreRefused, match="不是 worktrack 数据库"):
+        Store.restore(tmp_path / "backup", precious, force=True)
+    assert precious.read_bytes().startswith(b"not a database")
+
+
+def test_restore_into_a_fresh_empty_database_needs_no_force(tmp_path, plan):
+    source = Store(tmp_path / "a.duckdb")
+    source.submit(*make_report(plan), submitted_by="t")
+    source.backup(tmp_path / "backup")
+    Store(tmp_path / "empty.duckdb")  # only the schema
+    restored = Store.restore(tmp_path / "backup", tmp_path / "empty.duckdb")
+    assert len(restored.uploads()) == 1
+
+
+def test_a_file_in_use_by_another_process_is_not_restored_over(tmp_path, plan):
+    source = Store(tmp_path / "a.duckdb")
+    source.backup(tmp_path / "backup")
+    target = tmp_path / "busy.duckdb"
+    Store(target)
+    holder = hold_database(target, 30)
+    try:
+        with pytest.raises(StoreBusy):
+            Store.restore(tmp_path / "backup", target, force=True, busy_timeout=0.3)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert target.exists() and not list(tmp_path.glob("busy.duckdb.replaced-*"))
+    assert not list(tmp_path.glob("busy.duckdb.restoring-*"))
+
+
+def test_environment_points_nowhere_near_the_project_database(db_path):
+    # Guard: the tests above must never touch data/worktrack.duckdb.
+    assert Path(os.environ["WORKTRACK_DB"]) == db_path

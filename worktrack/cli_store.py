@@ -1,0 +1,373 @@
+"""Store commands: ingest, uploads, rollback, lock, unlock, backup, restore."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import getpass
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from worktrack import config
+from worktrack.cli import EXIT_OK, EXIT_REJECTED, UsageError, load_plan_or_exit, print_json
+
+BUSY_TIMEOUT_ENV = "WORKTRACK_BUSY_TIMEOUT"
+USER_ENV = "WORKTRACK_USER"
+STATE_LABELS = {"active": "有效", "superseded": "已替换", "rolled_back": "已撤回"}
+
+_MONTH_PATTERNS = (
+    re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$"),  # 2023-05, 2023/5, 2023.5
+    re.compile(r"^(\d{4})(\d{2})$"),  # 202305
+    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月?$"),  # 2023年5月
+)
+
+
+def parse_month_arg(text: str) -> str:
+    """'2023-05', '2023/5', '202305', '2023年5月' -> '2023-05'; UsageError otherwise."""
+    value = str(text).strip()
+    for pattern in _MONTH_PATTERNS:
+        m = pattern.match(value)
+        if m and 1 <= int(m.group(2)) <= 12:
+            return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
+    raise UsageError(f"月份“{text}”看不懂，请写成 2023-05（也可以写 2023/5、202305）")
+
+
+def _busy_timeout() -> float:
+    raw = os.environ.get(BUSY_TIMEOUT_ENV)
+    if raw is None or raw.strip() == "":
+        return 10.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(f"环境变量 {BUSY_TIMEOUT_ENV}=“{raw}”应为秒数，如 10") from None
+    if value < 0:
+        raise UsageError(f"环境变量 {BUSY_TIMEOUT_ENV} 不能为负数")
+    return value
+
+
+def _db(args: argparse.Namespace) -> Path:
+    path = config.db_path(args.db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _open_store(args: argparse.Namespace):
+    from worktrack.store import Store
+
+    return Store(_db(args), busy_timeout=_busy_timeout())
+
+
+def _user(args: argparse.Namespace) -> str:
+    if getattr(args, "user", None):
+        return args.user
+    if os.environ.get(USER_ENV):
+        return os.environ[USER_ENV]
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _refusals_exit_1(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A busy database or a refused request is a plain Chinese message and exit 1, never a traceback."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        from worktrack.store import StoreError
+
+        try:
+            return handler(args)
+        except StoreError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_REJECTED
+
+    return run
+
+
+def _finding_line(finding: dict[str, Any]) -> str:
+    """第 R 行 · 列 C · 值 V：message (parts that are unknown are left out)."""
+    parts = []
+    if finding.get("row") is not None:
+        parts.append(f"第 {finding['row']} 行")
+    if finding.get("column"):
+        parts.append(f"列 {finding['column']}")
+    if finding.get("value") not in (None, ""):
+        parts.append(f"值 {finding['value']}")
+    head = " · ".join(parts)
+    return f"{head}：{finding['message']}" if head else finding["message"]
+
+
+def _fmt_value(value: Any) -> str:
+    if value is None:
+        return "（无）"
+    if isinstance(value, float):
+        return f"{int(value):,}" if value == int(value) else f"{value:,.2f}"
+    return str(value)
+
+
+# ---------------------------------------------------------------------------
+# ingest
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from worktrack.intake import read_report
+    from worktrack.store import StoreBusy
+
+    plan = load_plan_or_exit(args)
+    paths = [Path(f) for f in args.files]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise UsageError(f"找不到文件：{'、'.join(missing)}")
+    unit = None
+    if args.unit is not None:
+        found = plan.find_unit(args.unit)
+        if found is None:
+            raise UsageError(f"--unit：不认识的报送单位“{args.unit}”，可选：{'、'.join(plan.unit_names)}")
+        unit = found.name
+    month = parse_month_arg(args.month) if args.month is not None else None
+    store = _open_store(args)
+    user = _user(args)
+
+    entries: list[dict[str, Any]] = []
+    busy_message = None
+    for path in paths:
+        data = path.read_bytes()
+        report = read_report(data, path.name, plan, unit=unit, month=month)
+        entry: dict[str, Any] = {
+            "file": str(path), "accepted": False, "version": None,
+            "errors": [f.as_dict() for f in report.errors], "warnings": [f.as_dict() for f in report.warnings],
+            "normalised": [f.as_dict() for f in report.normalised],
+            "status": "rejected", "upload_id": None, "message": "", "reporting_unit": report.reporting_unit,
+            "month": report.month, "sha256": report.sha256, "row_count": len(report.rows),
+            "superseded_upload_id": None, "changes": [], "dry_run": args.dry_run,
+        }
+        if busy_message is not None:
+            entry.update(status="skipped", message="数据库忙，本文件未处理。")
+            entries.append(entry)
+            continue
+        try:
+            result = store.submit(report, data, submitted_by=user, confirm=args.confirm, dry_run=args.dry_run)
+        except StoreBusy as exc:
+            busy_message = str(exc)
+            entry.update(status="busy", message=busy_message)
+            entries.append(entry)
+            continue
+        entry.update(accepted=result.accepted, version=result.version, status=result.status,
+                     upload_id=result.upload_id, message=result.message, sha256=result.sha256,
+                     superseded_upload_id=result.superseded_upload_id, changes=result.changes)
+        if result.status == "needs_confirmation":
+            entry["message"] += "核对提示后加 --confirm 重新运行即可接收。"
+        entries.append(entry)
+
+    if args.json:
+        print_json({"files": entries})
+    else:
+        print(_render_ingest(entries, args.dry_run))
+    if busy_message is not None:
+        print(busy_message, file=sys.stderr)
+    return EXIT_OK if all(e["accepted"] for e in entries) else EXIT_REJECTED
+
+
+def _render_ingest(entries: list[dict[str, Any]], dry_run: bool) -> str:
+    out = []
+    for e in entries:
+        where = f"{e['file']}（{e['reporting_unit'] or '?'} {e['month'] or '?'}）"
+        if e["status"] == "accepted" and dry_run:
+            head = f"试运行·可接收，将成为第 {e['version']} 版：{where}，未写入数据库"
+        elif e["status"] == "accepted":
+            head = f"已接收 第 {e['version']} 版：{where}，上传编号 {e['upload_id']}，共 {e['row_count']} 行"
+        elif e["status"] == "unchanged":
+            head = f"已接收 第 {e['version']} 版：{where}，与已有版本完全相同，未重复保存"
+        else:
+            head = f"未接收：{where}：{e['message']}"
+        out.append(head)
+        if e["status"] == "accepted" and e["superseded_upload_id"] is not None:
+            verb = "将替换" if dry_run else "替换了"
+            out.append(f"  {verb}上一版（上传编号 {e['superseded_upload_id']}），变更 {len(e['changes'])} 处"
+                       + ("：" if e["changes"] else "。"))
+            for change in e["changes"][:20]:
+                category = f"（{change['category']}）" if change["category"] else ""
+                out.append(f"    {change['item']}{category}：{_fmt_value(change['old'])} → {_fmt_value(change['new'])}")
+            if len(e["changes"]) > 20:
+                out.append(f"    …… 另有 {len(e['changes']) - 20} 处")
+        for key, label in (("errors", "错误"), ("warnings", "提示"), ("normalised", "已自动规范")):
+            if e[key]:
+                out.append(f"  {label} {len(e[key])} 条：")
+                out += [f"    {_finding_line(f)}" for f in e[key]]
+    accepted = sum(e["accepted"] for e in entries)
+    unchanged = sum(e["status"] == "unchanged" for e in entries)
+    summary = f"共 {len(entries)} 个文件：{'可' if dry_run else ''}接收 {accepted} 个"
+    if unchanged:
+        summary += f"（其中 {unchanged} 个与已有版本相同）"
+    summary += f"，未接收 {len(entries) - accepted} 个。"
+    out.append(summary)
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------
+# uploads, rollback, lock, unlock
+
+
+def _resolve_unit_loosely(args: argparse.Namespace, name: str) -> str:
+    """Canonical unit name if the plan knows it; otherwise the name as typed (listing only)."""
+    from worktrack.plan import PlanError, load_plan
+
+    try:
+        plan = load_plan(config.plan_path(args.plan))
+    except (PlanError, OSError):
+        return name
+    found = plan.find_unit(name)
+    return found.name if found else name
+
+
+def cmd_uploads(args: argparse.Namespace) -> int:
+    unit = _resolve_unit_loosely(args, args.unit) if args.unit is not None else None
+    month = parse_month_arg(args.month) if args.month is not None else None
+    frame = _open_store(args).uploads(unit=unit, month=month)
+    records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    if args.json:
+        print_json({"uploads": records})
+        return EXIT_OK
+    if not records:
+        print("没有符合条件的上传记录。")
+        return EXIT_OK
+    from worktrack.cli_progress import format_table
+
+    headers = ["编号", "上报单位", "月份", "版本", "状态", "接收时间", "提交人", "行数", "文件名"]
+    rows = [[r["upload_id"], r["reporting_unit"], r["month"], f"第{r['version']}版",
+             STATE_LABELS.get(r["state"], r["state"]), str(r["received_at"])[:19], r["submitted_by"],
+             r["row_count"], r["file_name"]] for r in records]
+    print(format_table(headers, rows, right={0, 7}))
+    print(f"共 {len(records)} 条（有效 {sum(r['state'] == 'active' for r in records)} 条）。")
+    return EXIT_OK
+
+
+def _plain(value: Any) -> Any:
+    """pandas scalars -> JSON-friendly Python values (NA -> None, timestamps -> text)."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str | bytes) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat(sep=" ")
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    result = _open_store(args).rollback(args.upload_id, actor=_user(args))
+    print(result.message)
+    return EXIT_OK
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    from worktrack.store import month_label
+
+    month = parse_month_arg(args.month)
+    if _open_store(args).lock_month(month, actor=_user(args)):
+        print(f"已锁定 {month_label(month)}：该月不再接收上传和撤回。")
+    else:
+        print(f"{month_label(month)}原本就已锁定，未做改动。")
+    return EXIT_OK
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    from worktrack.store import month_label
+
+    month = parse_month_arg(args.month)
+    if _open_store(args).unlock_month(month, actor=_user(args)):
+        print(f"已解锁 {month_label(month)}：该月重新接收上传。")
+    else:
+        print(f"{month_label(month)}没有锁定，未做改动。")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+# backup, restore
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    manifest = _open_store(args).backup(args.directory)
+    if args.json:
+        print_json({"directory": str(args.directory), "manifest": manifest})
+        return EXIT_OK
+    rows = manifest["tables"]
+    print(f"已备份到 {args.directory}：上传 {rows['uploads']['rows']} 份、数据 {rows['facts']['rows']} 行、"
+          f"审计记录 {rows['audit_log']['rows']} 条、原始文件 {manifest['raw_files']} 个；"
+          f"每个文件的校验值记在 manifest.json。")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from worktrack.store import Store
+
+    db = _db(args)
+    store = Store.restore(args.directory, db, force=args.force, actor=_user(args), busy_timeout=_busy_timeout())
+    counts = store.counts()
+    restored = store.audit_log(action="db.restore").iloc[-1]
+    message = (f"已从 {args.directory} 恢复到 {db}：上传 {counts['uploads']} 份、数据 {counts['facts']} 行、"
+               f"审计记录 {counts['audit_log']} 条（含本次恢复记录）。")
+    if args.json:
+        print_json({"directory": str(args.directory), "db": str(db), "counts": counts,
+                    "detail": restored["detail"], "message": message})
+        return EXIT_OK
+    print(message)
+    import json
+
+    previous = json.loads(restored["detail"]).get("previous_database")
+    if previous:
+        print(f"原数据库已改名保留为 {previous}。")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ingest", help="导入月报文件（校验后入库；同一单位同一月份的新文件成为新版本）")
+    p.add_argument("files", nargs="+", metavar="FILE", help="月报文件（CSV 或 XLSX），可以一次给多个")
+    p.add_argument("--unit", help="上报单位（文件里没写或要核对时）")
+    p.add_argument("--month", help="月份，如 2023-05（文件里没写或要核对时）")
+    p.add_argument("--dry-run", action="store_true", help="只校验、不写入（包括检查月份是否已锁定）")
+    p.add_argument("--confirm", action="store_true", help="确认文件中的提示（如数值异常大）后接收")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.add_argument("--user", help=f"提交人（默认：环境变量 {USER_ENV} 或当前系统用户）")
+    p.set_defaults(func=_refusals_exit_1(cmd_ingest))
+
+    p = sub.add_parser("uploads", help="列出上传记录（所有版本、所有状态）")
+    p.add_argument("--unit", help="只看一个上报单位")
+    p.add_argument("--month", help="只看一个月份，如 2023-05")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.set_defaults(func=_refusals_exit_1(cmd_uploads))
+
+    p = sub.add_parser("rollback", help="撤回一次有效的上传，上一版恢复为有效")
+    p.add_argument("upload_id", type=int, metavar="UPLOAD_ID", help="上传编号（见 uploads 命令）")
+    p.add_argument("--user", help="操作人")
+    p.set_defaults(func=_refusals_exit_1(cmd_rollback))
+
+    p = sub.add_parser("lock", help="锁定月份：例会后该月不再接收上传和撤回")
+    p.add_argument("month", metavar="MONTH", help="月份，如 2023-05")
+    p.add_argument("--user", help="操作人")
+    p.set_defaults(func=_refusals_exit_1(cmd_lock))
+
+    p = sub.add_parser("unlock", help="解锁月份（锁定记录保留在历史中）")
+    p.add_argument("month", metavar="MONTH", help="月份，如 2023-05")
+    p.add_argument("--user", help="操作人")
+    p.set_defaults(func=_refusals_exit_1(cmd_unlock))
+
+    p = sub.add_parser("backup", help="备份数据库到一个新目录（Parquet + 原始文件 + 校验清单）")
+    p.add_argument("directory", metavar="DIR", help="备份目录（须为空或不存在）")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.set_defaults(func=_refusals_exit_1(cmd_backup))
+
+    p = sub.add_parser("restore", help="从备份目录恢复数据库（先校验每个文件）")
+    p.add_argument("directory", metavar="DIR", help="备份目录")
+    p.add_argument("--force", action="store_true", help="数据库已有数据时仍然恢复（原文件改名保留）")
+    p.add_argument("--user", help="操作人")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.set_defaults(func=_refusals_exit_1(cmd_restore))

@@ -1,0 +1,1132 @@
+"""DuckDB storage: schema and migrations, the single write path, reads, backup and restore.
+
+Why the file is opened per call: DuckDB lets one process at a time open a database file
+(read-only included), and the dashboard and the command line both need it. Every public method
+opens the file, does its work and releases it, so the file is free between calls. Opening meets
+another process's lock → retried with backoff for `busy_timeout` seconds, then `StoreBusy` is
+raised with a Chinese message the UI and CLI show as-is.
+
+How the file is opened: `duckdb.connect(path)` builds a whole database instance (~14 ms, mostly
+the function catalog) every time no other connection to that file is open, which is nearly every
+call. Instead the process keeps one in-memory DuckDB instance and ATTACHes the file to it on first
+use, DETACHes it when the last user in the process is done (reference counted per file), ~1 ms.
+The file lock is held exactly as long as with connect/close. Each call and each thread gets its
+own cursor on that instance; module-level `duckdb.sql()` is never used. DuckDB itself refuses a
+second in-process opening of a file that is attached (ResourceInUseException); that is treated
+like another process's lock.
+
+Writes: every write goes through `Store._write`, which serialises writers per file within the
+process (so concurrent uploads for one unit-month build one coherent version chain), runs the
+change in one transaction, appends the audit rows, commits and checkpoints.
+
+Times (`received_at`, `at`, `locked_at`) are stored as naive TIMESTAMPs holding China Standard
+Time (UTC+8) wall-clock time, which is what users see. Timezone-aware datetimes passed in are
+converted to UTC+8; naive ones are taken to be UTC+8 already.
+
+Backups hold one Parquet file per source table (uploads without its raw column), every distinct
+uploaded file once under raw/<sha256>, and manifest.json with the sha256 of every file, row
+counts and the schema version. metric_totals is derived from facts and rebuilt on restore.
+
+Nothing is ever deleted: superseded and rolled-back uploads keep their rows, facts and raw
+bytes; unlocking a month closes its lock period instead of removing it; the audit log is
+append-only; a forced restore moves the old database file aside.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import duckdb
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from worktrack.intake import FactRow, IntakeReport
+
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+UPLOAD_STATES = ("active", "superseded", "rolled_back")
+SYSTEM_ACTOR = "system"
+BACKUP_FORMAT = "worktrack-backup"
+BACKUP_FORMAT_VERSION = 1
+BUSY_MESSAGE = "数据库正被另一个程序使用（例如正在导入数据或备份），已等待 {seconds:g} 秒仍未释放，请稍后重试。"
+
+SubmitStatus = Literal["accepted", "unchanged", "rejected", "needs_confirmation", "locked"]
+
+
+# ---------------------------------------------------------------------------
+# Errors
+
+
+class StoreError(Exception):
+    """A store failure whose message is meant for the user (Chinese)."""
+
+
+class StoreBusy(StoreError):
+    """Another process holds the database file longer than the busy timeout."""
+
+
+class StoreRefused(StoreError):
+    """A request the store declines: rollback of an inactive upload, a locked month, a bad backup ..."""
+
+
+# ---------------------------------------------------------------------------
+# Schema: migrations are applied in order; each one applied is a row in schema_version.
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema: uploads, facts, audit_log, month_locks", """
+        CREATE TABLE schema_version (
+            version INTEGER PRIMARY KEY,
+            description VARCHAR NOT NULL,
+            applied_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE uploads (
+            upload_id BIGINT PRIMARY KEY,
+            reporting_unit VARCHAR NOT NULL,
+            month VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            file_name VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            size BIGINT NOT NULL,
+            raw BLOB NOT NULL,
+            received_at TIMESTAMP NOT NULL,
+            submitted_by VARCHAR NOT NULL,
+            row_count INTEGER NOT NULL,
+            state VARCHAR NOT NULL CHECK (state IN ('active', 'superseded', 'rolled_back')),
+            supersedes BIGINT,
+            warnings_confirmed BOOLEAN NOT NULL,
+            note VARCHAR NOT NULL DEFAULT '',
+            UNIQUE (reporting_unit, month, version)
+        );
+        CREATE TABLE facts (
+            upload_id BIGINT NOT NULL,
+            reporting_unit VARCHAR NOT NULL,
+            month VARCHAR NOT NULL,
+            item VARCHAR NOT NULL,
+            category VARCHAR NOT NULL,
+            value DOUBLE,
+            status VARCHAR,
+            note VARCHAR NOT NULL,
+            source_row INTEGER
+        );
+        CREATE TABLE audit_log (
+            audit_id BIGINT PRIMARY KEY,
+            "at" TIMESTAMP NOT NULL,
+            actor VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            target VARCHAR,
+            old_value VARCHAR,
+            new_value VARCHAR,
+            detail VARCHAR
+        );
+        -- One row per lock period; unlocking closes the period (unlocked_at) instead of deleting it.
+        CREATE TABLE month_locks (
+            lock_id BIGINT PRIMARY KEY,
+            month VARCHAR NOT NULL,
+            locked_at TIMESTAMP NOT NULL,
+            locked_by VARCHAR NOT NULL,
+            unlocked_at TIMESTAMP,
+            unlocked_by VARCHAR
+        );
+    """),
+    # monthly_values is the hot read (every progress figure starts from it). Summing ~50 category
+    # rows per file once, at upload time, makes it a scan of one row per upload and metric.
+    Migration(2, "metric_totals: per-upload metric sums over categories", """
+        CREATE TABLE metric_totals (
+            upload_id BIGINT NOT NULL,
+            reporting_unit VARCHAR NOT NULL,
+            month VARCHAR NOT NULL,
+            item VARCHAR NOT NULL,
+            value DOUBLE NOT NULL
+        );
+        INSERT INTO metric_totals
+            SELECT upload_id, reporting_unit, month, item, sum(value) FROM facts
+            WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item;
+    """),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+# Source tables, in restore order: what a backup holds.
+TABLES = ("schema_version", "uploads", "facts", "audit_log", "month_locks")
+# Tables computed from the source tables: not backed up, rebuilt on restore.
+DERIVED_TABLES = {
+    "metric_totals": "INSERT INTO metric_totals SELECT upload_id, reporting_unit, month, item, sum(value) "
+                     "FROM facts WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item",
+}
+_TABLE_ORDER = {"schema_version": "version", "uploads": "upload_id", "facts": "upload_id, source_row",
+                "audit_log": "audit_id", "month_locks": "lock_id"}
+
+UPLOAD_COLUMNS = ["upload_id", "reporting_unit", "month", "version", "file_name", "sha256", "size", "received_at",
+                  "submitted_by", "row_count", "state", "supersedes", "warnings_confirmed", "note"]
+ACTIVE_UPLOAD_COLUMNS = ["upload_id", "reporting_unit", "month", "version", "received_at", "submitted_by",
+                         "file_name", "sha256", "row_count"]
+FACT_COLUMNS = ["upload_id", "reporting_unit", "month", "item", "category", "value", "status", "note"]
+AUDIT_COLUMNS = ["audit_id", "at", "actor", "action", "target", "old_value", "new_value", "detail"]
+
+
+# ---------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class SubmitResult:
+    """The verdict on one submitted report; `message` is shown to the user as the receipt line."""
+
+    status: SubmitStatus
+    accepted: bool  # True for accepted and unchanged
+    message: str
+    reporting_unit: str | None = None
+    month: str | None = None
+    sha256: str = ""
+    upload_id: int | None = None
+    version: int | None = None
+    superseded_upload_id: int | None = None
+    changes: list[dict[str, Any]] = field(default_factory=list)  # item, category, old, new
+    dry_run: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    """What a rollback did: which upload was withdrawn and which version is active again."""
+
+    upload_id: int
+    reporting_unit: str
+    month: str
+    version: int
+    reactivated_upload_id: int | None
+    reactivated_version: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class _Audit:
+    target: str | None = None
+    old_value: str | None = None
+    new_value: str | None = None
+    detail: dict[str, Any] | None = None
+    action: str | None = None  # defaults to the write's action
+
+
+@dataclass
+class _Outcome:
+    """What a write function hands back to `_write`: its result and the audit rows to record.
+
+    No audit rows means nothing was written: the transaction is rolled back.
+    """
+
+    result: Any
+    audits: list[_Audit] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+
+
+def now_china() -> dt.datetime:
+    """Current China Standard Time as a naive datetime (the store's time convention)."""
+    return dt.datetime.now(CHINA_TZ).replace(tzinfo=None)
+
+
+def to_china_naive(value: dt.datetime) -> dt.datetime:
+    """Aware datetimes are converted to UTC+8; naive ones are taken to be UTC+8 already."""
+    if value.tzinfo is not None:
+        value = value.astimezone(CHINA_TZ).replace(tzinfo=None)
+    return value
+
+
+def month_label(month: str) -> str:
+    """'2023-05' -> '2023年5月'."""
+    year, mon = month.split("-")
+    return f"{year}年{int(mon)}月"
+
+
+def check_month(month: str) -> str:
+    """Return month if it is 'YYYY-MM'; raise ValueError otherwise."""
+    if not isinstance(month, str) or not MONTH_RE.match(month):
+        raise ValueError(f"月份“{month}”应写成 2023-05 这样的形式")
+    return month
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sql_text(value: str | Path) -> str:
+    """A string literal for statements that take no parameters (ATTACH, COPY)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+# ---------------------------------------------------------------------------
+# Opening database files
+
+
+class _AttachedFile:
+    """Per-process bookkeeping for one database file attached to the shared instance."""
+
+    def __init__(self, path: str, alias: str):
+        self.path = path
+        self.alias = alias
+        self.users = 0
+        self.guard = threading.Lock()  # held while attaching, detaching or moving the file
+        self.writer = threading.RLock()  # serialises writes to this file within the process
+
+
+_instance: duckdb.DuckDBPyConnection | None = None
+_files: dict[str, _AttachedFile] = {}
+_registry_guard = threading.Lock()
+
+
+def _file(path: Path) -> _AttachedFile:
+    key = os.path.realpath(path)
+    with _registry_guard:
+        entry = _files.get(key)
+        if entry is None:
+            entry = _files[key] = _AttachedFile(key, f"worktrack_db{len(_files) + 1}")
+        return entry
+
+
+def _cursor() -> duckdb.DuckDBPyConnection:
+    """A new connection (cursor) on the process-wide in-memory instance."""
+    global _instance
+    with _registry_guard:
+        if _instance is None:
+            _instance = duckdb.connect(":memory:")
+        return _instance.cursor()
+
+
+# Another process's file lock is an IOException; a second opening inside this process is a
+# ResourceInUseException (DuckDB keeps a process-wide registry of open files).
+_BUSY_ERRORS = tuple(getattr(duckdb, name) for name in ("IOException", "ResourceInUseException")
+                     if hasattr(duckdb, name))
+
+
+def _is_busy_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "could not set lock" in text or "conflicting lock" in text or "unique file handle conflict" in text
+
+
+def _attach(entry: _AttachedFile, busy_timeout: float) -> None:
+    """ATTACH the file, retrying with backoff while another process (or connection) holds it."""
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.02
+    while True:
+        cur = _cursor()
+        try:
+            cur.execute(f"ATTACH {_sql_text(entry.path)} AS {entry.alias}")
+            return
+        except duckdb.Error as exc:
+            if not (isinstance(exc, _BUSY_ERRORS) and _is_busy_error(exc)):
+                raise StoreError(f"无法打开数据库文件“{entry.path}”：{exc}") from exc
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise StoreBusy(BUSY_MESSAGE.format(seconds=busy_timeout)) from None
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 0.5)
+        finally:
+            cur.close()
+
+
+def _detach(entry: _AttachedFile) -> None:
+    cur = _cursor()
+    try:
+        cur.execute(f"DETACH {entry.alias}")
+    finally:
+        cur.close()
+
+
+@contextmanager
+def _open(path: Path, busy_timeout: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor whose default database is the file; the file is released when the last user ends."""
+    entry = _file(path)
+    with entry.guard:
+        if entry.users == 0:
+            _attach(entry, busy_timeout)
+        entry.users += 1
+    cur = None
+    try:
+        cur = _cursor()
+        cur.execute(f"USE {entry.alias}")
+        yield cur
+    finally:
+        if cur is not None:
+            cur.close()
+        with entry.guard:
+            entry.users -= 1
+            if entry.users == 0:
+                _detach(entry)
+
+
+@contextmanager
+def _exclusive(path: Path, busy_timeout: float) -> Iterator[bool]:
+    """Nothing in this process touches the file while the block runs (so it can be moved).
+
+    Yields whether the file holds data (see `_has_content`). Attaching it first proves that no
+    other process has it open at that moment.
+    """
+    entry = _file(path)
+    with entry.writer, entry.guard:
+        if entry.users:
+            raise StoreBusy("数据库正被本程序的其他操作使用，请稍后重试。")
+        has_content = False
+        if path.exists():
+            try:
+                _attach(entry, busy_timeout)
+            except StoreBusy:
+                raise
+            except StoreError:
+                raise StoreRefused(f"“{path}”不是 worktrack 数据库文件，不会覆盖它。") from None
+            cur = _cursor()
+            try:
+                cur.execute(f"USE {entry.alias}")
+                has_content = _has_content(cur)
+            finally:
+                cur.close()
+                _detach(entry)
+        yield has_content
+
+
+def _forget_instance_in_child() -> None:
+    """A forked child must not use the parent's DuckDB instance; it starts its own."""
+    global _instance, _registry_guard
+    _instance = None
+    _files.clear()
+    _registry_guard = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_instance_in_child)
+
+
+# ---------------------------------------------------------------------------
+# Reads
+
+
+class StoreReader:
+    """Every read, over one open connection: several reads from one consistent snapshot.
+
+    Obtain one with `Store.snapshot()`; the Store's own read methods each use a fresh one.
+    The large reads (facts, monthly_values, category_values, task_statuses) come in no
+    particular row order: sorting 250k+ string rows would cost more than the query itself at
+    city scale, and callers group or pivot anyway. Sort when order matters.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._con = con
+
+    def _small(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        return self._con.execute(sql, params or []).df()
+
+    def _large(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        # Through Arrow: twice as fast as .df() for hundreds of thousands of string rows.
+        return self._con.sql(sql, params=params or None).to_arrow_table().to_pandas()
+
+    def uploads(self, unit: str | None = None, month: str | None = None) -> pd.DataFrame:
+        """Every upload in every state (without the raw bytes), oldest first."""
+        where, params = [], []
+        if unit is not None:
+            where.append("reporting_unit = ?")
+            params.append(unit)
+        if month is not None:
+            where.append("month = ?")
+            params.append(check_month(month))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        return self._small(f"SELECT {', '.join(UPLOAD_COLUMNS)} FROM uploads {clause} ORDER BY upload_id", params)
+
+    def active_uploads(self, through: str | None = None) -> pd.DataFrame:
+        """The active upload of every unit-month up to `through` (inclusive)."""
+        clause, params = _through("month", through)
+        return self._large(f"SELECT {', '.join(ACTIVE_UPLOAD_COLUMNS)} FROM uploads "
+                           f"WHERE state = 'active' {clause} ORDER BY month, reporting_unit", params)
+
+    def facts(self, through: str | None = None, include_inactive: bool = False) -> pd.DataFrame:
+        """Fact rows of active uploads (of every upload with include_inactive), in file order."""
+        clause, params = _through("month", through)
+        active = "" if include_inactive else f"AND {_ACTIVE}"
+        return self._large(f"SELECT {', '.join(FACT_COLUMNS)} FROM facts WHERE true {active} {clause}", params)
+
+    def monthly_values(self, through: str | None = None) -> pd.DataFrame:
+        """Metric values per unit, item and month, summed over categories."""
+        clause, params = _through("month", through)
+        return self._large("SELECT reporting_unit, item, month, value FROM metric_totals "
+                           f"WHERE {_ACTIVE} {clause}", params)
+
+    def category_values(self, through: str | None = None) -> pd.DataFrame:
+        """Metric values per unit, item, category and month."""
+        clause, params = _through("month", through)
+        return self._large("SELECT reporting_unit, item, category, month, value FROM facts "
+                           f"WHERE value IS NOT NULL AND {_ACTIVE} {clause}", params)
+
+    def task_statuses(self, through: str | None = None, latest: bool = False) -> pd.DataFrame:
+        """Task status words per unit, item and month; with latest=True only each unit-item's last."""
+        clause, params = _through("month", through)
+        qualify = "QUALIFY row_number() OVER (PARTITION BY reporting_unit, item ORDER BY month DESC) = 1" \
+            if latest else ""
+        return self._large("SELECT reporting_unit, item, month, status, note FROM facts "
+                           f"WHERE status IS NOT NULL AND {_ACTIVE} {clause} {qualify}", params)
+
+    def audit_log(self, actor: str | None = None, action: str | None = None,
+                  since: dt.datetime | dt.date | str | None = None) -> pd.DataFrame:
+        """The audit log, oldest first, optionally filtered by actor, action and start time."""
+        where, params = [], []
+        if actor is not None:
+            where.append("actor = ?")
+            params.append(actor)
+        if action is not None:
+            where.append("action = ?")
+            params.append(action)
+        if since is not None:
+            if isinstance(since, str):
+                since = dt.datetime.fromisoformat(since)
+            elif not isinstance(since, dt.datetime):
+                since = dt.datetime.combine(since, dt.time())
+            where.append('"at" >= ?')
+            params.append(to_china_naive(since))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        columns = ", ".join(f'"{c}"' for c in AUDIT_COLUMNS)
+        return self._small(f"SELECT {columns} FROM audit_log {clause} ORDER BY audit_id", params)
+
+    def month_lock_history(self) -> pd.DataFrame:
+        """Every lock period: [lock_id, month, locked_at, locked_by, unlocked_at, unlocked_by]."""
+        return self._small("SELECT * FROM month_locks ORDER BY lock_id")
+
+    def raw_file(self, upload_id: int) -> tuple[str, bytes]:
+        """The file exactly as it was uploaded: (file name, bytes)."""
+        row = _first(self._con.execute("SELECT file_name, raw FROM uploads WHERE upload_id = ?", [upload_id]))
+        if row is None:
+            raise StoreRefused(f"找不到编号为 {upload_id} 的上传记录。")
+        return row[0], bytes(row[1])
+
+    def latest_month(self) -> str | None:
+        """The latest month that has an active upload, or None."""
+        return self._con.execute("SELECT max(month) FROM uploads WHERE state = 'active'").fetchall()[0][0]
+
+    def is_empty(self) -> bool:
+        """True when nothing was ever uploaded."""
+        return self._con.execute("SELECT count(*) FROM uploads").fetchall()[0][0] == 0
+
+    def locked_months(self) -> list[str]:
+        """Months currently locked, oldest first."""
+        rows = self._con.execute("SELECT DISTINCT month FROM month_locks WHERE unlocked_at IS NULL ORDER BY month")
+        return [r[0] for r in rows.fetchall()]
+
+    def is_locked(self, month: str) -> bool:
+        return _locked(self._con, check_month(month))
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every table."""
+        return {t: self._con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                for t in (*TABLES, *DERIVED_TABLES)}
+
+    def schema_version(self) -> int:
+        return _current_version(self._con)
+
+
+_ACTIVE = "upload_id IN (SELECT upload_id FROM uploads WHERE state = 'active')"
+
+
+# ---------------------------------------------------------------------------
+# The store
+
+
+class Store:
+    """The worktrack database: every read and write of uploads, facts, locks and the audit log."""
+
+    def __init__(self, path: str | os.PathLike, *, busy_timeout: float = 10.0):
+        self.path = Path(path)
+        self.busy_timeout = float(busy_timeout)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # -- connections -------------------------------------------------------
+
+    @contextmanager
+    def snapshot(self) -> Iterator[StoreReader]:
+        """Several reads from one moment, over one opening of the file."""
+        with _open(self.path, self.busy_timeout) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield StoreReader(con)
+            finally:
+                try:
+                    con.execute("ROLLBACK")  # read-only: nothing to keep
+                except duckdb.Error:
+                    pass  # the transaction already ended with the error being raised
+
+    # -- the single write path --------------------------------------------
+
+    def _write(self, actor: str, action: str, fn: Callable[[duckdb.DuckDBPyConnection], _Outcome]) -> Any:
+        """Run fn in one transaction, record its audit rows, commit and checkpoint.
+
+        Every write in worktrack goes through here. fn decides; if it returns no audit rows the
+        transaction is rolled back and nothing is written.
+        """
+        entry = _file(self.path)
+        with entry.writer, _open(self.path, self.busy_timeout) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                outcome = fn(con)
+                if not outcome.audits:
+                    con.execute("ROLLBACK")
+                    return outcome.result
+                at = now_china()
+                next_id = con.execute("SELECT coalesce(max(audit_id), 0) + 1 FROM audit_log").fetchall()[0][0]
+                for offset, audit in enumerate(outcome.audits):
+                    detail = json.dumps(audit.detail, ensure_ascii=False, default=str) if audit.detail else None
+                    con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                [next_id + offset, at, actor, audit.action or action, audit.target,
+                                 audit.old_value, audit.new_value, detail])
+                con.execute("COMMIT")
+            except BaseException:
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # already rolled back by the failure itself
+                raise
+            # The commit is already durable in the write-ahead log; the checkpoint folds it into
+            # the main file. DuckDB refuses it while another thread has a transaction open, and
+            # then it happens at a later write or when the file is detached.
+            try:
+                con.execute(f"CHECKPOINT {entry.alias}")
+            except duckdb.Error:
+                pass
+            return outcome.result
+
+    def _migrate(self) -> None:
+        def apply(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            current = _current_version(con)
+            applied = []
+            for migration in MIGRATIONS:
+                if migration.version > current:
+                    _apply_migration(con, migration)
+                    applied.append(_Audit(target="schema", old_value=str(current), new_value=str(migration.version),
+                                          detail={"description": migration.description}))
+                    current = migration.version
+            return _Outcome(None, applied)
+
+        with _open(self.path, self.busy_timeout) as con:
+            current = _current_version(con)
+        if current > SCHEMA_VERSION:
+            raise StoreError(f"数据库结构版本为 {current}，比本程序支持的 {SCHEMA_VERSION} 新，请升级 worktrack。")
+        if current < SCHEMA_VERSION:
+            self._write(SYSTEM_ACTOR, "schema.migrate", apply)
+
+    # -- submit ------------------------------------------------------------
+
+    def submit(self, report: IntakeReport, raw: bytes, *, submitted_by: str, confirm: bool = False,
+               dry_run: bool = False, received_at: dt.datetime | None = None, note: str = "") -> SubmitResult:
+        """Store one validated report as a new version of its unit-month, or say why not.
+
+        Order of verdicts: errors → rejected; same bytes as the active version → unchanged;
+        locked month → locked; unconfirmed warnings → needs_confirmation; else accepted.
+        dry_run decides the same way and writes nothing.
+        """
+        sha = hashlib.sha256(raw).hexdigest()
+        if report.sha256 and report.sha256 != sha:
+            raise ValueError("report.sha256 does not match the raw bytes submitted with it")
+        unit, month = report.reporting_unit, report.month
+        base = {"reporting_unit": unit, "month": month, "sha256": sha, "dry_run": dry_run}
+        if report.errors:
+            return SubmitResult("rejected", False,
+                                f"文件有 {len(report.errors)} 处错误，未接收。请按提示逐条修改后重新上传。", **base)
+        if not unit or not month or not MONTH_RE.match(month):
+            return SubmitResult("rejected", False, "无法确定文件的上报单位或月份，未接收。", **base)
+        stray = next((r for r in report.rows if r.reporting_unit != unit or r.month != month), None)
+        if stray is not None:
+            return SubmitResult("rejected", False, f"第 {stray.row} 行的上报单位或月份与文件不一致，未接收。", **base)
+        received = to_china_naive(received_at) if received_at is not None else now_china()
+        confirmed = bool(report.warnings) and confirm
+
+        def decide(con: duckdb.DuckDBPyConnection) -> SubmitResult | tuple[int, tuple[int, int] | None, list]:
+            """A final verdict, or (next version, (id, version) of the active upload, changes)."""
+            current = _first(con.execute("SELECT upload_id, version, sha256 FROM uploads "
+                                         "WHERE reporting_unit = ? AND month = ? AND state = 'active'",
+                                         [unit, month]))
+            if current and current[2] == sha:
+                return SubmitResult("unchanged", True,
+                                    f"与当前有效的第 {current[1]} 版内容完全相同，无需重复上传，未做改动。",
+                                    upload_id=current[0], version=current[1], **base)
+            if _locked(con, month):
+                return SubmitResult("locked", False, f"{month_label(month)}已锁定（例会后不再接收修改），本文件未接收。"
+                                    "如需更正，请联系管理员解锁。", **base)
+            if report.warnings and not confirm:
+                return SubmitResult("needs_confirmation", False,
+                                    f"文件有 {len(report.warnings)} 条提示需要确认，确认无误后再提交才会接收。", **base)
+            version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM uploads "
+                                  "WHERE reporting_unit = ? AND month = ?", [unit, month]).fetchall()[0][0]
+            previous = (current[0], current[1]) if current else None
+            changes = []
+            if previous:
+                old = {(item, cat): value if value is not None else status
+                       for item, cat, value, status in con.execute(
+                           "SELECT item, category, value, status FROM facts WHERE upload_id = ?",
+                           [previous[0]]).fetchall()}
+                changes = _changes(old, report.rows)
+            return version, previous, changes
+
+        if dry_run:
+            with self.snapshot() as reader:
+                verdict = decide(reader._con)
+            if isinstance(verdict, SubmitResult):
+                return verdict
+            version, previous, changes = verdict
+            return SubmitResult("accepted", True, f"试运行：文件有效，正式提交后将成为{unit} {month_label(month)}"
+                                f"第 {version} 版（未写入数据库）。", version=version,
+                                superseded_upload_id=previous[0] if previous else None, changes=changes, **base)
+
+        def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            verdict = decide(con)
+            if isinstance(verdict, SubmitResult):
+                return _Outcome(verdict)
+            version, previous, changes = verdict
+            upload_id = con.execute("SELECT coalesce(max(upload_id), 0) + 1 FROM uploads").fetchall()[0][0]
+            audits = [_Audit(target=f"upload:{upload_id}", old_value=str(previous[0]) if previous else None,
+                             new_value=str(upload_id),
+                             detail={"reporting_unit": unit, "month": month, "version": version,
+                                     "file_name": report.file, "sha256": sha, "size": len(raw),
+                                     "row_count": len(report.rows), "warnings_confirmed": confirmed,
+                                     "received_at": received.isoformat(sep=" "), "changes": len(changes)})]
+            if previous:
+                con.execute("UPDATE uploads SET state = 'superseded' WHERE upload_id = ?", [previous[0]])
+                audits.append(_Audit(action="upload.supersede", target=f"upload:{previous[0]}",
+                                     old_value="active", new_value="superseded",
+                                     detail={"reporting_unit": unit, "month": month, "version": previous[1],
+                                             "superseded_by": upload_id}))
+            con.execute("INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+                        [upload_id, unit, month, version, report.file, sha, len(raw), raw, received, submitted_by,
+                         len(report.rows), previous[0] if previous else None, confirmed, note])
+            _insert_facts(con, upload_id, report.rows)
+            replaced = f"，替换第 {previous[1]} 版" if previous else ""
+            return _Outcome(SubmitResult(
+                "accepted", True, f"已接收：{unit} {month_label(month)}第 {version} 版，共 {len(report.rows)} 行{replaced}。",
+                upload_id=upload_id, version=version, superseded_upload_id=previous[0] if previous else None,
+                changes=changes, **base), audits)
+
+        return self._write(submitted_by, "upload.accept", write)
+
+    # -- rollback and month locks -----------------------------------------
+
+    def rollback(self, upload_id: int, *, actor: str) -> RollbackResult:
+        """Withdraw an active upload; the version it replaced (if any) becomes active again."""
+
+        def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            row = _first(con.execute("SELECT reporting_unit, month, version, state, supersedes FROM uploads "
+                                     "WHERE upload_id = ?", [upload_id]))
+            if row is None:
+                raise StoreRefused(f"找不到编号为 {upload_id} 的上传记录。")
+            unit, month, version, state, supersedes = row
+            if state != "active":
+                why = {"superseded": "已被新版本替换", "rolled_back": "已经撤回过"}[state]
+                raise StoreRefused(f"上传记录 {upload_id}（{unit} {month_label(month)}第 {version} 版）{why}，"
+                                   "只能撤回当前有效的版本。")
+            if _locked(con, month):
+                raise StoreRefused(f"{month_label(month)}已锁定，不能撤回该月的上传；如需更正，请先解锁。")
+            con.execute("UPDATE uploads SET state = 'rolled_back' WHERE upload_id = ?", [upload_id])
+            audits = [_Audit(target=f"upload:{upload_id}", old_value="active", new_value="rolled_back",
+                             detail={"reporting_unit": unit, "month": month, "version": version})]
+            restored_version = None
+            if supersedes is not None:
+                restored_version = con.execute("SELECT version FROM uploads WHERE upload_id = ?",
+                                               [supersedes]).fetchall()[0][0]
+                con.execute("UPDATE uploads SET state = 'active' WHERE upload_id = ?", [supersedes])
+                audits.append(_Audit(action="upload.reactivate", target=f"upload:{supersedes}",
+                                     old_value="superseded", new_value="active",
+                                     detail={"reporting_unit": unit, "month": month, "version": restored_version,
+                                             "rolled_back_upload": upload_id}))
+                message = f"已撤回{unit} {month_label(month)}第 {version} 版，第 {restored_version} 版恢复为有效版本。"
+            else:
+                message = f"已撤回{unit} {month_label(month)}第 {version} 版，该月现在没有有效的上报。"
+            return _Outcome(RollbackResult(upload_id, unit, month, version, supersedes, restored_version, message),
+                            audits)
+
+        return self._write(actor, "upload.rollback", write)
+
+    def lock_month(self, month: str, *, actor: str) -> bool:
+        """Lock a month against uploads and rollbacks; False if it was already locked."""
+        check_month(month)
+
+        def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            if _locked(con, month):
+                return _Outcome(False)
+            lock_id = con.execute("SELECT coalesce(max(lock_id), 0) + 1 FROM month_locks").fetchall()[0][0]
+            con.execute("INSERT INTO month_locks VALUES (?, ?, ?, ?, NULL, NULL)", [lock_id, month, now_china(), actor])
+            return _Outcome(True, [_Audit(target=f"month:{month}", old_value="unlocked", new_value="locked")])
+
+        return self._write(actor, "month.lock", write)
+
+    def unlock_month(self, month: str, *, actor: str) -> bool:
+        """Unlock a month (its lock period is closed, not removed); False if it was not locked."""
+        check_month(month)
+
+        def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            if not _locked(con, month):
+                return _Outcome(False)
+            con.execute("UPDATE month_locks SET unlocked_at = ?, unlocked_by = ? "
+                        "WHERE month = ? AND unlocked_at IS NULL", [now_china(), actor, month])
+            return _Outcome(True, [_Audit(target=f"month:{month}", old_value="locked", new_value="unlocked")])
+
+        return self._write(actor, "month.unlock", write)
+
+    # -- reads: each opens the file once (see StoreReader for the documentation) ------------
+
+    def locked_months(self) -> list[str]:
+        """Months currently locked, oldest first."""
+        with self.snapshot() as r:
+            return r.locked_months()
+
+    def is_locked(self, month: str) -> bool:
+        """True if the month is locked."""
+        with self.snapshot() as r:
+            return r.is_locked(month)
+
+    def month_lock_history(self) -> pd.DataFrame:
+        """Every lock period: [lock_id, month, locked_at, locked_by, unlocked_at, unlocked_by]."""
+        with self.snapshot() as r:
+            return r.month_lock_history()
+
+    def uploads(self, unit: str | None = None, month: str | None = None) -> pd.DataFrame:
+        """Every upload in every state (without the raw bytes), oldest first."""
+        with self.snapshot() as r:
+            return r.uploads(unit, month)
+
+    def active_uploads(self, through: str | None = None) -> pd.DataFrame:
+        """The active upload of every unit-month up to `through` (inclusive)."""
+        with self.snapshot() as r:
+            return r.active_uploads(through)
+
+    def facts(self, through: str | None = None, include_inactive: bool = False) -> pd.DataFrame:
+        """Fact rows of active uploads (of every upload with include_inactive)."""
+        with self.snapshot() as r:
+            return r.facts(through, include_inactive)
+
+    def monthly_values(self, through: str | None = None) -> pd.DataFrame:
+        """Metric values per unit, item and month, summed over categories."""
+        with self.snapshot() as r:
+            return r.monthly_values(through)
+
+    def category_values(self, through: str | None = None) -> pd.DataFrame:
+        """Metric values per unit, item, category and month."""
+        with self.snapshot() as r:
+            return r.category_values(through)
+
+    def task_statuses(self, through: str | None = None, latest: bool = False) -> pd.DataFrame:
+        """Task status words per unit, item and month (latest=True: each unit-item's last only)."""
+        with self.snapshot() as r:
+            return r.task_statuses(through, latest)
+
+    def audit_log(self, actor: str | None = None, action: str | None = None,
+                  since: dt.datetime | dt.date | str | None = None) -> pd.DataFrame:
+        """The audit log, oldest first, optionally filtered by actor, action and start time."""
+        with self.snapshot() as r:
+            return r.audit_log(actor, action, since)
+
+    def raw_file(self, upload_id: int) -> tuple[str, bytes]:
+        """The file exactly as it was uploaded: (file name, bytes)."""
+        with self.snapshot() as r:
+            return r.raw_file(upload_id)
+
+    def latest_month(self) -> str | None:
+        """The latest month that has an active upload, or None."""
+        with self.snapshot() as r:
+            return r.latest_month()
+
+    def is_empty(self) -> bool:
+        """True when nothing was ever uploaded."""
+        with self.snapshot() as r:
+            return r.is_empty()
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every table."""
+        with self.snapshot() as r:
+            return r.counts()
+
+    def schema_version(self) -> int:
+        """The schema version of the database file."""
+        with self.snapshot() as r:
+            return r.schema_version()
+
+    # -- backup and restore ------------------------------------------------
+
+    def backup(self, directory: str | os.PathLike) -> dict[str, Any]:
+        """Write every table as Parquet, raw files under raw/<sha256>, and manifest.json; return it."""
+        out = Path(directory)
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise StoreRefused(f"备份目录“{out}”不是空目录；为免覆盖已有备份，请指定一个新目录。")
+        (out / "raw").mkdir(parents=True, exist_ok=True)
+        tables: dict[str, dict[str, Any]] = {}
+        raw_count = 0
+        with self.snapshot() as reader:  # one transaction: every table from the same moment
+            con = reader._con
+            version = _current_version(con)
+            for table in TABLES:
+                columns = "* EXCLUDE (raw)" if table == "uploads" else "*"
+                target = out / f"{table}.parquet"
+                con.execute(f"COPY (SELECT {columns} FROM {table} ORDER BY {_TABLE_ORDER[table]}) "
+                            f"TO {_sql_text(target)} (FORMAT parquet)")
+                tables[table] = {"file": target.name,
+                                 "rows": con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]}
+            cursor = con.execute("SELECT sha256, any_value(raw) FROM uploads GROUP BY sha256 ORDER BY sha256")
+            while batch := cursor.fetchmany(256):
+                for sha, raw in batch:
+                    (out / "raw" / sha).write_bytes(bytes(raw))
+                    raw_count += 1
+        files = {p.relative_to(out).as_posix(): _sha256_file(p) for p in sorted(out.rglob("*")) if p.is_file()}
+        manifest = {
+            "format": BACKUP_FORMAT, "format_version": BACKUP_FORMAT_VERSION, "schema_version": version,
+            "created_at": now_china().isoformat(sep=" "), "database": str(self.path),
+            "tables": tables, "raw_files": raw_count, "files": files,
+        }
+        # Written last: a directory without a manifest is an unfinished backup.
+        (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        return manifest
+
+    @classmethod
+    def restore(cls, directory: str | os.PathLike, db_path: str | os.PathLike, *, force: bool = False,
+                actor: str = SYSTEM_ACTOR, busy_timeout: float = 10.0) -> Store:
+        """Verify a backup, rebuild the database from it and return the restored store.
+
+        Every file's hash is checked before anything is touched. A database that already holds
+        data is refused unless force=True, and even then it is renamed aside, never deleted. The
+        restored audit log is the backup's, plus one `db.restore` row recording the restore.
+        """
+        src = Path(directory)
+        manifest = verify_backup(src)
+        target = Path(db_path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        building = target.with_name(f"{target.name}.restoring-{os.getpid()}-{threading.get_ident()}")
+        _build_from_backup(src, manifest, building)
+        moved_aside = None
+        try:
+            with _exclusive(target, busy_timeout) as has_content:
+                if target.exists():
+                    if has_content and not force:
+                        raise StoreRefused(f"数据库“{target}”里已有数据，不会覆盖。确需用备份替换，请加 --force"
+                                           "（原数据库文件会改名保留，不会删除）。")
+                    stamp = now_china().strftime("%Y%m%d-%H%M%S")
+                    moved_aside = target.with_name(f"{target.name}.replaced-{stamp}")
+                    target.rename(moved_aside)
+                    wal = target.with_name(target.name + ".wal")
+                    if wal.exists():
+                        wal.rename(moved_aside.with_name(moved_aside.name + ".wal"))
+                building.rename(target)
+        finally:
+            _remove_build(building)
+        store = cls(target, busy_timeout=busy_timeout)  # applies migrations newer than the backup
+
+        def record(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            detail = {"backup": str(src.resolve()), "backup_created_at": manifest["created_at"],
+                      "schema_version": manifest["schema_version"],
+                      "rows": {t: v["rows"] for t, v in manifest["tables"].items()},
+                      "previous_database": str(moved_aside) if moved_aside else None}
+            return _Outcome(None, [_Audit(target="database", new_value=str(src.resolve()), detail=detail)])
+
+        store._write(actor, "db.restore", record)
+        return store
+
+
+# ---------------------------------------------------------------------------
+# Internals
+
+
+def _first(result: duckdb.DuckDBPyConnection) -> tuple | None:
+    """The first row or None; the result is read to the end, as DuckDB wants before the next query."""
+    rows = result.fetchall()
+    return rows[0] if rows else None
+
+
+def _locked(con: duckdb.DuckDBPyConnection, month: str) -> bool:
+    return con.execute("SELECT count(*) FROM month_locks WHERE month = ? AND unlocked_at IS NULL",
+                       [month]).fetchall()[0][0] > 0
+
+
+def _through(column: str, through: str | None) -> tuple[str, list[Any]]:
+    if through is None:
+        return "", []
+    return f"AND {column} <= ?", [check_month(through)]
+
+
+def _current_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+                         "AND table_schema = 'main' AND table_name = 'schema_version'").fetchall()[0][0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
+
+
+def _apply_migration(con: duckdb.DuckDBPyConnection, migration: Migration) -> None:
+    con.execute(migration.sql)
+    con.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [migration.version, migration.description, now_china()])
+
+
+def _insert_facts(con: duckdb.DuckDBPyConnection, upload_id: int, rows: list[FactRow]) -> None:
+    import pyarrow as pa
+
+    table = pa.table({
+        "upload_id": pa.array([upload_id] * len(rows), pa.int64()),
+        "reporting_unit": pa.array([r.reporting_unit for r in rows], pa.string()),
+        "month": pa.array([r.month for r in rows], pa.string()),
+        "item": pa.array([r.item for r in rows], pa.string()),
+        "category": pa.array([r.category or "" for r in rows], pa.string()),
+        "value": pa.array([None if r.value is None else float(r.value) for r in rows], pa.float64()),
+        "status": pa.array([r.status for r in rows], pa.string()),
+        "note": pa.array([r.note or "" for r in rows], pa.string()),
+        "source_row": pa.array([r.row for r in rows], pa.int32()),
+    })
+    con.register("new_facts", table)
+    try:
+        con.execute("INSERT INTO facts BY NAME SELECT * FROM new_facts")
+        con.execute("INSERT INTO metric_totals SELECT upload_id, reporting_unit, month, item, sum(value) "
+                    "FROM new_facts WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item")
+    finally:
+        con.unregister("new_facts")
+
+
+def _changes(old: dict[tuple[str, str], float | str | None], rows: list[FactRow]) -> list[dict[str, Any]]:
+    """What the new rows change against the previous version: item, category, old, new."""
+    changes = []
+    seen = set()
+    for r in rows:
+        key = (r.item, r.category or "")
+        seen.add(key)
+        new = float(r.value) if r.value is not None else r.status
+        prev = old.get(key)
+        if prev != new:
+            changes.append({"item": key[0], "category": key[1], "old": prev, "new": new})
+    changes += [{"item": k[0], "category": k[1], "old": v, "new": None} for k, v in old.items() if k not in seen]
+    return changes
+
+
+def _has_content(con: duckdb.DuckDBPyConnection) -> bool:
+    """True if the database holds anything a person put there (beyond an empty schema)."""
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database()").fetchall()}
+    if not tables:
+        return False
+    if not {"uploads", "audit_log", "month_locks"} <= tables:
+        return True  # some other database: never replace it quietly
+    return con.execute(
+        "SELECT (SELECT count(*) FROM uploads) + (SELECT count(*) FROM month_locks) + "
+        "(SELECT count(*) FROM audit_log WHERE action <> 'schema.migrate')").fetchall()[0][0] > 0
+
+
+def verify_backup(directory: str | os.PathLike) -> dict[str, Any]:
+    """Check a backup's manifest and every file's hash; return the manifest or raise StoreRefused."""
+    src = Path(directory)
+    manifest_path = src / "manifest.json"
+    if not manifest_path.is_file():
+        raise StoreRefused(f"“{src}”里没有 manifest.json，不是完整的 worktrack 备份目录。")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreRefused(f"备份清单 manifest.json 已损坏：{exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT:
+        raise StoreRefused("manifest.json 不是 worktrack 备份清单。")
+    if manifest.get("format_version") != BACKUP_FORMAT_VERSION:
+        raise StoreRefused(f"备份格式版本 {manifest.get('format_version')} 不受支持。")
+    version = manifest.get("schema_version")
+    if not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
+        raise StoreRefused(f"备份的数据库结构版本为 {version}，本程序支持 1 到 {SCHEMA_VERSION}，请升级 worktrack。")
+    files, tables = manifest.get("files"), manifest.get("tables")
+    if not isinstance(files, dict) or not isinstance(tables, dict):
+        raise StoreRefused("备份清单缺少文件列表，无法校验。")
+    problems = []
+    for table in TABLES:
+        entry = tables.get(table)
+        if not isinstance(entry, dict) or entry.get("file") not in files or not isinstance(entry.get("rows"), int):
+            problems.append(f"清单里缺少数据表 {table}")
+    for rel, expected in sorted(files.items()):
+        rel_path = Path(rel)
+        if rel_path.is_absolute() or ".." in rel_path.parts:
+            problems.append(f"清单里的路径不安全：{rel}")
+        elif not (src / rel_path).is_file():
+            problems.append(f"缺少文件 {rel}")
+        elif _sha256_file(src / rel_path) != expected:
+            problems.append(f"文件 {rel} 的校验值与清单不符（被修改或已损坏）")
+        elif rel_path.parts[0] == "raw" and rel_path.name != expected:
+            problems.append(f"原始文件 {rel} 的内容与文件名里的校验值不符")
+    if problems:
+        shown = "；".join(problems[:10]) + (f"；另有 {len(problems) - 10} 处" if len(problems) > 10 else "")
+        raise StoreRefused(f"备份校验未通过，没有做任何恢复：{shown}。")
+    return manifest
+
+
+def _remove_build(building: Path) -> None:
+    """Remove a half-built restore file (our own temporary file, never user data)."""
+    for leftover in (building, building.with_name(building.name + ".wal")):
+        if leftover.exists():
+            leftover.unlink()
+
+
+def _build_from_backup(src: Path, manifest: dict[str, Any], building: Path) -> None:
+    """Create the database file `building` holding exactly the backup's data."""
+    import pyarrow as pa
+
+    _remove_build(building)
+    version = manifest["schema_version"]
+    files = set(manifest["files"])
+    con = duckdb.connect(str(building))
+    try:
+        con.execute("BEGIN TRANSACTION")
+        # The schema as it was when the backup was taken; later migrations run when the store opens.
+        for migration in MIGRATIONS:
+            if migration.version <= version:
+                con.execute(migration.sql)
+        for table in TABLES:
+            parquet = _sql_text(src / manifest["tables"][table]["file"])
+            if table == "uploads":
+                shas = [r[0] for r in con.execute(f"SELECT DISTINCT sha256 FROM read_parquet({parquet})").fetchall()]
+                missing = [s for s in shas if f"raw/{s}" not in files]
+                if missing:
+                    raise StoreRefused(f"备份缺少 {len(missing)} 个原始文件（如 raw/{missing[0]}），没有做任何恢复。")
+                raw = pa.table({"sha256": pa.array(shas, pa.string()),
+                                "raw": pa.array([(src / "raw" / s).read_bytes() for s in shas], pa.binary())})
+                con.register("raw_files", raw)
+                con.execute(f"INSERT INTO uploads BY NAME SELECT u.*, r.raw FROM read_parquet({parquet}) u "
+                            "JOIN raw_files r USING (sha256)")
+                con.unregister("raw_files")
+            else:
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet({parquet})")
+            got = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            if got != manifest["tables"][table]["rows"]:
+                raise StoreRefused(f"数据表 {table} 读出 {got} 行，清单记录为 {manifest['tables'][table]['rows']} 行，"
+                                   "没有做任何恢复。")
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        for table, rebuild in DERIVED_TABLES.items():
+            if table in tables:
+                con.execute(f"DELETE FROM {table}")  # emptied only inside the file being built
+                con.execute(rebuild)
+        con.execute("COMMIT")
+        con.execute("CHECKPOINT")
+    except BaseException:
+        con.close()
+        _remove_build(building)
+        raise
+    con.close()
