@@ -42,6 +42,27 @@ def load_plan_or_exit(args: argparse.Namespace) -> Plan:
         raise SystemExit(EXIT_REJECTED) from None
 
 
+def month_option(text: str, option: str = "--month", plan: Plan | None = None) -> str:
+    """A month argument in any usual spelling -> 'YYYY-MM'; a usage error (exit 2) otherwise."""
+    from worktrack.plan import parse_month
+
+    try:
+        month = parse_month(text)
+    except ValueError as exc:
+        raise UsageError(f"{option}：{exc}") from None
+    if plan is not None and month < plan.start_month:
+        raise UsageError(f"{option} {month} 早于计划的起始月份 {plan.start_month}")
+    return month
+
+
+def unit_option(plan: Plan, text: str, option: str = "--unit") -> str:
+    """A unit name, id, short name or Traditional form -> its canonical name; usage error otherwise."""
+    found = plan.find_unit(text)
+    if found is None:
+        raise UsageError(f"{option}：不认识的报送单位“{text}”，可选：{'、'.join(plan.unit_names)}")
+    return found.name
+
+
 # ---------------------------------------------------------------------------
 # plan
 

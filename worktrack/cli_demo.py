@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 from worktrack import config
-from worktrack.cli import EXIT_OK, EXIT_REJECTED, UsageError, load_plan_or_exit, print_json
+from worktrack.cli import EXIT_OK, EXIT_REJECTED, UsageError, load_plan_or_exit, month_option, print_json
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -16,9 +15,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from worktrack.store import Store
 
     plan = load_plan_or_exit(args)
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.through):
-        raise UsageError(f"--through 应写成 2023-10 这样的月份，现在是“{args.through}”")
-    if args.through < plan.start_month or args.through not in plan.months:
+    args.through = month_option(args.through, "--through")
+    if args.through not in plan.months:
         raise UsageError(f"--through 应在 {plan.months[0]} 到 {plan.months[-1]} 之间")
     db = config.db_path(args.db)
     db.parent.mkdir(parents=True, exist_ok=True)

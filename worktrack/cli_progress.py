@@ -7,7 +7,7 @@ import unicodedata
 from typing import Any
 
 from worktrack import config
-from worktrack.cli import EXIT_OK, UsageError, load_plan_or_exit, print_json
+from worktrack.cli import EXIT_OK, load_plan_or_exit, month_option, print_json, unit_option
 
 
 def _width(text: str) -> int:
@@ -101,24 +101,12 @@ def render_text(report) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from worktrack.progress import parse_month, status_from_store
+    from worktrack.progress import status_from_store
     from worktrack.store import Store
 
     plan = load_plan_or_exit(args)
-    as_of = None
-    if args.as_of is not None:
-        try:
-            as_of = parse_month(args.as_of)
-        except ValueError as exc:
-            raise UsageError(f"--as-of：{exc}") from None
-        if as_of < plan.start_month:
-            raise UsageError(f"--as-of {as_of} 早于计划的起始月份 {plan.start_month}")
-    unit = None
-    if args.unit is not None:
-        found = plan.find_unit(args.unit)
-        if found is None:
-            raise UsageError(f"--unit：不认识的报送单位“{args.unit}”，可选：{'、'.join(plan.unit_names)}")
-        unit = found.name
+    as_of = month_option(args.as_of, "--as-of", plan) if args.as_of is not None else None
+    unit = unit_option(plan, args.unit) if args.unit is not None else None
     store = Store(config.db_path(args.db))
     report = status_from_store(plan, store, as_of, unit=unit)
     if args.json:

@@ -6,35 +6,25 @@ import argparse
 import functools
 import getpass
 import os
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from worktrack import config
-from worktrack.cli import EXIT_OK, EXIT_REJECTED, UsageError, load_plan_or_exit, print_json
+from worktrack.cli import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    UsageError,
+    load_plan_or_exit,
+    month_option,
+    print_json,
+    unit_option,
+)
 
 BUSY_TIMEOUT_ENV = "WORKTRACK_BUSY_TIMEOUT"
 USER_ENV = "WORKTRACK_USER"
 STATE_LABELS = {"active": "有效", "superseded": "已替换", "rolled_back": "已撤回"}
-
-_MONTH_PATTERNS = (
-    re.compile(r"^(\d{4})\s*[-/.]\s*(\d{1,2})$"),  # 2023-05, 2023/5, 2023.5
-    re.compile(r"^(\d{4})(\d{2})$"),  # 202305
-    re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月?$"),  # 2023年5月
-)
-
-
-def parse_month_arg(text: str) -> str:
-    """'2023-05', '2023/5', '202305', '2023年5月' -> '2023-05'; UsageError otherwise."""
-    value = str(text).strip()
-    for pattern in _MONTH_PATTERNS:
-        m = pattern.match(value)
-        if m and 1 <= int(m.group(2)) <= 12:
-            return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
-    raise UsageError(f"月份“{text}”看不懂，请写成 2023-05（也可以写 2023/5、202305）")
-
 
 def _busy_timeout() -> float:
     raw = os.environ.get(BUSY_TIMEOUT_ENV)
@@ -122,13 +112,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise UsageError(f"找不到文件：{'、'.join(missing)}")
-    unit = None
-    if args.unit is not None:
-        found = plan.find_unit(args.unit)
-        if found is None:
-            raise UsageError(f"--unit：不认识的报送单位“{args.unit}”，可选：{'、'.join(plan.unit_names)}")
-        unit = found.name
-    month = parse_month_arg(args.month) if args.month is not None else None
+    unit = unit_option(plan, args.unit) if args.unit is not None else None
+    month = month_option(args.month) if args.month is not None else None
     store = _open_store(args)
     user = _user(args)
 
@@ -226,7 +211,7 @@ def _resolve_unit_loosely(args: argparse.Namespace, name: str) -> str:
 
 def cmd_uploads(args: argparse.Namespace) -> int:
     unit = _resolve_unit_loosely(args, args.unit) if args.unit is not None else None
-    month = parse_month_arg(args.month) if args.month is not None else None
+    month = month_option(args.month, "MONTH") if args.month is not None else None
     frame = _open_store(args).uploads(unit=unit, month=month)
     records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
     if args.json:
@@ -268,7 +253,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 def cmd_lock(args: argparse.Namespace) -> int:
     from worktrack.store import month_label
 
-    month = parse_month_arg(args.month)
+    month = month_option(args.month, "MONTH")
     if _open_store(args).lock_month(month, actor=_user(args)):
         print(f"已锁定 {month_label(month)}：该月不再接收上传和撤回。")
     else:
@@ -279,7 +264,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
 def cmd_unlock(args: argparse.Namespace) -> int:
     from worktrack.store import month_label
 
-    month = parse_month_arg(args.month)
+    month = month_option(args.month, "MONTH")
     if _open_store(args).unlock_month(month, actor=_user(args)):
         print(f"已解锁 {month_label(month)}：该月重新接收上传。")
     else:

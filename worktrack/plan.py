@@ -296,11 +296,20 @@ class Plan:
     notes: tuple[Note, ...]
     path: str = ""
     _unit_lookup: dict[str, Unit] = field(default_factory=dict, repr=False)
+    # Derived once: intake asks for these on every row, and a city plan has thousands of targets.
+    _months: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _target_index: dict[tuple[str, str | None], Target] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for unit in self.units:
             for name in (unit.name, unit.id, *unit.aliases):
                 self._unit_lookup.setdefault(_fold(name), unit)
+        deadlines = [t.deadline for t in self.targets] + [i.deadline for i in self.items.values()]
+        end = max(deadlines) if deadlines else None
+        self._months = tuple(month_range(self.start_month, f"{end.year:04d}-{end.month:02d}")) if end else ()
+        self._target_index = {}
+        for t in self.targets:  # the first target of a metric and unit wins, as a scan would find it
+            self._target_index.setdefault((t.metric, t.reporting_unit), t)
 
     # -- units
     @property
@@ -326,10 +335,10 @@ class Plan:
         return [t for t in self.targets if t.metric == metric]
 
     def street_target(self, metric: str) -> Target | None:
-        return next((t for t in self.targets if t.metric == metric and t.scope == "street"), None)
+        return self._target_index.get((metric, None))
 
     def unit_target(self, metric: str, unit_name: str) -> Target | None:
-        return next((t for t in self.targets if t.metric == metric and t.reporting_unit == unit_name), None)
+        return self._target_index.get((metric, unit_name))
 
     # -- what a unit reports
     def metrics_for_unit(self, unit_name: str) -> list[Metric]:
@@ -359,8 +368,7 @@ class Plan:
     @property
     def months(self) -> list[str]:
         """Reporting months from the start month to the last deadline month."""
-        end = max([t.deadline for t in self.targets] + [i.deadline for i in self.items.values()])
-        return month_range(self.start_month, f"{end.year:04d}-{end.month:02d}")
+        return list(self._months)
 
     def item_or_group_title(self, node_id: str) -> str:
         if node_id in self.items:
@@ -409,6 +417,24 @@ def parse_deadline(value: str | dt.date) -> dt.date:
         raise ValueError(
             f"无法识别的时限“{text}”，请写成“2023年全年”“2023年5月”或“2023-12-31”"
         ) from None
+
+
+_MONTH_PATTERNS = (
+    re.compile(r"^(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*月?$"),  # 2023-05, 2023/5, 2023.5, 2023年5月
+    re.compile(r"^(\d{4})(\d{2})$"),  # 202305
+)
+
+
+def parse_month(value: Any) -> str:
+    """'2023-9', '2023/09', '2023年9月', '202309', a date -> '2023-09'; ValueError otherwise."""
+    if hasattr(value, "year") and hasattr(value, "month") and not isinstance(value, str):
+        return f"{value.year:04d}-{value.month:02d}"
+    text = str(value).strip()
+    for pattern in _MONTH_PATTERNS:
+        m = pattern.match(text)
+        if m and 1 <= int(m.group(2)) <= 12:
+            return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
+    raise ValueError(f"月份“{value}”看不懂，请写成 2023-09（也可以写 2023/9、202309、2023年9月）")
 
 
 def month_range(start: str, end: str) -> list[str]:

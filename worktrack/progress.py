@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,7 +74,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from worktrack.plan import Plan, Target, month_range
+from worktrack.plan import Plan, Target, month_range, parse_month
 
 STATUSES = ("done", "overdue", "not_started", "on_track", "at_risk", "behind")  # rule order
 STATUS_LABELS_ZH = {
@@ -116,19 +115,6 @@ REPORTING_COLUMNS = ["reporting_unit", "month", "received", "on_time", "version"
 
 # ---------------------------------------------------------------------------
 # Months
-
-
-_MONTH_TEXT = re.compile(r"^\s*(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*月?\s*$")
-
-
-def parse_month(value: Any) -> str:
-    """'2023-9', '2023/09', '2023年9月', a date -> '2023-09'; ValueError otherwise."""
-    if isinstance(value, dt.date | pd.Timestamp):
-        return f"{value.year:04d}-{value.month:02d}"
-    m = _MONTH_TEXT.match(str(value))
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ValueError(f"月份“{value}”格式不对，请写成 2023-09 这样的形式")
-    return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
 
 
 def month_ordinal(month: str) -> int:
