@@ -55,7 +55,7 @@ with left:
             st.markdown(f"- {t('status.' + code)}：**{n}**")
 with right:
     st.subheader(t("overview.attention"))
-    items = attention(report)
+    items = attention(report, lang())
     if len(items):
         table = attention_table(report, items, lang())
         st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)))

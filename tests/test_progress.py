@@ -601,3 +601,13 @@ def test_shipped_year_end_targets_use_at_deadline_pace(plan):
     assert plan.street_target("research_topic_reports").pace == "at_deadline"
     assert plan.unit_target("sanzhang_commendations", "天剑社区").pace == "at_deadline"
     assert plan.street_target("retrofit_households").pace == "linear"
+
+
+def test_attention_speaks_english_when_asked(plan):
+    facts = monthly(("夏家冲社区", "retrofit_households", "2023-04", 0.0))
+    report = compute_status(plan, facts, None, None, "2023-09")
+    zh, en = attention(report), attention(report, "en")
+    assert len(zh) == len(en) > 0
+    assert "月报未报送" in " ".join(zh["text"])
+    assert "report not received" in " ".join(en["text"])
+    assert not any("月报" in text for text in en["text"])

@@ -793,27 +793,39 @@ def format_number(value: Any) -> str:
     return f"{int(round(value)):,}" if abs(value - round(value)) < 1e-9 else f"{value:,.2f}"
 
 
-def attention(report: StatusReport) -> pd.DataFrame:
-    """What needs a leader's attention, most urgent first, each with its unit and a Chinese sentence.
+def attention(report: StatusReport, lang: str = "zh") -> pd.DataFrame:
+    """What needs a leader's attention, most urgent first, each with its unit and a sentence (zh or en).
 
     Columns: kind (target/task/report), status (overdue/behind/task_overdue/missing/late),
     reporting_unit (null = street), subject (target_id, item_id or month), month, text.
     """
+    from worktrack.i18n import translate
+
+    en = lang == "en"
     plan = report.plan
     parts = []
     t = report.targets[report.targets["status"].isin(["behind", "overdue"])]
     if len(t):
-        who = t["reporting_unit"].fillna("全街道")
-        name = t["metric"].map({m.id: m.short_name for m in plan.metrics.values()})
+        who = t["reporting_unit"].fillna("Whole street" if en else "全街道")
+        name = t["metric"].map({m.id: translate(f"metric.{m.id}", "en") if en else m.short_name
+                                for m in plan.metrics.values()})
         measure = t["metric"].map({m.id: m.measure for m in plan.metrics.values()})
-        label = t["status"].map(STATUS_LABELS_ZH)
+        label = t["status"].map(STATUS_LABELS_EN if en else STATUS_LABELS_ZH)
         nums = {c: t[c].map(format_number) for c in ("actual", "expected", "gap", "target")}
-        yearly = (who + " " + name + "【" + label + "】：累计完成 " + nums["actual"] + measure + "，按进度应完成 "
-                  + nums["expected"] + measure + "，差 " + nums["gap"] + measure + "（目标 " + nums["target"]
-                  + measure + "，时限 " + t["deadline"].astype(str) + "）")
         missed = t["months_missed"].astype("Float64").fillna(0).map(format_number)
-        per_month = (who + " " + name + "【" + label + "】：本月 " + nums["actual"] + measure + "，每月应至少 "
-                     + nums["target"] + measure + "；累计未达标 " + missed + " 个月")
+        deadline = t["deadline"].astype(str)
+        if en:
+            yearly = (who + " " + name + " [" + label + "]: " + nums["actual"] + measure + " so far, "
+                      + nums["expected"] + measure + " expected by now, short by " + nums["gap"] + measure
+                      + " (target " + nums["target"] + measure + " by " + deadline + ")")
+            per_month = (who + " " + name + " [" + label + "]: " + nums["actual"] + measure + " this month, at least "
+                         + nums["target"] + measure + " required; " + missed + " month(s) missed")
+        else:
+            yearly = (who + " " + name + "【" + label + "】：累计完成 " + nums["actual"] + measure + "，按进度应完成 "
+                      + nums["expected"] + measure + "，差 " + nums["gap"] + measure + "（目标 " + nums["target"]
+                      + measure + "，时限 " + deadline + "）")
+            per_month = (who + " " + name + "【" + label + "】：本月 " + nums["actual"] + measure + "，每月应至少 "
+                         + nums["target"] + measure + "；累计未达标 " + missed + " 个月")
         parts.append(pd.DataFrame({
             "kind": "target", "status": t["status"], "reporting_unit": t["reporting_unit"],
             "subject": t["target_id"], "month": report.as_of,
@@ -822,30 +834,35 @@ def attention(report: StatusReport) -> pd.DataFrame:
     k = report.tasks[report.tasks["overdue"]]
     if len(k):
         title = k["item_id"].map({i.id: f"{i.number} {i.title}" for i in plan.items.values()})
-        latest = k["status"].fillna(NOT_REPORTED_ZH)
+        latest = k["status"].fillna("not reported" if en else NOT_REPORTED_ZH)
+        deadline = k["deadline"].astype(str)
+        text = (k["reporting_unit"] + " task “" + title + "” passed its deadline " + deadline + "; latest status: "
+                + latest) if en else (k["reporting_unit"] + " 事项“" + title + "”已过完成时限 " + deadline
+                                      + "，最新状态：" + latest)
         parts.append(pd.DataFrame({
             "kind": "task", "status": "task_overdue", "reporting_unit": k["reporting_unit"], "subject": k["item_id"],
-            "month": k["month"],
-            "text": (k["reporting_unit"] + " 事项“" + title + "”已过完成时限 " + k["deadline"].astype(str)
-                     + "，最新状态：" + latest),
+            "month": k["month"], "text": text,
         }))
     r = report.reporting
     missing = r[~r["received"]]
     if len(missing):
+        due = missing["due_date"].astype(str)
+        text = (missing["reporting_unit"] + " " + missing["month"] + " report not received (due " + due + ")") if en \
+            else (missing["reporting_unit"] + " " + missing["month"] + " 月报未报送（截止 " + due + "）")
         parts.append(pd.DataFrame({
             "kind": "report", "status": "missing", "reporting_unit": missing["reporting_unit"],
-            "subject": missing["month"], "month": missing["month"],
-            "text": (missing["reporting_unit"] + " " + missing["month"] + " 月报未报送（截止 "
-                     + missing["due_date"].astype(str) + "）"),
+            "subject": missing["month"], "month": missing["month"], "text": text,
         }))
     late = r[r["received"] & (r["on_time"] == False)]  # noqa: E712  (nullable boolean column)
     if len(late):
+        received = late["received_at"].dt.strftime("%Y-%m-%d %H:%M")
+        due = late["due_date"].astype(str)
+        text = (late["reporting_unit"] + " " + late["month"] + " report late (received " + received + ", due " + due
+                + ")") if en else (late["reporting_unit"] + " " + late["month"] + " 月报逾期报送（" + received
+                                   + " 收到，截止 " + due + "）")
         parts.append(pd.DataFrame({
             "kind": "report", "status": "late", "reporting_unit": late["reporting_unit"],
-            "subject": late["month"], "month": late["month"],
-            "text": (late["reporting_unit"] + " " + late["month"] + " 月报逾期报送（"
-                     + late["received_at"].dt.strftime("%Y-%m-%d %H:%M") + " 收到，截止 "
-                     + late["due_date"].astype(str) + "）"),
+            "subject": late["month"], "month": late["month"], "text": text,
         }))
     columns = ["kind", "status", "reporting_unit", "subject", "month", "text"]
     if not parts:
