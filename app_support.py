@@ -1,15 +1,20 @@
-"""The only glue between Streamlit and the worktrack core: cached plan, language, shared sidebar."""
+"""The only glue between Streamlit and the worktrack core: cached plan, language, sign-in, shared sidebar."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from worktrack import config
 from worktrack.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from worktrack.plan import Plan, load_plan
+
+if TYPE_CHECKING:
+    from worktrack.auth import AuthResult, User, UserStore
 
 
 def _leave_legacy_multipage_mode() -> None:
@@ -129,25 +134,234 @@ def category_values(through: str):
     return _category_values(str(db_file()), through)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _template(plan_path: str, plan_mtime: float, unit: str, month: str, fmt: str) -> bytes:
+    from worktrack.template import build_template
+
+    return build_template(get_plan(), unit, month, fmt)  # type: ignore[arg-type]
+
+
+def template_bytes(unit: str, month: str, fmt: str) -> bytes:
+    """The pre-filled monthly template of a unit and month (the same for everyone, so shared)."""
+    return _template(str(plan_file()), os.path.getmtime(plan_file()), unit, month, fmt)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _plan_check(path: str, mtime: float):
+    from worktrack.plan import check_plan, reconcile
+
+    checked, issues = check_plan(path)
+    return issues, reconcile(checked) if checked is not None else []
+
+
+def plan_check():
+    """(issues, reconciliations) of targets.yaml, re-checked when the file changes."""
+    return _plan_check(str(plan_file()), os.path.getmtime(plan_file()))
+
+
 def clear_data_caches() -> None:
     """Call after every accepted upload, rollback or lock change."""
     st.cache_data.clear()
 
 
 def demo_mode() -> bool:
-    """Demo mode: started by the README's run command on the demo database."""
-    return os.environ.get("WORKTRACK_DEMO") == "1" or _demo_loaded(str(db_file()))
+    """Demo data on screen: the README's run command, or a database holding the demo loader's uploads."""
+    return demo_requested() or _demo_loaded(str(db_file()))
+
+
+def demo_requested() -> bool:
+    """WORKTRACK_DEMO=1 (scripts/run.sh sets it): offer the password-free role picker if the database allows."""
+    return os.environ.get("WORKTRACK_DEMO") == "1"
+
+
+def demo_refusal() -> str | None:
+    """Why the role picker is withheld on this database although demo mode was asked for, or None.
+
+    Not cached: it guards who may act as administrator, so it always reads the database as it is now.
+    """
+    from worktrack.auth import demo_database_problem
+
+    return demo_database_problem(db_file(), lambda: get_store().uploads())
+
+
+def demo_available() -> bool:
+    """The role picker may be offered: demo mode was asked for and the database is a demo database."""
+    return demo_requested() and demo_refusal() is None
+
+
+def today() -> dt.date:
+    """Today in China (the store's time zone), for default months."""
+    from worktrack.store import now_china
+
+    return now_china().date()
+
+
+# ---------------------------------------------------------------------------
+# Who is signed in. The identity lives only in this server-side session and is set only by
+# sign_in(): after authenticate() succeeded, after the demo role picker on a demo database, or
+# after single sign-on mapped to an account. Every run re-reads the account, so a disabled or
+# removed account is signed out at its next click.
+
+SESSION_USER = "auth_user"
+SESSION_METHOD = "auth_method"  # "password", "demo" or "oidc"
+OIDC_REFUSED = "auth_oidc_refused"
+LOGIN_MESSAGE = "auth_login_message"
+
+
+def user_store() -> UserStore:
+    """The users file (WORKTRACK_USERS or data/users.yaml), read afresh on every call."""
+    from worktrack.auth import UserStore
+
+    return UserStore()
+
+
+def oidc_configured() -> bool:
+    """True when secrets.toml has an [auth] section: single sign-on through st.login is offered."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file, or an unreadable one: no single sign-on
+        return False
+
+
+def sign_in(user: User, method: str) -> None:
+    """Start a fresh session for `user`: nothing typed before signing in is carried over."""
+    keep = {"lang": st.session_state.get("lang")} if "lang" in st.session_state else {}
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state.update(keep)
+    st.session_state[SESSION_USER] = user
+    st.session_state[SESSION_METHOD] = method
+
+
+def sign_out() -> None:
+    """End the session (and the single sign-on cookie, if that is how the user came in)."""
+    method = st.session_state.get(SESSION_METHOD)
+    keep = {"lang": st.session_state.get("lang")} if "lang" in st.session_state else {}
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state.update(keep)
+    if method == "oidc":
+        st.logout()
+
+
+def login_with_password(username: str, password: str) -> AuthResult:
+    """Check a password login (throttled by the users file's failed-login counters); sign in on success."""
+    from worktrack.auth import AuthResult, UserStoreError
+
+    try:
+        result = user_store().authenticate(username or "", password or "")
+    except UserStoreError as exc:
+        result = AuthResult(False, None, str(exc))
+    if result.ok and result.user is not None:
+        sign_in(result.user, "password")
+    else:
+        st.session_state[LOGIN_MESSAGE] = result.message
+    return result
+
+
+def sign_in_as_demo(user: User) -> None:
+    """The demo role picker: only demo identities, only on a demo database."""
+    if user.demo and demo_available():
+        sign_in(user, "demo")
+
+
+def _oidc_user() -> User | None:
+    """After a single sign-on redirect: the account whose `email` is the provider's email, if enabled."""
+    if not oidc_configured():
+        return None
+    info = st.user
+    if not info.get("is_logged_in"):
+        return None
+    email = str(info.get("email") or "")
+    user = user_store().find_by_email(email) if email else None
+    if user is None or user.disabled:
+        st.session_state[OIDC_REFUSED] = email or "-"
+        return None
+    sign_in(user, "oidc")
+    return user
+
+
+def oidc_refused() -> str | None:
+    """The single sign-on email that matched no enabled account in this session, if any."""
+    return st.session_state.get(OIDC_REFUSED)
+
+
+def current_user() -> User | None:
+    """The signed-in user of this session, checked against the users file on every run; None if nobody."""
+    user = st.session_state.get(SESSION_USER)
+    if user is None:
+        return _oidc_user()
+    method = st.session_state.get(SESSION_METHOD)
+    if method == "demo":
+        if user.demo and demo_available():
+            return user
+        sign_out()
+        return None
+    if method == "oidc" and oidc_configured() and not st.user.get("is_logged_in"):
+        sign_out()
+        return None
+    from worktrack.auth import UserStoreError
+
+    try:
+        fresh = user_store().get(user.username)
+    except UserStoreError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+    if fresh is None or fresh.disabled or user.demo:
+        sign_out()
+        return None
+    if fresh != user:
+        st.session_state[SESSION_USER] = fresh
+    return fresh
+
+
+def may_open(user: User | None, url_path: str) -> bool:
+    """Whether `user` sees a screen in the menu: 上报 needs a unit to upload for, 管理 an administrator.
+
+    The pages check the same permissions themselves; this only decides what the menu offers.
+    """
+    from worktrack.auth import can_admin, uploadable_units
+
+    if user is None:
+        return False
+    if url_path == "upload":
+        return bool(uploadable_units(user, get_plan()))
+    if url_path == "admin":
+        return can_admin(user)
+    return True
+
+
+def viewable_units() -> list[str]:
+    """The reporting units the signed-in user may pick in unit filters (a community: its own)."""
+    from worktrack.auth import can_view
+
+    user = st.session_state.get(SESSION_USER)
+    return [u.name for u in get_plan().units if can_view(user, u.name)]
 
 
 # ---------------------------------------------------------------------------
 # The shared sidebar
 
 
-def sidebar() -> None:
-    """Language, as-of month and reporting-unit filter; the demo banner."""
+def account_box(user: User) -> None:
+    """Who is signed in, as what, for which unit; the sign-out button."""
+    box = st.sidebar.container(border=True)
+    # Names come from the users file: shown as plain text, never as markdown.
+    box.text(user.display_name)
+    box.caption(t(f"login.role_{user.role}") + (f" · {t('login.demo_identity')}" if user.demo else ""))
+    if user.unit:
+        box.text(f"{t('login.unit')}：{user.unit}")
+    box.button(t("login.logout"), key="logout", icon=":material/logout:", on_click=sign_out, width="stretch")
+
+
+def sidebar(user: User | None = None) -> None:
+    """Language; when signed in: the account, as-of month and reporting-unit filter; the demo banner."""
     language_selector()
     plan = get_plan()
     st.sidebar.caption(plan.title)
+    if user is None:
+        return
+    account_box(user)
     latest = _latest_month(str(db_file()))
     months = [m for m in plan.months if latest is None or m <= max(latest, plan.start_month)]
     default = months.index(latest) if latest in months else len(months) - 1
@@ -159,7 +373,7 @@ def sidebar() -> None:
     current = lang()
     all_units = t("sidebar.all_units")
     st.sidebar.selectbox(t("sidebar.as_of"), months, key="as_of", format_func=lambda m: month_label(m, current))
-    units = [None, *[u.name for u in plan.units]]
+    units = [None, *viewable_units()]
     if st.session_state.get("unit_filter") not in units:
         st.session_state["unit_filter"] = None
     st.sidebar.selectbox(t("sidebar.unit_filter"), units, key="unit_filter",

@@ -2,13 +2,23 @@
 
 import streamlit as st
 
-from app_support import as_of, category_values, get_plan, lang, monthly_values, status, t, unit_filter
+from app_support import (
+    as_of,
+    category_values,
+    get_plan,
+    lang,
+    monthly_values,
+    status,
+    t,
+    unit_filter,
+    viewable_units,
+)
 from worktrack.charts import category_bars, month_label, monthly_bars
 from worktrack.views import community_history, community_ranks, scorecard, task_table
 
 plan = get_plan()
 month = as_of()
-communities = [u.name for u in plan.units]
+communities = viewable_units()
 preselected = unit_filter()
 
 st.title(t("community.title"))

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from app_support import as_of, get_plan, lang, monthly_values, status, t, unit_filter
+from app_support import as_of, get_plan, lang, monthly_values, status, t, unit_filter, viewable_units
 from worktrack.charts import month_label, status_label, trajectory_chart
 from worktrack.plan import plan_as_dict, reconcile
 from worktrack.progress import trajectory
@@ -22,7 +22,7 @@ st.caption(t("plan_page.caption", title=plan.title, issuers="、".join(plan.issu
 st.write(t("plan_page.sections_count", sections=len(plan.sections), items=len(plan.items), metrics=len(plan.metrics)))
 
 # -- filters
-units = [None, *[u.name for u in plan.units]]
+units = [None, *viewable_units()]
 f1, f2, f3 = st.columns(3)
 current_lang = lang()
 all_units = t("sidebar.all_units")

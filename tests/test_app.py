@@ -9,15 +9,26 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PLAN_PATH, ROOT
+from tests.apptest import ENTRY
+from tests.conftest import PLAN_PATH
+from worktrack.auth import User
 from worktrack.charts import format_amount
 
-ENTRY = str(ROOT / "dashboard.py")
+pytest_plugins = ["tests.apptest"]  # fixtures: accounts, entry_script, users_file
+
 PAGES = ["pages/overview.py", "pages/plan.py", "pages/community.py"]
+LEADER = User("lead", "王领导", "leader")  # the test accounts' leader (tests/apptest.py)
+
+
+@pytest.fixture(autouse=True)
+def _signed_in_accounts(accounts):
+    """Every page needs a signed-in user: these tests look as the street leadership does."""
 
 
 def run_page(page: str | None = None, lang: str | None = None, **state) -> AppTest:
     at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.session_state["auth_user"] = LEADER  # as after a successful sign-in; re-read from the users file
+    at.session_state["auth_method"] = "password"
     if lang:
         at.session_state["lang"] = lang
     for key, value in state.items():

@@ -100,6 +100,7 @@ class User:
     created_at: dt.datetime | None = None
     password_changed_at: dt.datetime | None = None
     demo: bool = False  # a demo-mode identity: no password, never stored
+    email: str | None = None  # for single sign-on: the identity provider's email maps to this account
 
     @property
     def role_label(self) -> str:
@@ -193,6 +194,10 @@ def resolve_unit(role: str, unit: str | None, plan: Plan | Iterable[str] | None)
         if folded in names:
             return folded
     raise AccountError("unknown-unit", f"“{unit}”不是计划中的上报单位，可选：{'、'.join(names)}")
+
+
+def _fold_email(email: Any) -> str:
+    return unicodedata.normalize("NFKC", email).strip().lower() if isinstance(email, str) else ""
 
 
 def _clean_display_name(display_name: str | None, fallback: str) -> str:
@@ -307,6 +312,17 @@ class UserStore:
     def list(self) -> list[User]:
         """Every account, sorted by username."""
         return [self._user(name, rec) for name, rec in sorted(self._read_users().items())]
+
+    def find_by_email(self, email: str) -> User | None:
+        """The account whose `email` field matches (case-insensitive), for single sign-on; None if none.
+
+        Two accounts claiming the same email match neither: an ambiguous mapping must not pick one.
+        """
+        wanted = _fold_email(email)
+        if not wanted:
+            return None
+        found = [(name, rec) for name, rec in self._read_users().items() if _fold_email(rec.get("email")) == wanted]
+        return self._user(*found[0]) if len(found) == 1 else None
 
     # -- changing accounts
 
@@ -450,6 +466,7 @@ class UserStore:
             disabled=bool(record.get("disabled", False)),
             created_at=_timestamp(record.get("created_at")),
             password_changed_at=_timestamp(record.get("password_changed_at")),
+            email=_fold_email(record.get("email")) or None,
         )
 
     def _read_users(self) -> dict[str, dict]:
@@ -628,3 +645,45 @@ def demo_users(plan: Plan) -> list[User]:
         users.append(User(f"{DEMO_PREFIX}{unit.id.replace('_', '-')}", f"{unit.name}（演示）", "community",
                           unit.name, demo=True))
     return users
+
+
+# Demo data and real data never share a database. An upload counts as demo data when the demo loader
+# wrote it (file demo_*, sender <unit id>_demo) or a demo identity sent it (sender demo-*).
+DEMO_DB_MARK = "demo"
+DEMO_FILE_PREFIX = "demo_"
+DEMO_LOADER_SUFFIX = "_demo"
+
+
+def is_demo_upload(file_name: str, submitted_by: str) -> bool:
+    """True for an upload made by the demo loader or by a demo-mode identity."""
+    sender = str(submitted_by or "")
+    loader = str(file_name or "").startswith(DEMO_FILE_PREFIX) and sender.endswith(DEMO_LOADER_SUFFIX)
+    return loader or sender.startswith(DEMO_PREFIX)
+
+
+def real_upload_count(uploads: Any) -> int:
+    """How many rows of an uploads table (columns file_name, submitted_by) are not demo data."""
+    return sum(not is_demo_upload(f, s) for f, s in zip(uploads["file_name"], uploads["submitted_by"], strict=True))
+
+
+def demo_upload_count(uploads: Any) -> int:
+    """How many rows of an uploads table are demo data."""
+    return len(uploads) - real_upload_count(uploads)
+
+
+def demo_database_problem(db_path: str | os.PathLike, uploads: Callable[[], Any]) -> str | None:
+    """Why demo mode (password-free role picker) must not run on this database, or None if it may.
+
+    Demo mode needs a database whose file name says it is a demo database and that holds no real
+    upload: otherwise anyone could pick the administrator role and change real figures. `uploads`
+    returns the uploads table; it is only called when the file name passes.
+    """
+    name = Path(db_path).name
+    if DEMO_DB_MARK not in name.lower():
+        return (f"演示模式只能使用演示数据库（文件名含“{DEMO_DB_MARK}”，如 data/demo.duckdb），"
+                f"当前数据库是 {name}。已关闭演示模式，请用账号登录。")
+    real = real_upload_count(uploads())
+    if real:
+        return (f"数据库 {name} 里有 {real} 份真实上报，不能作为演示数据库使用。已关闭演示模式，请用账号登录；"
+                "演示请另用一个新的演示数据库。")
+    return None

@@ -11,6 +11,7 @@ from worktrack.cli import EXIT_OK, EXIT_REJECTED, UsageError, load_plan_or_exit,
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from worktrack.auth import real_upload_count
     from worktrack.demo import load_demo
     from worktrack.store import Store
 
@@ -25,6 +26,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"数据库 {db} 已有数据，未重新导入演示数据。")
         return EXIT_OK
+    real = real_upload_count(store.uploads())
+    if real:
+        print(f"数据库 {db} 里有 {real} 份真实上报，不能导入演示数据：演示数据和真实数据不能放在同一个数据库。"
+              "请用 --db 指定一个新的演示数据库（如 data/demo.duckdb）。", file=sys.stderr)
+        return EXIT_REJECTED
     out_dir = Path(args.out) if args.out else config.SAMPLES_DIR
 
     def show(n: int, total: int, demo_file) -> None:

@@ -1,0 +1,162 @@
+"""管理: the audit log, rolling back an upload, month locks, the plan check and the accounts (administrators only)."""
+
+import streamlit as st
+
+from app_support import clear_data_caches, current_user, get_plan, get_store, lang, plan_check, t, user_store
+from worktrack import administration, submission
+from worktrack.auth import can_admin, users_path
+from worktrack.charts import month_label
+from worktrack.store import StoreError
+
+ROLLBACK_OPEN = "admin_rollback_open"
+ROLLBACK_CONFIRMED = "admin_rollback_confirmed"
+NOTICE = "admin_notice"
+
+user = current_user()
+if not can_admin(user):
+    st.title(t("nav.admin"))
+    st.error(t("admin.refused"), icon=":material/block:")
+    st.stop()
+
+plan = get_plan()
+store = get_store()
+language = lang()
+
+st.title(t("admin.title"))
+if notice := st.session_state.pop(NOTICE, None):
+    kind, text = notice
+    (st.success if kind == "ok" else st.error)(text, icon=":material/task_alt:" if kind == "ok" else ":material/block:")
+
+audit_tab, rollback_tab, locks_tab, plan_tab, accounts_tab = st.tabs(
+    [t("admin.tab_audit"), t("admin.tab_rollback"), t("admin.tab_locks"), t("admin.tab_plan"), t("admin.tab_accounts")])
+
+# -- audit log
+with audit_tab:
+    everything = store.audit_log()
+    actors = sorted(everything["actor"].astype(str).unique()) if len(everything) else []
+    actions = sorted(set(administration.ACTIONS) | set(everything["action"].astype(str)) if len(everything) else
+                     administration.ACTIONS)
+    everyone, every_action = t("admin.filter_all"), t("admin.filter_all")
+    by_actor, by_action, since_column, until_column = st.columns(4)
+    actor = by_actor.selectbox(t("admin.filter_actor"), [None, *actors], key="audit_actor",
+                               format_func=lambda a: everyone if a is None else a)
+    action = by_action.selectbox(t("admin.filter_action"), [None, *actions], key="audit_action",
+                                 format_func=lambda a: every_action if a is None else administration.action_label(
+                                     a, language))
+    since = since_column.date_input(t("admin.filter_since"), value=None, key="audit_since", format="YYYY-MM-DD")
+    until = until_column.date_input(t("admin.filter_until"), value=None, key="audit_until", format="YYYY-MM-DD")
+    log = administration.audit_until(store.audit_log(actor, action, since), until)
+    table = administration.audit_table(log, language)
+    st.caption(t("admin.audit_count", n=len(table), total=len(everything)))
+    st.dataframe(table, hide_index=True, width="stretch", height=min(600, 38 + 35 * max(len(table), 1)))
+    st.download_button(t("admin.audit_download"), table.to_csv(index=False).encode("utf-8-sig"),
+                       file_name="audit_log.csv", mime="text/csv", key="audit_csv", on_click="ignore",
+                       icon=":material/download:")
+
+# -- rollback
+with rollback_tab:
+    st.caption(t("admin.rollback_caption"))
+    uploads = store.uploads()
+    st.dataframe(administration.uploads_table(uploads, language), hide_index=True, width="stretch",
+                 height=min(420, 38 + 35 * max(len(uploads), 1)))
+    active = uploads[uploads["state"] == "active"].sort_values("upload_id", ascending=False) if len(uploads) \
+        else uploads
+    labels = {int(row["upload_id"]): submission.upload_choice_label(row, language) for _, row in active.iterrows()}
+    picked = st.selectbox(t("admin.rollback_choose"), list(labels), index=None, key="rollback_pick",
+                          format_func=labels.get, placeholder=t("admin.rollback_placeholder"))
+
+    @st.dialog(t("admin.rollback_confirm_title"), on_dismiss=lambda: st.session_state.pop(ROLLBACK_OPEN, None))
+    def confirm_rollback(upload_id: int) -> None:
+        st.write(t("admin.rollback_confirm_text"))
+        st.text(labels.get(upload_id, str(upload_id)))
+        yes, no = st.columns(2)
+        if yes.button(t("admin.rollback_yes"), type="primary", key="rollback_yes", width="stretch"):
+            st.session_state.pop(ROLLBACK_OPEN, None)
+            st.session_state[ROLLBACK_CONFIRMED] = upload_id
+            st.rerun()
+        if no.button(t("admin.rollback_no"), key="rollback_no", width="stretch"):
+            st.session_state.pop(ROLLBACK_OPEN, None)
+            st.rerun()
+
+    confirmed = st.session_state.pop(ROLLBACK_CONFIRMED, None)
+    if confirmed is not None:
+        try:
+            result = store.rollback(confirmed, actor=user.username)
+        except StoreError as exc:
+            st.session_state[NOTICE] = ("error", str(exc))
+        else:
+            clear_data_caches()
+            st.session_state[NOTICE] = ("ok", result.message)
+        st.rerun()
+    if st.session_state.get(ROLLBACK_OPEN) is not None:
+        confirm_rollback(st.session_state[ROLLBACK_OPEN])
+    if st.button(t("admin.rollback_button"), key="rollback_button", disabled=picked is None,
+                 icon=":material/undo:"):
+        st.session_state[ROLLBACK_OPEN] = picked
+        st.rerun()
+
+# -- month locks
+with locks_tab:
+    locked = store.locked_months()
+    st.caption(t("admin.locks_caption"))
+    if locked:
+        st.info(t("admin.locked_now", months="、".join(month_label(m, language) for m in locked)),
+                icon=":material/lock:")
+    else:
+        st.info(t("admin.locked_none"), icon=":material/lock_open:")
+    month = st.selectbox(t("admin.lock_month"), plan.months, key="lock_month",
+                         index=len(plan.months) - 1, format_func=lambda m: month_label(m, language))
+    if month in locked:
+        if st.button(t("admin.unlock_button", month=month_label(month, language)), key="unlock_button",
+                     icon=":material/lock_open:"):
+            store.unlock_month(month, actor=user.username)
+            clear_data_caches()
+            st.session_state[NOTICE] = ("ok", t("admin.unlocked", month=month_label(month, language)))
+            st.rerun()
+    elif st.button(t("admin.lock_button", month=month_label(month, language)), key="lock_button",
+                   icon=":material/lock:"):
+        store.lock_month(month, actor=user.username)
+        clear_data_caches()
+        st.session_state[NOTICE] = ("ok", t("admin.locked", month=month_label(month, language)))
+        st.rerun()
+    st.markdown(f"**{t('admin.lock_history')}**")
+    history = administration.lock_history_table(store.month_lock_history(), language)
+    if len(history):
+        st.dataframe(history, hide_index=True, width="stretch")
+    else:
+        st.caption(t("admin.lock_history_empty"))
+
+# -- plan check
+with plan_tab:
+    issues, reconciliations = plan_check()
+    errors = [i for i in issues if i.severity == "error"]
+    warnings = [i for i in issues if i.severity == "warning"]
+    if errors:
+        st.error(t("admin.plan_errors", n=len(errors)), icon=":material/error:")
+    else:
+        st.success(t("admin.plan_ok"), icon=":material/check_circle:")
+    if warnings:
+        st.warning(t("admin.plan_warnings", n=len(warnings)), icon=":material/warning:")
+    if issues:
+        st.dataframe(administration.plan_issues_table(issues, language), hide_index=True, width="stretch")
+    st.markdown(f"**{t('admin.reconciliation')}**")
+    st.dataframe(administration.reconciliation_table(reconciliations, language), hide_index=True, width="stretch")
+
+# -- accounts
+with accounts_tab:
+    accounts = user_store()
+    users = accounts.list()
+    st.caption(t("admin.accounts_file"))
+    st.text(str(users_path()))
+    if users:
+        failures = {u.username: accounts.failure_count(u.username) for u in users}
+        st.dataframe(administration.accounts_table(users, failures, language), hide_index=True, width="stretch")
+    else:
+        st.info(t("admin.accounts_empty"), icon=":material/person_off:")
+    if user.demo:
+        st.caption(t("admin.accounts_demo"))
+    st.caption(t("admin.accounts_help"))
+    st.code("python -m worktrack users add htl --role community --unit 黄土岭社区 --name 黄土岭社区\n"
+            "python -m worktrack users passwd htl\n"
+            "python -m worktrack users disable htl\n"
+            "python -m worktrack users list", language="bash")

@@ -1,0 +1,178 @@
+"""上报: choose the month, download the template, upload, read the check, confirm, keep the receipt, see history."""
+
+import streamlit as st
+
+from app_support import (
+    clear_data_caches,
+    current_user,
+    get_plan,
+    get_store,
+    lang,
+    t,
+    template_bytes,
+    today,
+)
+from worktrack import submission
+from worktrack.auth import uploadable_units
+from worktrack.charts import month_label
+from worktrack.intake import MAX_UPLOAD_BYTES
+from worktrack.template import template_filename
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+RECEIPT = "upload_receipt"
+NOTICE = "upload_notice"
+UPLOADER = "upload_file_round"  # bumping it gives a fresh, empty file picker after a verdict
+CONFIRM_OPEN = "upload_confirm_open"
+CONFIRMED = "upload_confirmed"
+
+plan = get_plan()
+store = get_store()
+user = current_user()
+language = lang()
+
+st.title(t("upload.title"))
+units = uploadable_units(user, plan)
+if not units:
+    st.error(t("upload.refused_role"), icon=":material/block:")
+    st.stop()
+
+# -- the receipt of the last accepted upload stays on top until the next one
+if receipt := st.session_state.get(RECEIPT):
+    with st.container(border=True):
+        st.success(t("upload.accepted", unit=receipt.reporting_unit, month=month_label(receipt.month, language),
+                     version=receipt.version), icon=":material/task_alt:")
+        st.subheader(t("upload.receipt_title"))
+        lines = submission.receipt_lines(receipt, plan, language)
+        st.dataframe({t("upload.col_field"): [k for k, _ in lines], t("upload.col_field_value"): [v for _, v in lines]},
+                     hide_index=True, width="stretch", height=38 + 35 * len(lines))
+        if receipt.changes:
+            st.markdown(f"**{t('upload.changes_heading')}**")
+            st.dataframe(submission.changes_table(plan, receipt.changes, language), hide_index=True, width="stretch")
+        elif receipt.replaced_version:
+            st.caption(t("upload.no_changes"))
+        left, right = st.columns(2)
+        left.download_button(t("upload.receipt_download_txt"),
+                             submission.receipt_text(receipt, plan, language).encode("utf-8-sig"),
+                             file_name=submission.receipt_filename(receipt, "txt"), mime="text/plain",
+                             key="receipt_txt", icon=":material/receipt_long:")
+        right.download_button(t("upload.receipt_download_csv"), submission.receipt_csv(receipt, plan, language),
+                              file_name=submission.receipt_filename(receipt, "csv"), mime="text/csv",
+                              key="receipt_csv", icon=":material/table:")
+if notice := st.session_state.pop(NOTICE, None):
+    kind, text = notice
+    (st.info if kind == "info" else st.error)(text, icon=":material/info:" if kind == "info" else ":material/block:")
+
+# -- 1. unit and month
+st.subheader(t("upload.step_choose"))
+pick_unit, pick_month = st.columns(2)
+if user.role == "community":
+    unit = user.unit
+    pick_unit.text_input(t("upload.unit"), unit, disabled=True, key="upload_own_unit")
+else:
+    unit = pick_unit.selectbox(t("upload.unit"), units, key="upload_unit")
+unit_uploads = store.uploads(unit=unit)
+months = submission.upload_months(plan, today())
+if st.session_state.get("upload_month") not in months:
+    st.session_state["upload_month"] = submission.default_upload_month(plan, unit_uploads, today())
+month = pick_month.selectbox(t("upload.month"), months, key="upload_month",
+                             format_func=lambda m: month_label(m, language))
+
+# -- 2. the template
+st.subheader(t("upload.step_template"))
+st.caption(t("upload.template_caption", unit=unit, month=month_label(month, language)))
+xlsx_column, csv_column = st.columns(2)
+xlsx_column.download_button(t("upload.template_xlsx"), template_bytes(unit, month, "xlsx"),
+                            file_name=template_filename(unit, month, "xlsx"), mime=XLSX_MIME, key="template_xlsx",
+                            icon=":material/download:", on_click="ignore")
+csv_column.download_button(t("upload.template_csv"), template_bytes(unit, month, "csv"),
+                           file_name=template_filename(unit, month, "csv"), mime="text/csv", key="template_csv",
+                           icon=":material/download:", on_click="ignore")
+
+# -- 3. upload and check
+st.subheader(t("upload.step_upload"))
+if store.is_locked(month):
+    st.error(t("upload.month_locked", month=month_label(month, language)), icon=":material/lock:")
+    uploaded = None
+else:
+    st.caption(t("upload.file_caption", mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
+    round_ = st.session_state.setdefault(UPLOADER, 0)
+    uploaded = st.file_uploader(t("upload.file_label"), type=["csv", "xlsx"], key=f"upload_file_{round_}",
+                                help=t("upload.file_help"))
+
+
+def finish(result, report, confirmed: bool) -> None:
+    """Show the verdict; keep the receipt of an accepted upload; start afresh."""
+    if result.status == "accepted":
+        clear_data_caches()
+        st.session_state[RECEIPT] = submission.make_receipt(
+            result, report, user, store.uploads(unit=result.reporting_unit, month=result.month), confirmed)
+    elif result.status == "unchanged":
+        st.session_state[NOTICE] = ("info", result.message)
+    else:
+        st.session_state[NOTICE] = ("error", result.message)
+    if result.accepted:
+        st.session_state[UPLOADER] = st.session_state.get(UPLOADER, 0) + 1
+    st.rerun()
+
+
+@st.dialog(t("upload.confirm_title"), width="large", on_dismiss=lambda: st.session_state.pop(CONFIRM_OPEN, None))
+def confirm_warnings(report, token) -> None:
+    st.write(t("upload.confirm_text", n=len(report.warnings)))
+    st.dataframe(submission.findings_table(report.warnings, language), hide_index=True, width="stretch")
+    yes, no = st.columns(2)
+    if yes.button(t("upload.confirm_yes"), type="primary", key="upload_confirm_yes", width="stretch"):
+        st.session_state.pop(CONFIRM_OPEN, None)
+        st.session_state[CONFIRMED] = token
+        st.rerun()
+    if no.button(t("upload.confirm_no"), key="upload_confirm_no", width="stretch"):
+        st.session_state.pop(CONFIRM_OPEN, None)
+        st.rerun()
+
+
+if uploaded is not None:
+    data = uploaded.getvalue()
+    with st.spinner(t("upload.checking")):
+        report = submission.validate_upload(plan, user, data, uploaded.name, unit, month, language)
+    token = (report.sha256, unit, month)
+    if report.errors:
+        st.error(t("upload.errors_found", n=len(report.errors)), icon=":material/error:")
+        errors = submission.findings_table(report.errors, language)
+        st.dataframe(errors, hide_index=True, width="stretch")
+        st.download_button(t("upload.download_errors"), errors.to_csv(index=False).encode("utf-8-sig"),
+                           file_name=f"问题清单-{unit}-{month}.csv", mime="text/csv", key="errors_csv",
+                           on_click="ignore")
+    else:
+        st.success(t("upload.valid", rows=len(report.rows), unit=report.reporting_unit,
+                     month=month_label(report.month or month, language)), icon=":material/check_circle:")
+        if report.warnings:
+            st.warning(t("upload.warnings_found", n=len(report.warnings)), icon=":material/warning:")
+            st.dataframe(submission.findings_table(report.warnings, language), hide_index=True, width="stretch")
+    if report.normalised:
+        with st.expander(t("upload.normalised", n=len(report.normalised))):
+            st.dataframe(submission.findings_table(report.normalised, language), hide_index=True, width="stretch")
+
+    if report.ok:
+        if st.session_state.get(CONFIRMED) == token:
+            del st.session_state[CONFIRMED]
+            finish(submission.submit_upload(store, user, report, data, confirm=True, lang=language), report, True)
+        if st.session_state.get(CONFIRM_OPEN) == token:
+            confirm_warnings(report, token)
+        if st.button(t("upload.submit"), type="primary", key="upload_submit", icon=":material/send:"):
+            if report.warnings:
+                st.session_state[CONFIRM_OPEN] = token
+                st.rerun()
+            finish(submission.submit_upload(store, user, report, data, confirm=False, lang=language), report, False)
+
+# -- 4. history
+st.subheader(t("upload.history", unit=unit))
+history = submission.history_table(unit_uploads, language)
+if len(history):
+    st.dataframe(history, hide_index=True, width="stretch")
+    ordered = unit_uploads.sort_values("upload_id", ascending=False)
+    choices = {int(row["upload_id"]): submission.upload_choice_label(row, language) for _, row in ordered.iterrows()}
+    picked = st.selectbox(t("upload.original_choose"), list(choices), format_func=choices.get, key="original_pick")
+    name, raw = store.raw_file(picked)
+    st.download_button(t("upload.original_download"), raw, file_name=name, key="original_download",
+                       icon=":material/download:", on_click="ignore")
+else:
+    st.info(t("upload.history_empty"), icon=":material/history:")

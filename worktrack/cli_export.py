@@ -1,0 +1,85 @@
+"""`export`: the review meeting's pack (PPTX / XLSX / PDF) for an as-of month, as the 例会 page builds it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from worktrack import config
+from worktrack.cli import EXIT_OK, EXIT_REJECTED, UsageError, load_plan_or_exit, print_json
+
+FORMATS = ("pptx", "xlsx", "pdf")
+FORMAT_NAMES = {"pptx": "PPTX 演示文稿", "xlsx": "XLSX 工作簿", "pdf": "PDF 文档"}
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from worktrack import export
+    from worktrack.progress import parse_month, status_from_store
+    from worktrack.store import Store
+
+    plan = load_plan_or_exit(args)
+    as_of = None
+    if args.as_of is not None:
+        try:
+            as_of = parse_month(args.as_of)
+        except ValueError as exc:
+            raise UsageError(f"--as-of：{exc}") from None
+        if as_of < plan.start_month:
+            raise UsageError(f"--as-of {as_of} 早于计划的起始月份 {plan.start_month}")
+    unit = None
+    if args.unit is not None:
+        found = plan.find_unit(args.unit)
+        if found is None:
+            raise UsageError(f"--unit：不认识的报送单位“{args.unit}”，可选：{'、'.join(plan.unit_names)}")
+        unit = found.name
+    output = Path(args.output)
+    if not output.parent.is_dir():
+        raise UsageError(f"-o：输出目录 {output.parent} 不存在")
+
+    if args.format == "pdf":
+        problem = export.pdf_problem(args.lang)
+        if problem:  # say what to install before doing any work
+            print(problem, file=sys.stderr)
+            return EXIT_REJECTED
+
+    started = time.perf_counter()
+    store = Store(config.db_path(args.db))
+    report = status_from_store(plan, store, as_of, unit=unit)
+    slides = export.slide_deck(plan, report, lang=args.lang)
+    try:
+        if args.format == "pptx":
+            data = export.pptx_bytes(plan, report, lang=args.lang, slides=slides)
+        elif args.format == "xlsx":
+            data = export.xlsx_bytes(plan, report, store.facts(through=report.as_of), lang=args.lang)
+        else:
+            data = export.pdf_bytes(plan, report, lang=args.lang, slides=slides)
+    except export.ExportUnavailable as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_REJECTED
+    partial = output.with_name(f".{output.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, output)  # never leave a half-written pack under the real name
+    seconds = time.perf_counter() - started
+
+    if args.json:
+        print_json({"file": str(output), "format": args.format, "as_of": report.as_of, "unit": report.unit,
+                    "slides": len(slides), "bytes": len(data), "seconds": round(seconds, 2)})
+    else:
+        pages = "" if args.format == "xlsx" else f"，{len(slides)} 页"
+        print(f"已生成 {output}（{FORMAT_NAMES[args.format]}，截至 {report.as_of}"
+              f"{'，' + report.unit if report.unit else ''}{pages}，{len(data) / 1024:,.0f} KB，用时 {seconds:.1f} 秒）")
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="导出例会材料：PPTX 演示文稿、XLSX 数据工作簿或 PDF")
+    p.add_argument("--as-of", help="截至月份，如 2023-09（默认：最近一个有月报的月份）")
+    p.add_argument("--format", required=True, choices=FORMATS, help="导出格式：pptx、xlsx 或 pdf")
+    p.add_argument("-o", "--output", required=True, help="输出文件路径")
+    p.add_argument("--unit", help="只导出一个报送单位，如 黄土岭社区")
+    p.add_argument("--lang", default="zh", choices=("zh", "en"), help="语言（默认 zh）")
+    p.add_argument("--json", action="store_true", help="输出 JSON（文件、页数、大小、用时）")
+    p.set_defaults(func=cmd_export)
