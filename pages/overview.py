@@ -58,7 +58,9 @@ with right:
     items = attention(report, lang())
     if len(items):
         table = attention_table(report, items, lang())
-        st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)))
+        text_column = table.columns[-1]
+        st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)),
+                     column_config={text_column: st.column_config.TextColumn(text_column, width="large")})
         st.download_button(t("overview.download_attention"), table.to_csv(index=False).encode("utf-8-sig"),
                            file_name=f"attention_{month}.csv", mime="text/csv")
     else:

@@ -23,6 +23,7 @@ from worktrack.progress import (
     compute_status,
     expected_by,
     headline,
+    metric_months,
     parse_month,
     trajectory,
 )
@@ -455,6 +456,29 @@ def test_trajectory(plan):
     assert street["actual_cumulative"].iloc[2] == 6
     with pytest.raises(KeyError):
         trajectory(plan, data, "nope", "2023-06")
+
+
+def test_metric_months_sum_units_per_month_from_the_start_month(plan):
+    data = monthly(("黄土岭社区", "fund_raised_yuan", "2023-04", 100), ("天剑社区", "fund_raised_yuan", "2023-04", 50),
+                   ("黄土岭社区", "fund_raised_yuan", "2023-06", 7), ("黄土岭社区", "fund_raised_yuan", "2023-09", 1000),
+                   ("黄土岭社区", "retrofit_households", "2023-05", 3), (OFFICE, "fund_raised_yuan", "2023-03", 9))
+    street = metric_months(plan, data, "fund_raised_yuan", "2023-07")
+    assert list(street.index) == ["2023-04", "2023-05", "2023-06", "2023-07"]
+    assert street.tolist() == [150, 0, 7, 0]  # before the start month and after as_of: left out
+    assert metric_months(plan, data, "fund_raised_yuan", "2023-07", unit="天剑社区").tolist() == [50, 0, 0, 0]
+    assert metric_months(plan, data, "fund_raised_yuan", "2023-03").empty
+
+
+def test_charts_from_one_frame_then_another_use_each_frames_figures(plan):
+    # the encoded frame is reused while it lives; a different frame, even of the same length, is encoded anew
+    first = monthly(("黄土岭社区", "retrofit_households", "2023-04", 1))
+    second = monthly(("黄土岭社区", "retrofit_households", "2023-04", 5))
+    for _ in range(2):
+        assert trajectory(plan, first, "retrofit_households:street", "2023-04")["actual"].iloc[0] == 1
+        assert trajectory(plan, second, "retrofit_households:street", "2023-04")["actual"].iloc[0] == 5
+    del first
+    third = monthly(("天剑社区", "retrofit_households", "2023-04", 2))
+    assert metric_months(plan, third, "retrofit_households", "2023-04").tolist() == [2]
 
 
 def test_headline_cards(plan):

@@ -7,6 +7,7 @@ plan's template rows, and a few go through `read_report` on real CSV bytes.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -36,6 +37,7 @@ from worktrack.store import (
     StoreBusy,
     StoreError,
     StoreRefused,
+    Submission,
 )
 
 UNIT = "天剑社区"
@@ -135,6 +137,7 @@ def test_reads_have_exactly_the_documented_columns(store, plan):
                                                     "received_at", "submitted_by", "file_name", "sha256", "row_count"]
     assert list(store.facts().columns) == ["upload_id", "reporting_unit", "month", "item", "category", "value",
                                            "status", "note"]
+    assert list(store.active_receipts().columns) == ["reporting_unit", "month", "version", "received_at"]
     assert list(store.monthly_values().columns) == ["reporting_unit", "item", "month", "value"]
     assert list(store.category_values().columns) == ["reporting_unit", "item", "category", "month", "value"]
     assert list(store.task_statuses().columns) == ["reporting_unit", "item", "month", "status", "note"]
@@ -144,8 +147,8 @@ def test_reads_have_exactly_the_documented_columns(store, plan):
 
 def test_reads_of_an_empty_store_have_the_columns_and_no_rows(store):
     assert store.is_empty() and store.latest_month() is None
-    for frame in (store.uploads(), store.active_uploads(), store.facts(), store.monthly_values(),
-                  store.category_values(), store.task_statuses()):
+    for frame in (store.uploads(), store.active_uploads(), store.active_receipts(), store.facts(),
+                  store.monthly_values(), store.category_values(), store.task_statuses()):
         assert frame.empty and len(frame.columns) >= 4
 
 
@@ -273,6 +276,7 @@ def test_through_limits_every_read(store, plan):
     assert set(store.task_statuses("2023-05")["month"]) == {"2023-04", "2023-05"}
     assert set(store.facts("2023-05")["month"]) == {"2023-04", "2023-05"}
     assert list(store.active_uploads("2023-05")["month"]) == ["2023-04", "2023-05"]
+    assert sorted(store.active_receipts("2023-05")["month"]) == ["2023-04", "2023-05"]
     assert store.latest_month() == "2023-06"
     with pytest.raises(ValueError):
         store.monthly_values("2023-5")
@@ -307,6 +311,61 @@ def test_submit_through_read_report(store, plan):
     assert store.raw_file(result.upload_id)[1] == data
     again = read_report(data, "tianjian.csv", plan)
     assert store.submit(again, data, submitted_by="tianjian").status == "unchanged"
+
+
+def batch_of_every_verdict(plan) -> list[Submission]:
+    """One of each verdict, and a second version of a unit-month inside the same batch."""
+    other = "黄土岭社区"
+    return [
+        Submission(*make_report(plan, scale=1), submitted_by="tianjian"),
+        Submission(*make_report(plan, unit=other, scale=1), submitted_by="huangtuling"),
+        Submission(*make_report(plan, scale=1), submitted_by="tianjian"),  # same bytes again
+        Submission(*make_report(plan, errors=1), submitted_by="tianjian"),
+        Submission(*make_report(plan, unit=other, scale=2, warnings=1), submitted_by="huangtuling"),
+        Submission(*make_report(plan, scale=2), submitted_by="tianjian"),  # supersedes the first
+        Submission(*make_report(plan, unit=other, scale=3, warnings=1), submitted_by="huangtuling", confirm=True),
+    ]
+
+
+def test_submit_many_gives_what_submitting_one_by_one_gives(tmp_path, plan):
+    one_by_one, batched = Store(tmp_path / "one.duckdb"), Store(tmp_path / "batch.duckdb")
+    singles = [one_by_one.submit(s.report, s.raw, submitted_by=s.submitted_by, confirm=s.confirm)
+               for s in batch_of_every_verdict(plan)]
+    many = batched.submit_many(batch_of_every_verdict(plan))
+
+    assert [r.as_dict() for r in many] == [r.as_dict() for r in singles]
+    assert [r.status for r in many] == ["accepted", "accepted", "unchanged", "rejected", "needs_confirmation",
+                                        "accepted", "accepted"]
+    assert many[5].superseded_upload_id == many[0].upload_id and many[5].version == 2
+    columns = ["upload_id", "reporting_unit", "month", "version", "sha256", "state", "supersedes", "submitted_by"]
+    assert batched.uploads()[columns].equals(one_by_one.uploads()[columns])
+    assert table_counts(batched.path) == table_counts(one_by_one.path)
+    log = batched.audit_log()
+    uploads = log[log["action"].str.startswith("upload.")]
+    assert list(uploads["action"]) == ["upload.accept", "upload.accept", "upload.accept", "upload.supersede",
+                                       "upload.accept", "upload.supersede"]
+    assert list(uploads["actor"]) == ["tianjian", "huangtuling", "tianjian", "tianjian", "huangtuling",
+                                      "huangtuling"]
+    assert_consistent(batched)
+
+
+def test_submit_many_stores_nothing_when_a_file_fails_part_way(store, plan):
+    good = Submission(*make_report(plan, scale=1), submitted_by="tianjian")
+    report, raw = make_report(plan, unit="黄土岭社区", scale=1)
+    report.rows[-1] = dataclasses.replace(report.rows[-1], value="not a number", status=None)  # bypasses intake
+    broken = Submission(report, raw, submitted_by="huangtuling")
+    before = table_counts(store.path)
+    with pytest.raises(ValueError):
+        store.submit_many([good, broken])
+    assert table_counts(store.path) == before
+    assert [r.status for r in store.submit_many([good])] == ["accepted"]
+
+
+def test_submit_many_of_nothing_to_write_writes_nothing(store, plan):
+    before = table_counts(store.path)
+    results = store.submit_many([Submission(*make_report(plan, errors=2), submitted_by="t")])
+    assert [r.status for r in results] == ["rejected"] and table_counts(store.path) == before
+    assert store.submit_many([]) == []
 
 
 # ---------------------------------------------------------------------------

@@ -269,6 +269,36 @@ def _unit_fallback(plan: Plan, compiled: _Compiled):
     return resolve
 
 
+_ENCODED: dict[int, tuple[weakref.ref, _Compiled, int, tuple[np.ndarray, ...]]] = {}
+_ENCODED_KEEP = 4
+
+
+def _monthly_codes(plan: Plan, c: _Compiled, monthly: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """(unit, metric, month index, value) arrays of a monthly-values frame, encoded once per frame.
+
+    A page draws several charts from one frame (five sparklines, a trajectory per target); at city
+    scale encoding its 250k rows takes ~20 ms, so it is done once and kept while the frame lives.
+    Frames from the store are never changed in place, which is what makes keying by identity safe
+    (the row count is checked as well).
+    """
+    key = id(monthly)
+    hit = _ENCODED.get(key)
+    if hit is not None and hit[0]() is monthly and hit[1] is c and hit[2] == len(monthly):
+        return hit[3]
+    codes = (
+        _encode(monthly["reporting_unit"], c.unit_index, _unit_fallback(plan, c)),
+        _encode(monthly["item"], c.metric_index),
+        _encode_months(monthly["month"], c.start_ord),
+        np.nan_to_num(pd.to_numeric(monthly["value"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)),
+    )
+    for stale in [k for k, v in _ENCODED.items() if v[0]() is None]:
+        del _ENCODED[stale]
+    while len(_ENCODED) >= _ENCODED_KEEP:
+        del _ENCODED[next(iter(_ENCODED))]
+    _ENCODED[key] = (weakref.ref(monthly), c, len(monthly), codes)
+    return codes
+
+
 def _frame(data: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
     if data is None:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
@@ -419,14 +449,11 @@ def _dense_monthly(plan: Plan, c: _Compiled, monthly: pd.DataFrame, n_months: in
     values = np.zeros(shape)
     reported = np.zeros(shape, dtype=bool)
     if len(monthly) and n_months:
-        u = _encode(monthly["reporting_unit"], c.unit_index, _unit_fallback(plan, c))
-        m = _encode(monthly["item"], c.metric_index)
-        t = _encode_months(monthly["month"], c.start_ord)
+        u, m, t, v = _monthly_codes(plan, c, monthly)
         ok = (u >= 0) & (m >= 0) & (t >= 0) & (t < n_months)
         flat = (u[ok] * n_metrics + m[ok]) * n_months + t[ok]
-        v = pd.to_numeric(monthly["value"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[ok]
         size = n_units * n_metrics * n_months
-        values = np.bincount(flat, weights=np.nan_to_num(v), minlength=size).reshape(shape)
+        values = np.bincount(flat, weights=v[ok], minlength=size).reshape(shape)
         reported = (np.bincount(flat, minlength=size) > 0).reshape(shape)
     values = np.concatenate([values, values.sum(axis=0, keepdims=True)])
     reported = np.concatenate([reported, reported.any(axis=0, keepdims=True)])
@@ -663,7 +690,8 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
     """Read the three active-version frames from one store snapshot and compute the status.
 
     Only each task's latest status up to as_of is read: that is all the status needs, and at city
-    scale it is 26k rows instead of a million.
+    scale it is 26k rows instead of a million; of the uploads only the four columns reporting
+    completeness uses.
     """
     with store.snapshot() as reader:
         if as_of is None:
@@ -671,7 +699,7 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
         as_of = parse_month(as_of)
         monthly = reader.monthly_values(as_of)
         tasks = reader.task_statuses(as_of, latest=True)
-        uploads = reader.active_uploads(as_of)
+        uploads = reader.active_receipts(as_of)
     return compute_status(plan, monthly, tasks, uploads, as_of, unit=unit)
 
 
@@ -700,14 +728,11 @@ def trajectory(plan: Plan, monthly: pd.DataFrame | None, target_id: str, as_of: 
     values, reported = np.zeros(n), np.zeros(n, dtype=bool)
     data = _frame(monthly, ["reporting_unit", "item", "month", "value"])
     if len(data):
-        u = _encode(data["reporting_unit"], c.unit_index, _unit_fallback(plan, c))
-        m = _encode(data["item"], c.metric_index)
-        t = _encode_months(data["month"], start)
+        u, m, t, v = _monthly_codes(plan, c, data)
         want = (m == c.metric_index[target.metric]) & (u >= 0) & (t >= 0) & (t <= a - start)
         if target.reporting_unit is not None:
             want &= u == c.unit_index[target.reporting_unit]
-        v = pd.to_numeric(data["value"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[want]
-        values = np.bincount(t[want], weights=np.nan_to_num(v), minlength=n).astype(float)
+        values = np.bincount(t[want], weights=v[want], minlength=n).astype(float)
         reported = np.bincount(t[want], minlength=n) > 0
     through = ordinals <= a
     total = max(deadline - start + 1, 1)
@@ -731,6 +756,27 @@ def trajectory(plan: Plan, monthly: pd.DataFrame | None, target_id: str, as_of: 
         "expected_cumulative": expected.astype(float),
         "forecast": forecast,
     })
+
+
+def metric_months(plan: Plan, monthly: pd.DataFrame | None, metric: str, as_of: str,
+                  unit: str | None = None) -> pd.Series:
+    """Each month's figure of one metric from the start month to as_of: all units summed, or one unit.
+
+    Indexed by month label; months without a report are 0.
+    """
+    as_of = parse_month(as_of)
+    c = _compile(plan)
+    months = month_range(plan.start_month, as_of) if as_of >= plan.start_month else []
+    values = np.zeros(len(months))
+    data = _frame(monthly, ["reporting_unit", "item", "month", "value"])
+    if len(data) and months and metric in c.metric_index:
+        u, m, t, v = _monthly_codes(plan, c, data)
+        want = (m == c.metric_index[metric]) & (u >= 0) & (t >= 0) & (t < len(months))
+        if unit is not None:
+            found = plan.find_unit(unit)
+            want &= u == (c.unit_index[found.name] if found is not None else -2)
+        values = np.bincount(t[want], weights=v[want], minlength=len(months)).astype(float)
+    return pd.Series(values, index=pd.Index(months, name="month"), name="value")
 
 
 def headline(report: StatusReport) -> pd.DataFrame:
