@@ -93,45 +93,105 @@ def get_store():
     return _cached_store(str(db_file()))
 
 
+@st.cache_data(show_spinner=False, ttl=2, max_entries=4)
+def _data_version(db: str) -> int:
+    return _cached_store(db).data_version()
+
+
+def data_version() -> int:
+    """Changes with every write to the database, by this dashboard or by the command line in another
+    process; every cached query takes it as an argument, so nothing cached outlives a write by more
+    than two seconds."""
+    return _data_version(str(db_file()))
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
-def _status(db: str, plan_mtime: float, as_of: str, unit: str | None):
+def _status(db: str, version: int, plan_mtime: float, as_of: str, unit: str | None):
     from worktrack.progress import status_from_store
 
     return status_from_store(get_plan(), _cached_store(db), as_of, unit=unit)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _monthly(db: str, through: str):
+def _monthly(db: str, version: int, through: str):
     return _cached_store(db).monthly_values(through)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _category_values(db: str, through: str):
+def _category_values(db: str, version: int, through: str):
     return _cached_store(db).category_values(through)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _latest_month(db: str) -> str | None:
+def _latest_month(db: str, version: int) -> str | None:
     return _cached_store(db).latest_month()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _demo_loaded(db: str) -> bool:
+def _demo_loaded(db: str, version: int) -> bool:
     uploads = _cached_store(db).active_uploads()
     return bool(len(uploads)) and bool(uploads["file_name"].astype(str).str.startswith("demo_").any())
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _slide_deck(db: str, version: int, plan_mtime: float, as_of: str, unit: str | None, language: str, generated):
+    from worktrack.export import slide_deck as build
+
+    return build(get_plan(), _status(db, version, plan_mtime, as_of, unit), lang=language, generated=generated)
+
+
+def slide_deck(as_of: str, unit: str | None, language: str):
+    """The meeting's slides, built once per month, unit, language and day (and after every upload)."""
+    import datetime as dt
+
+    return _slide_deck(str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit, language,
+                       dt.date.today())
+
+
 def status(as_of: str, unit: str | None = None):
     """The progress report as of a month (street-wide, or for one unit)."""
-    return _status(str(db_file()), os.path.getmtime(plan_file()), as_of, unit)
+    return _status(str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit)
 
 
 def monthly_values(through: str):
-    return _monthly(str(db_file()), through)
+    return _monthly(str(db_file()), data_version(), through)
 
 
 def category_values(through: str):
-    return _category_values(str(db_file()), through)
+    return _category_values(str(db_file()), data_version(), through)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _audit(db: str, version: int, lang_code: str):
+    from worktrack import administration
+
+    log = _cached_store(db).audit_log()
+    return log, administration.audit_table(log, lang_code)
+
+
+def audit_log_table(actor: str | None, action: str | None, since, until, lang_code: str):
+    """(the whole audit log, the filtered display table newest first) for the admin page."""
+    from worktrack import administration
+
+    log, table = _audit(str(db_file()), data_version(), lang_code)
+    keep = administration.audit_filter(log, actor, action, since, until)
+    if bool(keep.all()):
+        return log, table
+    return log, table[table.iloc[:, 0].isin(set(log.loc[keep, "audit_id"].astype(int)))].reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _uploads(db: str, version: int, lang_code: str):
+    from worktrack import administration, submission
+
+    uploads = _cached_store(db).uploads()
+    active = uploads[uploads["state"] == "active"].sort_values("upload_id", ascending=False)
+    return uploads, administration.uploads_table(uploads, lang_code), submission.upload_choice_labels(active, lang_code)
+
+
+def uploads_tables(lang_code: str):
+    """(every upload, its display table, picker labels of the active ones) for the admin page."""
+    return _uploads(str(db_file()), data_version(), lang_code)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -166,7 +226,7 @@ def clear_data_caches() -> None:
 
 def demo_mode() -> bool:
     """Demo data on screen: the README's run command, or a database holding the demo loader's uploads."""
-    return demo_requested() or _demo_loaded(str(db_file()))
+    return demo_requested() or _demo_loaded(str(db_file()), data_version())
 
 
 def demo_requested() -> bool:
@@ -362,7 +422,7 @@ def sidebar(user: User | None = None) -> None:
     if user is None:
         return
     account_box(user)
-    latest = _latest_month(str(db_file()))
+    latest = _latest_month(str(db_file()), data_version())
     months = [m for m in plan.months if latest is None or m <= max(latest, plan.start_month)]
     default = months.index(latest) if latest in months else len(months) - 1
     if st.session_state.get("as_of") not in months:
@@ -384,7 +444,7 @@ def sidebar(user: User | None = None) -> None:
 
 def as_of() -> str:
     plan = get_plan()
-    return st.session_state.get("as_of") or _latest_month(str(db_file())) or plan.start_month
+    return st.session_state.get("as_of") or _latest_month(str(db_file()), data_version()) or plan.start_month
 
 
 def unit_filter() -> str | None:

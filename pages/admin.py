@@ -2,8 +2,19 @@
 
 import streamlit as st
 
-from app_support import clear_data_caches, current_user, get_plan, get_store, lang, plan_check, t, user_store
-from worktrack import administration, submission
+from app_support import (
+    audit_log_table,
+    clear_data_caches,
+    current_user,
+    get_plan,
+    get_store,
+    lang,
+    plan_check,
+    t,
+    uploads_tables,
+    user_store,
+)
+from worktrack import administration
 from worktrack.auth import can_admin, users_path
 from worktrack.charts import month_label
 from worktrack.store import StoreError
@@ -22,6 +33,8 @@ plan = get_plan()
 store = get_store()
 language = lang()
 
+AUDIT_ROWS_SHOWN = 1000
+
 st.title(t("admin.title"))
 if notice := st.session_state.pop(NOTICE, None):
     kind, text = notice
@@ -32,7 +45,7 @@ audit_tab, rollback_tab, locks_tab, plan_tab, accounts_tab = st.tabs(
 
 # -- audit log
 with audit_tab:
-    everything = store.audit_log()
+    everything, _ = audit_log_table(None, None, None, None, language)
     actors = sorted(everything["actor"].astype(str).unique()) if len(everything) else []
     actions = sorted(set(administration.ACTIONS) | set(everything["action"].astype(str)) if len(everything) else
                      administration.ACTIONS)
@@ -45,23 +58,20 @@ with audit_tab:
                                      a, language))
     since = since_column.date_input(t("admin.filter_since"), value=None, key="audit_since", format="YYYY-MM-DD")
     until = until_column.date_input(t("admin.filter_until"), value=None, key="audit_until", format="YYYY-MM-DD")
-    log = administration.audit_until(store.audit_log(actor, action, since), until)
-    table = administration.audit_table(log, language)
+    _, table = audit_log_table(actor, action, since, until, language)
     st.caption(t("admin.audit_count", n=len(table), total=len(everything)))
-    st.dataframe(table, hide_index=True, width="stretch", height=min(600, 38 + 35 * max(len(table), 1)))
-    st.download_button(t("admin.audit_download"), table.to_csv(index=False).encode("utf-8-sig"),
+    # The newest rows on screen; the download (built only when clicked) has every matching row.
+    st.dataframe(table.head(AUDIT_ROWS_SHOWN), hide_index=True, width="stretch",
+                 height=min(600, 38 + 35 * max(min(len(table), AUDIT_ROWS_SHOWN), 1)))
+    st.download_button(t("admin.audit_download"), lambda: table.to_csv(index=False).encode("utf-8-sig"),
                        file_name="audit_log.csv", mime="text/csv", key="audit_csv", on_click="ignore",
                        icon=":material/download:")
 
 # -- rollback
 with rollback_tab:
     st.caption(t("admin.rollback_caption"))
-    uploads = store.uploads()
-    st.dataframe(administration.uploads_table(uploads, language), hide_index=True, width="stretch",
-                 height=min(420, 38 + 35 * max(len(uploads), 1)))
-    active = uploads[uploads["state"] == "active"].sort_values("upload_id", ascending=False) if len(uploads) \
-        else uploads
-    labels = {int(row["upload_id"]): submission.upload_choice_label(row, language) for _, row in active.iterrows()}
+    uploads, uploads_display, labels = uploads_tables(language)
+    st.dataframe(uploads_display, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(uploads), 1)))
     picked = st.selectbox(t("admin.rollback_choose"), list(labels), index=None, key="rollback_pick",
                           format_func=labels.get, placeholder=t("admin.rollback_placeholder"))
 

@@ -5,7 +5,7 @@ Everyone signed in may follow the slides; building the pack is for leaders and a
 
 import streamlit as st
 
-from app_support import as_of, current_user, get_plan, get_store, lang, status, t, unit_filter
+from app_support import as_of, current_user, get_plan, get_store, lang, slide_deck, status, t, unit_filter
 from worktrack import export
 from worktrack.auth import can_export
 from worktrack.charts import month_label
@@ -34,7 +34,7 @@ language = lang()
 
 with st.spinner():
     report = status(month, unit)
-    slides = export.slide_deck(plan, report, lang=language)
+    slides = slide_deck(month, unit, language)
 total = len(slides)
 if st.session_state.get(SLIDE) not in range(total):
     st.session_state[SLIDE] = 0

@@ -149,3 +149,33 @@ def test_plan_page_shows_item_status_and_trajectory(demo_env):
     assert "滞后" in retrofit.label  # 夏家冲 is behind on retrofits in the demo story
     assert any("完成特殊困难老年人家庭居家适老化改造任务35户" in c.value or "每个社区完成6户" in c.value
                for c in at.caption)
+
+
+def test_figures_ingested_by_another_process_appear_without_a_restart(db_path, tmp_path):
+    """Regression: cached queries used to outlive writes made by `python -m worktrack ingest`."""
+    import time
+
+    from worktrack.plan import load_plan
+    from worktrack.template import build_template
+
+    plan = load_plan(PLAN_PATH)
+
+    def report(retrofits: int) -> str:
+        text = build_template(plan, "天剑社区", "2023-04", "csv").decode("utf-8-sig")
+        lines = [line.replace(",户,,", f",户,{retrofits},") if ",retrofit_households," in line else line
+                 for line in text.splitlines()]
+        path = tmp_path / f"tianjian-{retrofits}.csv"
+        path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8-sig"))
+        return str(path)
+
+    def ingest(path: str) -> None:
+        subprocess.run([sys.executable, "-m", "worktrack", "--db", str(db_path), "--plan", str(PLAN_PATH), "ingest",
+                        path], check=True, capture_output=True)
+
+    ingest(report(1))
+    at = run_page()
+    assert {m.label: m.value for m in at.metric}["适老化改造"] == "1户"
+    ingest(report(3))  # a corrected version, written by another process
+    time.sleep(2.2)
+    at.run()
+    assert {m.label: m.value for m in at.metric}["适老化改造"] == "3户"

@@ -114,3 +114,13 @@ def test_history_table_newest_first(db_path, plan):
     table = submission.history_table(store.uploads("天剑社区"))
     assert list(table["版本"]) == [2, 1] and list(table["状态"]) == ["有效", "已被替换"]
     assert submission.history_table(store.uploads("涂新社区")).empty
+
+
+def test_upload_choice_labels_match_the_single_label(demo_db):
+    from worktrack.store import Store
+    from worktrack.submission import upload_choice_label, upload_choice_labels
+
+    uploads = Store(demo_db).uploads()
+    for lang in ("zh", "en"):
+        labels = upload_choice_labels(uploads, lang)
+        assert labels == {int(r["upload_id"]): upload_choice_label(r, lang) for _, r in uploads.iterrows()}

@@ -37,6 +37,24 @@ def audit_until(log: pd.DataFrame, until: dt.date | None) -> pd.DataFrame:
     return log[pd.to_datetime(log["at"]) < end]
 
 
+def audit_filter(log: pd.DataFrame, actor: str | None = None, action: str | None = None,
+                 since: dt.date | None = None, until: dt.date | None = None) -> pd.Series:
+    """Which audit rows match the admin page's filters (each None means 'any'); days are inclusive."""
+    keep = pd.Series(True, index=log.index)
+    if not len(log):
+        return keep
+    if actor is not None:
+        keep &= log["actor"] == actor
+    if action is not None:
+        keep &= log["action"] == action
+    at = pd.to_datetime(log["at"])
+    if since is not None:
+        keep &= at >= pd.Timestamp(dt.datetime.combine(since, dt.time()))
+    if until is not None:
+        keep &= at < pd.Timestamp(dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
+    return keep
+
+
 def audit_table(log: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     """The audit log newest first, with readable action names; details stay as their JSON text."""
     names = ("audit_id", "at", "actor", "action", "action_code", "target", "old_value", "new_value", "detail")

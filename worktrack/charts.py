@@ -94,6 +94,10 @@ def _figure(data: list, *, height: int, title: str | None = None, legend: bool =
     })
 
 
+def _titled(name: str, unit_label: str) -> str:
+    return f"{name}（{unit_label}）" if name else unit_label
+
+
 def trajectory_chart(traj: pd.DataFrame, *, name: str, measure: str, lang: str = "zh",
                      height: int = 340) -> go.Figure:
     """Cumulative actual vs the expected path vs the forecast to the deadline, for one target."""
@@ -148,8 +152,9 @@ def unit_comparison_chart(rows: pd.DataFrame, *, name: str, measure: str, lang: 
     ]
     peak = max([0.0, *(rows["target"] / scale), *(rows["actual"] / scale), *(rows["expected"] / scale)])
     # room on the right for the value and status label printed beside each bar
-    return _figure(data, height=height, title=name, barmode="overlay",
-                   xaxis={"title": {"text": unit_label}, "range": [0, peak * 1.45 or 1]},
+    # the measure goes into the title: an axis title would collide with the legend below the plot
+    return _figure(data, height=height, title=_titled(name, unit_label), barmode="overlay",
+                   xaxis={"range": [0, peak * 1.45 or 1]},
                    yaxis={"autorange": "reversed", "type": "category"})
 
 
@@ -158,7 +163,9 @@ def monthly_bars(frame: pd.DataFrame, *, category: str, name: str, measure: str,
     """Stacked monthly bars by category (fund channel, aid category). frame: month, <category>, value."""
     scale, unit_label = money_scale(frame.groupby("month")["value"].sum().tolist() if len(frame) else [], measure)
     months = sorted(frame["month"].unique()) if len(frame) else []
-    x = [month_label(m, lang) for m in months]
+    one_year = len({m[:4] for m in months}) == 1
+    # within one year "9月" is enough, and fits under a bar without tilting
+    x = [short_month_label(m, lang) if one_year else month_label(m, lang) for m in months]
     data = []
     for i, (cat, part) in enumerate(frame.groupby(category, sort=False)):
         by_month = part.groupby("month")["value"].sum().reindex(months, fill_value=0)
@@ -181,8 +188,8 @@ def category_bars(frame: pd.DataFrame, *, category: str, name: str, measure: str
         marker={"color": "#0072B2"}, text=[format_amount(v, measure) for v in totals], textposition="outside",
         cliponaxis=False, hovertemplate="%{y}: %{x:,.2f}" + unit_label + "<extra></extra>",
     )
-    return _figure([bars], height=height, title=name, legend=False,
-                   xaxis={"title": {"text": unit_label}, "range": [0, (max(totals, default=0) / scale) * 1.3 or 1]},
+    return _figure([bars], height=height, title=_titled(name, unit_label), legend=False,
+                   xaxis={"range": [0, (max(totals, default=0) / scale) * 1.3 or 1]},
                    yaxis={"autorange": "reversed", "type": "category"})
 
 
@@ -192,6 +199,7 @@ def status_donut(counts: dict[str, int], lang: str = "zh", height: int = 260) ->
     pie = go.Pie(
         labels=[status_label(s, lang) for s, _ in items], values=[n for _, n in items], hole=0.55,
         marker={"colors": [STATUS_COLORS[s] for s, _ in items]}, textinfo="label+value", sort=False,
+        textposition="inside", insidetextorientation="horizontal",
     )
     return _figure([pie], height=height, legend=False)
 

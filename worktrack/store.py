@@ -552,6 +552,10 @@ class StoreReader:
         """The latest month that has an active upload, or None."""
         return self._con.execute("SELECT max(month) FROM uploads WHERE state = 'active'").fetchall()[0][0]
 
+    def data_version(self) -> int:
+        """A number that changes with every write (each write appends audit rows): a cache key."""
+        return self._con.execute("SELECT coalesce(max(audit_id), 0) FROM audit_log").fetchall()[0][0]
+
     def is_empty(self) -> bool:
         """True when nothing was ever uploaded."""
         return self._con.execute("SELECT count(*) FROM uploads").fetchall()[0][0] == 0
@@ -837,6 +841,11 @@ class Store:
         """The latest month that has an active upload, or None."""
         with self.snapshot() as r:
             return r.latest_month()
+
+    def data_version(self) -> int:
+        """A number that changes with every write, from this process or any other: a cache key."""
+        with self.snapshot() as r:
+            return r.data_version()
 
     def is_empty(self) -> bool:
         """True when nothing was ever uploaded."""

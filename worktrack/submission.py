@@ -286,6 +286,20 @@ def history_table(uploads: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
+def upload_choice_labels(uploads: pd.DataFrame, lang: str = "zh") -> dict[int, str]:
+    """upload_choice_label for a whole table at once (a city has tens of thousands of uploads)."""
+    if not len(uploads):
+        return {}
+    months = uploads["month"].astype(str)
+    if lang == "zh":
+        months = months.str[:4] + "年" + months.str[5:].astype(int).astype(str) + "月"
+    states = uploads["state"].map(lambda s: translate(STATE_KEYS.get(s, s), lang))
+    versions = uploads["version"].astype(int).map(lambda v: translate("upload.version_n", lang, version=v))
+    labels = ("#" + uploads["upload_id"].astype(int).astype(str) + " " + uploads["reporting_unit"].astype(str) + " "
+              + months + " " + versions + "（" + states + "）· " + uploads["file_name"].astype(str))
+    return dict(zip(uploads["upload_id"].astype(int), labels, strict=True))
+
+
 def upload_choice_label(row: Any, lang: str = "zh") -> str:
     """One upload as a picker shows it: '#12 天剑社区 2023年6月 第2版（有效）· file.csv'."""
     month = month_label(row["month"]) if lang == "zh" else row["month"]
