@@ -9,7 +9,15 @@ import time
 from pathlib import Path
 
 from worktrack import config
-from worktrack.cli import EXIT_OK, EXIT_REJECTED, UsageError, load_plan_or_exit, print_json
+from worktrack.cli import (
+    EXIT_OK,
+    EXIT_REJECTED,
+    UsageError,
+    load_plan_or_exit,
+    month_option,
+    print_json,
+    unit_option,
+)
 
 FORMATS = ("pptx", "xlsx", "pdf")
 FORMAT_NAMES = {"pptx": "PPTX 演示文稿", "xlsx": "XLSX 工作簿", "pdf": "PDF 文档"}
@@ -17,24 +25,12 @@ FORMAT_NAMES = {"pptx": "PPTX 演示文稿", "xlsx": "XLSX 工作簿", "pdf": "P
 
 def cmd_export(args: argparse.Namespace) -> int:
     from worktrack import export
-    from worktrack.progress import parse_month, status_from_store
+    from worktrack.progress import status_from_store
     from worktrack.store import Store
 
     plan = load_plan_or_exit(args)
-    as_of = None
-    if args.as_of is not None:
-        try:
-            as_of = parse_month(args.as_of)
-        except ValueError as exc:
-            raise UsageError(f"--as-of：{exc}") from None
-        if as_of < plan.start_month:
-            raise UsageError(f"--as-of {as_of} 早于计划的起始月份 {plan.start_month}")
-    unit = None
-    if args.unit is not None:
-        found = plan.find_unit(args.unit)
-        if found is None:
-            raise UsageError(f"--unit：不认识的报送单位“{args.unit}”，可选：{'、'.join(plan.unit_names)}")
-        unit = found.name
+    as_of = month_option(args.as_of, "--as-of", plan) if args.as_of is not None else None
+    unit = unit_option(plan, args.unit) if args.unit is not None else None
     output = Path(args.output)
     if not output.parent.is_dir():
         raise UsageError(f"-o：输出目录 {output.parent} 不存在")
