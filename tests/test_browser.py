@@ -52,3 +52,45 @@ def test_a_deep_link_while_signed_out_shows_the_sign_in_page(dashboard_url):
         page.get_by_role("button", name="进入演示").click()
         page.get_by_role("heading", name="工作要点与目标").wait_for(timeout=30_000)  # the page asked for
         assert page.get_by_text("Page not found").count() == 0
+
+
+# Every screen, as the demo administrator (who may open all of them), on the demo story.
+SCREENS = [("总览", "总览"), ("目标", "工作要点与目标"), ("社区", "社区"), ("例会", None), ("上报", "上报月报"), ("管理", "管理")]
+
+
+@pytest.fixture(scope="module")
+def demo_story_url(tmp_path_factory):
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("story")
+    db = root / "demo.duckdb"
+    subprocess.run([sys.executable, "-m", "worktrack", "--db", str(db), "--plan", str(PLAN_PATH), "demo", "--out",
+                    str(root / "samples")], check=True, capture_output=True)
+    env = {"WORKTRACK_DB": str(db), "WORKTRACK_PLAN": str(PLAN_PATH), "WORKTRACK_DEMO": "1",
+           "WORKTRACK_USERS": str(root / "users.yaml")}
+    with running_dashboard(env) as url:
+        yield url
+
+
+@pytest.mark.parametrize(("label", "heading"), SCREENS, ids=[label for label, _ in SCREENS])
+def test_every_screen_shows_its_chinese_heading_and_no_error(demo_story_url, label, heading):
+    with browser_page() as page:
+        page.goto(demo_story_url)
+        wait_for_app(page)
+        page.get_by_text("管理员（演示）").first.click()
+        page.get_by_role("button", name="进入演示").click()
+        page.get_by_role("heading", name="总览").wait_for(timeout=30_000)
+        page.get_by_role("link", name=label).first.click()
+        if heading:
+            page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=30_000)
+        else:  # the meeting page opens on the title slide, headed by the plan's title
+            page.get_by_role("heading", name="金盆岭街道2023年民政和基层社会治理工作要点").first.wait_for(timeout=30_000)
+        wait_for_app(page)
+        page.wait_for_timeout(1000)
+        assert page.get_by_text("Page not found").count() == 0
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert page.locator("[data-testid='stAlertContentError']").count() == 0
+        assert page.get_by_text("Traceback").count() == 0
+        page.get_by_text("演示模式").first.wait_for(timeout=10_000)  # the demo banner on every screen
+        screenshot(page, f"screen-{label}")
