@@ -95,3 +95,11 @@ def test_money_in_wan_when_large():
     frame = pd.DataFrame({"month": ["2023-09"], "category": ["99公益日"], "value": [1_800_000.0]})
     fig = monthly_bars(frame, category="category", name="x", measure="元")
     assert fig.data[0].y[0] == 180.0
+
+
+@pytest.mark.parametrize(("name", "unit", "title"), [("帮扶人数", "人", "帮扶人数（人）"), ("帮扶人数（按类别）", "人", "帮扶人数（按类别，人）"),
+                                                     ("People helped (by category)", "人", "People helped (by category, 人)")])
+def test_chart_titles_carry_the_measure_once(name, unit, title):
+    from worktrack.charts import _titled
+
+    assert _titled(name, unit) == title

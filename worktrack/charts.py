@@ -95,7 +95,14 @@ def _figure(data: list, *, height: int, title: str | None = None, legend: bool =
 
 
 def _titled(name: str, unit_label: str) -> str:
-    return f"{name}（{unit_label}）" if name else unit_label
+    """'帮扶人数' + '人' -> '帮扶人数（人）'; '帮扶人数（按类别）' -> '帮扶人数（按类别，人）'."""
+    if not name:
+        return unit_label
+    if name.endswith("）"):
+        return f"{name[:-1]}，{unit_label}）"
+    if name.endswith(")"):
+        return f"{name[:-1]}, {unit_label})"
+    return f"{name}（{unit_label}）"
 
 
 def trajectory_chart(traj: pd.DataFrame, *, name: str, measure: str, lang: str = "zh",
