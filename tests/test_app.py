@@ -9,7 +9,7 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest import ENTRY
+from tests.apptest import dashboard
 from tests.conftest import PLAN_PATH
 from worktrack.auth import User
 from worktrack.charts import format_amount
@@ -26,19 +26,8 @@ def _signed_in_accounts(accounts):
 
 
 def run_page(page: str | None = None, lang: str | None = None, **state) -> AppTest:
-    at = AppTest.from_file(ENTRY, default_timeout=60)
-    at.session_state["auth_user"] = LEADER  # as after a successful sign-in; re-read from the users file
-    at.session_state["auth_method"] = "password"
-    if lang:
-        at.session_state["lang"] = lang
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    if page:
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    """The dashboard as the test leader sees it (identity re-read from the users file)."""
+    return dashboard(LEADER, page, lang, **state)
 
 
 def status_json(db, *args) -> dict:

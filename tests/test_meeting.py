@@ -9,13 +9,12 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.apptest import dashboard
 from worktrack import export
 from worktrack.charts import format_amount
 from worktrack.progress import status_from_store
 from worktrack.store import Store
 
-ENTRY = str(ROOT / "dashboard.py")
 PAGE = "pages/meeting.py"
 AS_OF = "2023-09"
 
@@ -40,18 +39,7 @@ def accounts(users_file, monkeypatch):
 def open_meeting(lang: str | None = None, username: str = "leader", **state) -> AppTest:
     from worktrack.auth import UserStore
 
-    at = AppTest.from_file(ENTRY, default_timeout=60)
-    at.session_state["auth_user"] = UserStore().get(username)
-    at.session_state["auth_method"] = "password"
-    if lang:
-        at.session_state["lang"] = lang
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return dashboard(UserStore().get(username), PAGE, lang, **state)
 
 
 def slide_title(at: AppTest) -> str:
