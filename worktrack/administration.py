@@ -10,7 +10,6 @@ import pandas as pd
 from worktrack.auth import User
 from worktrack.i18n import translate
 from worktrack.plan import PlanIssue, Reconciliation
-from worktrack.submission import STATE_KEYS
 
 ACTIONS = ("upload.accept", "upload.supersede", "upload.rollback", "upload.reactivate", "month.lock",
            "month.unlock", "db.restore", "schema.migrate")
@@ -77,26 +76,14 @@ def audit_table(log: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
 
 
 def uploads_table(uploads: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
-    """Every upload newest first, for choosing one to roll back."""
-    names = ("upload_id", "reporting_unit", "month", "version", "state", "received_at", "submitted_by", "file_name",
-             "row_count", "sha256")
-    columns = [translate(f"upload.col_{n}", lang) for n in names]
-    if not len(uploads):
-        return pd.DataFrame(columns=columns)
-    frame = uploads.sort_values("upload_id", ascending=False)
-    table = pd.DataFrame({
-        columns[0]: frame["upload_id"].astype(int),
-        columns[1]: frame["reporting_unit"].astype(str),
-        columns[2]: frame["month"].astype(str),
-        columns[3]: frame["version"].astype(int),
-        columns[4]: frame["state"].map(lambda s: translate(STATE_KEYS.get(s, s), lang)),
-        columns[5]: frame["received_at"].map(lambda v: _time(v, "%Y-%m-%d %H:%M")),
-        columns[6]: frame["submitted_by"].astype(str),
-        columns[7]: frame["file_name"].astype(str),
-        columns[8]: frame["row_count"].astype(int),
-        columns[9]: frame["sha256"].astype(str).str.slice(0, 16) + "…",
-    })
-    return table.reset_index(drop=True)
+    """Every upload newest first, for choosing one to roll back: a unit's history table plus the unit."""
+    from worktrack.submission import history_table
+
+    table = history_table(uploads, lang)
+    unit = uploads.sort_values("upload_id", ascending=False)["reporting_unit"].astype(str).to_numpy() \
+        if len(uploads) else []
+    table.insert(1, translate("upload.col_reporting_unit", lang), unit)
+    return table
 
 
 def lock_history_table(history: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
