@@ -449,3 +449,16 @@ def as_of() -> str:
 
 def unit_filter() -> str | None:
     return st.session_state.get("unit_filter")
+
+
+def confirm_buttons(yes_label: str, no_label: str, key: str, *, open_flag: str, confirmed_flag: str, value) -> None:
+    """The yes / no pair inside a confirmation dialog: yes records `value` under `confirmed_flag`,
+    both close the dialog (clear `open_flag`) and rerun."""
+    yes, no = st.columns(2)
+    if yes.button(yes_label, type="primary", key=f"{key}_yes", width="stretch"):
+        st.session_state.pop(open_flag, None)
+        st.session_state[confirmed_flag] = value
+        st.rerun()
+    if no.button(no_label, key=f"{key}_no", width="stretch"):
+        st.session_state.pop(open_flag, None)
+        st.rerun()

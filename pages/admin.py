@@ -5,6 +5,7 @@ import streamlit as st
 from app_support import (
     audit_log_table,
     clear_data_caches,
+    confirm_buttons,
     current_user,
     get_plan,
     get_store,
@@ -79,14 +80,8 @@ with rollback_tab:
     def confirm_rollback(upload_id: int) -> None:
         st.write(t("admin.rollback_confirm_text"))
         st.text(labels.get(upload_id, str(upload_id)))
-        yes, no = st.columns(2)
-        if yes.button(t("admin.rollback_yes"), type="primary", key="rollback_yes", width="stretch"):
-            st.session_state.pop(ROLLBACK_OPEN, None)
-            st.session_state[ROLLBACK_CONFIRMED] = upload_id
-            st.rerun()
-        if no.button(t("admin.rollback_no"), key="rollback_no", width="stretch"):
-            st.session_state.pop(ROLLBACK_OPEN, None)
-            st.rerun()
+        confirm_buttons(t("admin.rollback_yes"), t("admin.rollback_no"), "rollback", open_flag=ROLLBACK_OPEN,
+                        confirmed_flag=ROLLBACK_CONFIRMED, value=upload_id)
 
     confirmed = st.session_state.pop(ROLLBACK_CONFIRMED, None)
     if confirmed is not None:

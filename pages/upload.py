@@ -4,6 +4,7 @@ import streamlit as st
 
 from app_support import (
     clear_data_caches,
+    confirm_buttons,
     current_user,
     get_plan,
     get_store,
@@ -119,14 +120,8 @@ def finish(result, report, confirmed: bool) -> None:
 def confirm_warnings(report, token) -> None:
     st.write(t("upload.confirm_text", n=len(report.warnings)))
     st.dataframe(submission.findings_table(report.warnings, language), hide_index=True, width="stretch")
-    yes, no = st.columns(2)
-    if yes.button(t("upload.confirm_yes"), type="primary", key="upload_confirm_yes", width="stretch"):
-        st.session_state.pop(CONFIRM_OPEN, None)
-        st.session_state[CONFIRMED] = token
-        st.rerun()
-    if no.button(t("upload.confirm_no"), key="upload_confirm_no", width="stretch"):
-        st.session_state.pop(CONFIRM_OPEN, None)
-        st.rerun()
+    confirm_buttons(t("upload.confirm_yes"), t("upload.confirm_no"), "upload_confirm", open_flag=CONFIRM_OPEN,
+                    confirmed_flag=CONFIRMED, value=token)
 
 
 if uploaded is not None:
