@@ -74,7 +74,8 @@ if unit is None:
         rows = unit_comparison_rows(report, metric_id)
         if len(rows):
             metric = plan.metrics[metric_id]
-            column.plotly_chart(unit_comparison_chart(rows, name=metric.name, measure=metric.measure, lang=lang()),
+            name = metric.name if lang() == "zh" else t(f"metric.{metric_id}")
+            column.plotly_chart(unit_comparison_chart(rows, name=name, measure=metric.measure, lang=lang()),
                                 width="stretch", key=f"compare_{metric_id}")
 
 # -- reporting grid
