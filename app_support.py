@@ -106,10 +106,17 @@ def data_version() -> int:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _status(db: str, version: int, plan_mtime: float, as_of: str, unit: str | None):
+def _status(db: str, version: int, plan_mtime: float, as_of: str, unit: str | None, today_: dt.date | None = None):
     from worktrack.progress import status_from_store
 
-    return status_from_store(get_plan(), _cached_store(db), as_of, unit=unit)
+    return status_from_store(get_plan(), _cached_store(db), as_of, unit=unit, today=today_)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _default_month(db: str, version: int, plan_mtime: float, today_: dt.date) -> str:
+    from worktrack.progress import default_as_of
+
+    return default_as_of(get_plan(), _cached_store(db).active_receipts(), today_)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -137,20 +144,20 @@ def _demo_loaded(db: str, version: int) -> bool:
 def _slide_deck(db: str, version: int, plan_mtime: float, as_of: str, unit: str | None, language: str, generated):
     from worktrack.export import slide_deck as build
 
-    return build(get_plan(), _status(db, version, plan_mtime, as_of, unit), lang=language, generated=generated)
+    return build(get_plan(), _status(db, version, plan_mtime, as_of, unit, generated), lang=language,
+                 generated=generated)
 
 
 def slide_deck(as_of: str, unit: str | None, language: str):
     """The meeting's slides, built once per month, unit, language and day (and after every upload)."""
-    import datetime as dt
 
     return _slide_deck(str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit, language,
-                       dt.date.today())
+                       today())
 
 
 def status(as_of: str, unit: str | None = None):
-    """The progress report as of a month (street-wide, or for one unit)."""
-    return _status(str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit)
+    """The progress report as of a month (street-wide, or for one unit); reports not yet due are pending."""
+    return _status(str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit, today())
 
 
 def monthly_values(through: str):
@@ -250,10 +257,8 @@ def demo_available() -> bool:
 
 
 def today() -> dt.date:
-    """Today in China (the store's time zone), for default months."""
-    from worktrack.store import now_china
-
-    return now_china().date()
+    """Today in China (the store's time zone): which reports are due, which month is shown first."""
+    return config.today()
 
 
 # ---------------------------------------------------------------------------
@@ -424,15 +429,17 @@ def sidebar(user: User | None = None) -> None:
     account_box(user)
     latest = _latest_month(str(db_file()), data_version())
     months = [m for m in plan.months if latest is None or m <= max(latest, plan.start_month)]
-    default = months.index(latest) if latest in months else len(months) - 1
     if st.session_state.get("as_of") not in months:
-        st.session_state["as_of"] = months[default]
-    from worktrack.charts import month_label
+        # the latest month whose reports are all in or due: one unit filing early moves nobody
+        default = _default_month(str(db_file()), data_version(), os.path.getmtime(plan_file()), today())
+        st.session_state["as_of"] = default if default in months else months[-1]
+    from worktrack.views import month_label, reporting_badge
 
     # format functions bind the language now: AppTest calls them outside the script run
     current = lang()
     all_units = t("sidebar.all_units")
     st.sidebar.selectbox(t("sidebar.as_of"), months, key="as_of", format_func=lambda m: month_label(m, current))
+    st.sidebar.caption(reporting_badge(status(st.session_state["as_of"]), current))
     units = [None, *viewable_units()]
     if st.session_state.get("unit_filter") not in units:
         st.session_state["unit_filter"] = None
@@ -462,3 +469,37 @@ def confirm_buttons(yes_label: str, no_label: str, key: str, *, open_flag: str, 
     if no.button(no_label, key=f"{key}_no", width="stretch"):
         st.session_state.pop(open_flag, None)
         st.rerun()
+
+
+# ---------------------------------------------------------------------------
+# Tables whose sentences must be read in full (the attention list): wrapped, never cut off
+
+_WRAPPED_CSS = """
+<style>
+.wt-wrapped { width: 100%; border-collapse: collapse; font-size: 0.95rem; }
+.wt-wrapped th { text-align: left; border-bottom: 2px solid #d0d5dd; padding: 6px 8px; white-space: nowrap; }
+.wt-wrapped td { border-bottom: 1px solid #e6e9ef; padding: 6px 8px; vertical-align: top;
+                 white-space: normal; overflow-wrap: anywhere; }
+.wt-wrapped td:first-child { white-space: nowrap; }
+@media (max-width: 640px) {
+  .wt-wrapped thead { display: none; }
+  .wt-wrapped tr { display: block; border-bottom: 1px solid #d0d5dd; padding: 6px 0; }
+  .wt-wrapped td { display: block; border: none; padding: 2px 4px; }
+  .wt-wrapped td::before { content: attr(data-label) ": "; color: #57606a; font-size: 0.85rem; }
+}
+</style>
+"""
+
+
+def wrapped_table(frame, max_rows: int | None = None) -> None:
+    """A table whose text wraps (at 1440 px and at 390 px alike); every cell is escaped plain text."""
+    import html
+
+    rows = frame if max_rows is None else frame.head(max_rows)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in rows.columns)
+    body = "".join(
+        "<tr>" + "".join(f'<td data-label="{html.escape(str(c))}">{html.escape(str(v))}</td>'
+                         for c, v in zip(rows.columns, row, strict=True)) + "</tr>"
+        for row in rows.itertuples(index=False)
+    )
+    st.html(f'{_WRAPPED_CSS}<table class="wt-wrapped"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')

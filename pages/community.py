@@ -13,8 +13,17 @@ from app_support import (
     unit_filter,
     viewable_units,
 )
-from worktrack.charts import category_bars, month_label, monthly_bars
-from worktrack.views import community_history, community_ranks, scorecard, task_table
+from worktrack.charts import monthly_bars
+from worktrack.views import (
+    as_of_caption,
+    category_label,
+    community_history,
+    community_ranks,
+    metric_name,
+    partial_banner,
+    scorecard,
+    task_table,
+)
 
 plan = get_plan()
 month = as_of()
@@ -25,40 +34,44 @@ st.title(t("community.title"))
 if st.session_state.get("community_choice") not in communities:
     st.session_state["community_choice"] = preselected if preselected in communities else communities[0]
 unit = st.selectbox(t("community.choose"), communities, key="community_choice")
-st.caption(t("overview.caption", month=month_label(month, lang()), unit=unit))
+language = lang()
 
 with st.spinner():
     report = status(month, unit)
     street = status(month, None)
     monthly = monthly_values(month)
     by_category = category_values(month)
+st.caption(as_of_caption(report, language))
+banner = partial_banner(report, language)
+if banner:
+    st.warning(banner, icon=":material/hourglass_top:")
 
 st.subheader(t("community.scorecard"))
-card = scorecard(report, unit, lang())
+card = scorecard(report, unit, language)
 st.dataframe(card, hide_index=True, width="stretch")
 st.download_button(t("community.download_scorecard"), card.to_csv(index=False).encode("utf-8-sig"),
                    file_name=f"scorecard_{plan.unit(unit).id}_{month}.csv", mime="text/csv")
 
-left, right = st.columns(2)
+# one chart per metric with categories (fund channels, aid categories), month by month
 mine = by_category[by_category["reporting_unit"] == unit]
-fund = mine[mine["item"] == "fund_raised_yuan"]
-if len(fund):
-    left.plotly_chart(monthly_bars(fund, category="category", name=t("community.fund_by_channel"), measure="元",
-                                   lang=lang()), width="stretch", key="fund_channels")
-aid = mine[mine["item"] == "people_helped"]
-if len(aid):
-    right.plotly_chart(category_bars(aid, category="category", name=t("community.aid_by_category"), measure="人",
-                                     lang=lang()), width="stretch", key="aid_categories")
+charted = [m for m in plan.metrics_for_unit(unit) if m.dimension and len(mine[mine["item"] == m.id])]
+columns = st.columns(2) if charted else []
+for i, metric in enumerate(charted):
+    part = mine[mine["item"] == metric.id].assign(
+        category=lambda f, m=metric.id: [category_label(plan, m, c, language) for c in f["category"]])
+    name = t("community.by_category", name=metric_name(plan, metric.id, language))
+    columns[i % 2].plotly_chart(monthly_bars(part, category="category", name=name, measure=metric.measure, lang=language),
+                                width="stretch", key=f"categories_{metric.id}")
 
 st.subheader(t("community.history"))
 st.caption(t("community.history_caption"))
-history = community_history(plan, monthly, unit, month, lang())
+history = community_history(plan, monthly, unit, month, language)
 st.dataframe(history, width="stretch")
 
 st.subheader(t("community.tasks"))
-st.dataframe(task_table(report, unit, lang()), hide_index=True, width="stretch")
+st.dataframe(task_table(report, unit, language), hide_index=True, width="stretch")
 
 if plan.unit(unit).is_community:
     st.subheader(t("community.rank"))
-    ranks = community_ranks(street, lang())
+    ranks = community_ranks(street, language)
     st.dataframe(ranks, hide_index=True, width="stretch")

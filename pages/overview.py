@@ -1,88 +1,119 @@
-"""总览: headline cards, status counts, the attention list, community comparison, reporting grid."""
+"""总览: headline cards, the summary, the attention list, the document's own figures, comparison, reporting grid."""
 
 import streamlit as st
 
-from app_support import as_of, get_plan, lang, monthly_values, status, t, unit_filter
-from worktrack.charts import month_label, sparkline, status_donut, unit_comparison_chart
-from worktrack.progress import attention, headline
+from app_support import as_of, get_plan, lang, monthly_values, status, t, unit_filter, wrapped_table
+from worktrack.charts import sparkline, status_donut, unit_comparison_chart
 from worktrack.views import (
+    as_of_caption,
+    attention_counts,
+    attention_rows,
     attention_table,
     headline_cards,
+    method_lines,
+    metric_name,
     metric_series,
+    partial_banner,
+    reconciliation_lines,
     reporting_grid,
+    source_lines,
+    summary_line,
     unit_comparison_rows,
 )
 
 plan = get_plan()
 month = as_of()
 unit = unit_filter()
+language = lang()
 
 st.title(t("overview.title"))
-st.caption(t("overview.caption", month=month_label(month, lang()), unit=unit or t("sidebar.all_units")))
 
 with st.spinner():
     report = status(month, unit)
     monthly = monthly_values(month)
 
+st.caption(as_of_caption(report, language))
+banner = partial_banner(report, language)
+if banner:
+    st.warning(banner, icon=":material/hourglass_top:")
 if not len(report.reporting) or not report.reporting["received"].any():
     st.info(t("overview.no_data"), icon=":material/info:")
 
 # -- headline cards
-cards = headline_cards(report, headline(report), lang())
+cards = headline_cards(report, language)
 columns = st.columns(len(cards)) if cards else []
 for column, card in zip(columns, cards, strict=True):
     with column.container(border=True):
-        delta_label = t("overview.change_prev") if card["period"] == "month" else t("overview.change_month")
-        st.metric(card["name"], card["value"], delta=f"{delta_label} {card['change']}",
-                  delta_color="off" if card["change_raw"] == 0 else "normal")
-        st.markdown(f"**{card['status_label']}**")
-        st.caption(f"{t('overview.target')} {card['target']}" + (f" · {card['percent']}" if card["percent"] else ""))
-        series = metric_series(plan, monthly, card["metric"], month, unit)
+        st.metric(card.name, card.value, delta=card.delta, delta_color=card.delta_color, delta_arrow=card.delta_arrow)
+        st.markdown(f"**{card.status_label}**")
+        lines = [f"{t('card.target')} {card.target}" + (f" · {card.percent}" if card.percent else "")]
+        if card.detail:
+            lines.append(card.detail)
+        st.caption("  \n".join(lines))
+        series = metric_series(plan, monthly, card.metric, month, unit)
         if len(series) > 1:
-            st.plotly_chart(sparkline(list(series["month"]), list(series["value"]), lang()), width="stretch",
-                            config={"displayModeBar": False, "staticPlot": True}, key=f"spark_{card['metric']}")
+            st.plotly_chart(sparkline(list(series["month"]), list(series["value"]), language), width="stretch",
+                            config={"displayModeBar": False, "staticPlot": True}, key=f"spark_{card.metric}")
 
-st.caption(t("overview.method", start=month_label(plan.start_month, lang())))
+st.markdown(f"**{summary_line(report, language)}**")
 
 # -- status counts and attention list
 left, right = st.columns([1, 2])
 with left:
     st.subheader(t("overview.status_counts"))
     counts = report.status_counts()
-    st.plotly_chart(status_donut(counts, lang()), width="stretch", config={"displayModeBar": False})
+    st.plotly_chart(status_donut(counts, language), width="stretch", config={"displayModeBar": False})
     for code, n in counts.items():
         if n:
-            st.markdown(f"- {t('status.' + code)}：**{n}**")
+            st.markdown(f"- {t('status.' + code)}：**{n}**" if language == "zh" else f"- {t('status.' + code)}: **{n}**")
+    obligations = report.obligation_counts()
+    if obligations["total"]:
+        st.subheader(t("overview.monthly_counts"))
+        for state in ("met", "missed", "not_reported", "pending"):
+            if obligations[state]:
+                st.markdown(f"- {t('month_state.' + state)}: **{obligations[state]}**")
 with right:
     st.subheader(t("overview.attention"))
-    items = attention(report, lang())
-    if len(items):
-        table = attention_table(report, items, lang())
-        text_column = table.columns[-1]
-        st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * len(table)),
-                     column_config={text_column: st.column_config.TextColumn(text_column, width="large")})
+    rows = attention_rows(report, language)
+    if len(rows):
+        st.caption(attention_counts(rows, language))
+        table = attention_table(rows, language)
+        with st.container(height=520 if len(rows) > 8 else "content"):
+            wrapped_table(table)
         st.download_button(t("overview.download_attention"), table.to_csv(index=False).encode("utf-8-sig"),
                            file_name=f"attention_{month}.csv", mime="text/csv")
     else:
         st.success(t("overview.attention_empty"), icon=":material/check_circle:")
 
+# -- what the document itself says inconsistently, and where the money came from
+st.subheader(t("reconcile.title"))
+for sentence, mismatch in reconciliation_lines(plan, language):
+    (st.warning if mismatch else st.info)(sentence, icon=":material/warning:" if mismatch else ":material/info:")
+for sentence in source_lines(report, language):
+    st.markdown(f"- {sentence}")
+
 # -- community comparison
-if unit is None:
+if unit is None and plan.display.comparison:
     st.subheader(t("overview.comparison"))
     chart_columns = st.columns(2)
-    for column, metric_id in zip(chart_columns, ("retrofit_households", "fund_raised_yuan"), strict=True):
+    for i, metric_id in enumerate(plan.display.comparison):
         rows = unit_comparison_rows(report, metric_id)
         if len(rows):
             metric = plan.metrics[metric_id]
-            name = metric.name if lang() == "zh" else t(f"metric.{metric_id}")
-            column.plotly_chart(unit_comparison_chart(rows, name=name, measure=metric.measure, lang=lang()),
-                                width="stretch", key=f"compare_{metric_id}")
+            chart_columns[i % 2].plotly_chart(
+                unit_comparison_chart(rows, name=metric_name(plan, metric_id, language, short=False),
+                                      measure=metric.measure, lang=language),
+                width="stretch", key=f"compare_{metric_id}")
 
 # -- reporting grid
 st.subheader(t("overview.grid"))
 st.caption(t("overview.grid_caption", day=plan.report_due_day))
-grid = reporting_grid(report, lang())
+grid = reporting_grid(report, language)
 if len(grid):
     st.dataframe(grid, width="stretch")
     st.download_button(t("overview.download_grid"), grid.to_csv().encode("utf-8-sig"),
                        file_name=f"reporting_{month}.csv", mime="text/csv")
+
+with st.expander(t("overview.method_title")):
+    for line in method_lines(plan, language):
+        st.markdown(f"- {line}")

@@ -4,21 +4,35 @@ import pandas as pd
 import streamlit as st
 
 from app_support import as_of, get_plan, lang, monthly_values, status, t, unit_filter, viewable_units
-from worktrack.charts import month_label, status_label, trajectory_chart
-from worktrack.plan import plan_as_dict, reconcile
+from worktrack.charts import trajectory_chart
 from worktrack.progress import trajectory
 from worktrack.views import (
     STATUS_SEVERITY,
+    bracket,
+    join_list,
+    date_label,
     deadline_window,
+    format_amount,
     group_targets_by_node,
     item_statuses,
     item_unit_statuses,
+    metric_name,
+    month_label,
+    month_state_label,
+    note_lines,
+    partial_banner,
+    reconciliation_lines,
+    section_heading,
+    source_lines,
+    status_label,
+    unit_label,
 )
 
 plan = get_plan()
 month = as_of()
 st.title(t("plan_page.title"))
-st.caption(t("plan_page.caption", title=plan.title, issuers="、".join(plan.issuers), date=plan.issue_date.isoformat()))
+st.caption(t("plan_page.caption", title=plan.title, issuers=join_list(plan.issuers, lang()),
+             date=date_label(plan.issue_date, lang())))
 st.write(t("plan_page.sections_count", sections=len(plan.sections), items=len(plan.items), metrics=len(plan.metrics)))
 
 # -- filters
@@ -41,6 +55,9 @@ with st.spinner():
     monthly = monthly_values(month)
 item_status = item_statuses(report).set_index("item_id")
 metrics_by_node = group_targets_by_node(plan)
+banner = partial_banner(report, current_lang)
+if banner:
+    st.warning(banner, icon=":material/hourglass_top:")
 
 
 def show_targets(node_id: str) -> None:
@@ -52,13 +69,19 @@ def show_targets(node_id: str) -> None:
             if target.scope == "street" and unit is not None and unit not in metric.reported_by:
                 continue
             row = report.targets[report.targets["target_id"] == target.id]
-            label = status_label(row["status"].iloc[0], current_lang) if len(row) else ""
-            who = target.reporting_unit or t("plan_page.target_street")
-            st.markdown(f"**{metric.name} · {who}** — {label}")
+            label = ""
+            if len(row) and target.period == "month":
+                r = row.iloc[0]
+                label = (f"{month_state_label(r['month_state'], current_lang)} · "
+                         + t("card.months_met", met=int(r["months_met"]), due=int(r["months_due"])))
+            elif len(row):
+                label = status_label(row["status"].iloc[0], current_lang)
+            who = unit_label(target.reporting_unit, current_lang)
+            st.markdown(f"**{metric_name(plan, metric.id, current_lang, short=False)} · {who}** — {label}")
             traj = trajectory(plan, monthly, target.id, month)
             st.plotly_chart(trajectory_chart(traj, name="", measure=metric.measure, lang=current_lang, height=260),
                             width="stretch", key=f"traj_{target.id}")
-            st.caption(f"{t('plan_page.source_quote')}：“{target.source_quote}”")
+            st.caption(t("plan_page.quoted", quote=target.source_quote))
 
 
 def show_item(item_id: str) -> bool:
@@ -72,21 +95,28 @@ def show_item(item_id: str) -> bool:
     if not deadline_window(item.deadline, month, window):
         return False
     label = status_label(code, current_lang) if isinstance(code, str) else t("plan_page.metric_tracked")
-    tally = (t("plan_page.tally", done=int(info["done_units"]), total=int(info["total_units"]))
-             if info["total_units"] else "")
-    with st.expander(f"{item.number}　{item.title}　｜ {label} {tally}"):
+    if info["has_monthly"]:
+        # an every-month obligation is never done: this month's tally and the months missed so far
+        tally = t("plan_page.tally_monthly", met=int(info["monthly_met"]), due=int(info["monthly_due"]),
+                  missed=int(info["months_missed"]))
+    elif info["total_units"]:
+        tally = t("plan_page.tally", done=int(info["done_units"]), total=int(info["total_units"]))
+    else:
+        tally = ""
+    gap = "　" if current_lang == "zh" else "  "
+    with st.expander(f"{item.number}{gap}{item.title}{gap}| {label} {tally}"):
         cols = st.columns(3)
         cols[0].markdown(f"**{t('plan_page.lead')}**")
         cols[0].text(item.lead)
         cols[1].markdown(f"**{t('plan_page.deadline')}**")
-        cols[1].text(f"{item.deadline.isoformat()}（{item.deadline_text}）")
+        cols[1].text(date_label(item.deadline, current_lang) + bracket(item.deadline_text, current_lang))
         cols[2].markdown(f"**{t('plan_page.column_period')}**")
         cols[2].text(t("plan_page.status_tracked") if item.status_tracked else t("plan_page.metric_tracked"))
         st.markdown(f"**{t('plan_page.responsible')}**")
-        st.text("、".join(item.responsible))
+        st.text(join_list(item.responsible, current_lang))
         if item.communities:
             st.markdown(f"**{t('plan_page.named_units')}**")
-            st.text("、".join(item.communities))
+            st.text(join_list(item.communities, current_lang))
         st.markdown(f"**{t('plan_page.source_text')}**")
         st.text(item.text)
         if item.status_tracked:
@@ -98,11 +128,11 @@ def show_item(item_id: str) -> bool:
 
 shown = 0
 for section in plan.sections:
-    st.header(f"{section.number}、{section.title}")
+    st.header(section_heading(section, current_lang))
     for item_id in section.item_ids:
         shown += show_item(item_id)
     for group in section.groups:
-        st.subheader(f"{group.number}　{group.title}")
+        st.subheader(f"{group.number} {group.title}")
         if group.text:
             st.caption(t("plan_page.group_text"))
             st.text(group.text)
@@ -115,31 +145,40 @@ if not shown:
     st.info(t("plan_page.no_match"), icon=":material/filter_alt_off:")
 
 st.header(t("plan_page.targets"))
-targets = pd.DataFrame(plan_as_dict(plan)["targets"])
 every_month = t("plan_page.every_month")
-state = report.targets.set_index("target_id")["status"]
-table = pd.DataFrame({
-    t("plan_page.column_metric"): targets["name"],
-    t("plan_page.column_unit"): targets["reporting_unit"].fillna(t("plan_page.target_street")),
-    t("plan_page.column_target"): targets["value"],
-    t("plan_page.column_measure"): targets["measure"],
-    t("plan_page.column_period"): [every_month if p == "month" else t("plan_page.by_deadline", date=d)
-                                   for p, d in zip(targets["period"], targets["deadline"], strict=True)],
-    t("plan_page.column_status"): [status_label(state[i], current_lang) if i in state.index else "" for i in targets["id"]],
-    t("plan_page.source_quote"): targets["source_quote"],
-})
-st.dataframe(table, hide_index=True, width="stretch")
+state = report.targets.set_index("target_id")
+rows = []
+for target in plan.targets:
+    metric = plan.metrics[target.metric]
+    if target.id not in state.index:
+        status_text = ""
+    elif target.period == "month":
+        status_text = month_state_label(state.loc[target.id, "month_state"], current_lang)
+    else:
+        status_text = status_label(state.loc[target.id, "status"], current_lang)
+    rows.append({
+        t("plan_page.column_metric"): metric_name(plan, metric.id, current_lang, short=False),
+        t("plan_page.column_unit"): unit_label(target.reporting_unit, current_lang),
+        t("plan_page.column_target"): format_amount(target.value, metric.measure, current_lang, metric=metric),
+        t("plan_page.column_period"): every_month if target.period == "month" else t(
+            "plan_page.by_deadline", date=date_label(target.deadline, current_lang)),
+        t("plan_page.column_status"): status_text,
+        t("plan_page.source_quote"): target.source_quote,
+    })
+table = pd.DataFrame(rows)
+st.dataframe(table, hide_index=True, width="stretch",
+             column_config={t("plan_page.column_target"): st.column_config.TextColumn(width="small")})
 st.download_button(t("plan_page.download_targets"), table.to_csv(index=False).encode("utf-8-sig"),
                    file_name=f"targets_{month}.csv", mime="text/csv")
 st.caption(t("plan_page.as_of_note", month=month_label(month, current_lang)))
 
-st.header(t("plan_page.reconciliation"))
-for rec in reconcile(plan):
-    (st.warning if rec.difference > 0 else st.info)(
-        rec.message, icon=":material/warning:" if rec.difference > 0 else ":material/info:")
+st.header(t("reconcile.title"))
+for sentence, mismatch in reconciliation_lines(plan, current_lang):
+    (st.warning if mismatch else st.info)(sentence, icon=":material/warning:" if mismatch else ":material/info:")
+for sentence in source_lines(report, current_lang):
+    st.markdown(f"- {sentence}")
 
 st.header(t("plan_page.notes"))
-for note in plan.notes:
-    st.markdown(f"- **{plan.item_or_group_title(note.about) if note.about in plan.items else note.about}**：")
-    st.text(note.text)
-
+for about, text in note_lines(plan, current_lang):
+    st.markdown(f"**{about}**")
+    st.text(text)

@@ -54,7 +54,7 @@ def test_plan_page_runs_in_chinese(db_path):
     assert at.title[0].value == "工作要点与目标"
     headers = [h.value for h in at.header]
     assert "一、基本民生保障兜牢兜准" in headers
-    items = [e for e in at.expander if "｜" in e.label]
+    items = [e for e in at.expander if "| " in e.label]
     assert len(items) == 31
     warnings = " ".join(w.value for w in at.warning)
     assert "36" in warnings and "35" in warnings
@@ -101,8 +101,8 @@ def test_overview_unit_filter_shows_that_units_numbers(demo_env):
 
 def test_overview_attention_list_names_the_missing_report(demo_env):
     at = run_page()
-    texts = " ".join(str(v) for df in at.dataframe for v in df.value.to_numpy().ravel())
-    assert "狮子山社区 2023-07 月报未报送" in texts
+    texts = " ".join(h.proto.body for h in at.get("html"))  # the attention list wraps, never truncates
+    assert "狮子山社区2023年7月月报未报送" in texts
     assert "夏家冲社区" in texts  # behind on retrofits
 
 
@@ -120,15 +120,15 @@ def test_community_page_scorecard_matches_status(demo_env):
 
 def test_plan_page_filters_change_what_is_shown(demo_env):
     at = run_page("pages/plan.py")
-    all_items = [e.label for e in at.expander if "｜" in e.label]
+    all_items = [e.label for e in at.expander if "| " in e.label]
     assert len(all_items) == 31
     at.multiselect(key="plan_status").select("behind").run()
-    behind = [e.label for e in at.expander if "｜" in e.label]
+    behind = [e.label for e in at.expander if "| " in e.label]
     assert 0 < len(behind) < 31
     assert all("滞后" in label for label in behind)
     at.multiselect(key="plan_status").unselect("behind").run()
     at.selectbox(key="plan_window").select("past").run()
-    due = [e.label for e in at.expander if "｜" in e.label]
+    due = [e.label for e in at.expander if "| " in e.label]
     assert [label for label in due if label.startswith("二(六)1")] and len(due) < 31  # the May pilots
 
 
@@ -168,3 +168,67 @@ def test_figures_ingested_by_another_process_appear_without_a_restart(db_path, t
     time.sleep(2.2)
     at.run()
     assert {m.label: m.value for m in at.metric}["适老化改造"] == "3户"
+
+
+# ---------------------------------------------------------------------------
+# Honest counts on the overview (the presentation layer's pinned rules)
+
+
+def test_overview_counts_yearly_targets_and_monthly_obligations_apart(demo_env):
+    at = run_page(as_of="2023-09")
+    text = "\n".join(m.value for m in at.markdown)
+    assert "年度目标：已完成 8 · 正常 15 · 预警 5 · 滞后 1；每月任务：本月达标 13/13，今年累计缺 4 次" in text
+    cards = {m.label: m for m in at.metric}
+    # 治理信息 fell from September's figure to October's: the arrow follows the sign
+    assert cards["治理信息"].value == "16篇"
+    assert str(cards["治理信息"].proto.delta).startswith("-")
+    assert "已完成" not in " ".join(str(c.proto.delta) for c in cards.values())
+
+
+def test_overview_attention_lists_the_blocked_task_with_its_note(demo_env):
+    at = run_page(as_of="2023-09")
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert "涂新社区" in html and "居民意见未统一，暂缓推进" in html
+    assert "预警" in html and "往月未达标" in html and "月报未报送" in html
+    warnings = " ".join(w.value for w in at.warning)
+    assert "36户" in warnings and "35户" in warnings  # the document's own mismatch, on the overview
+
+
+@pytest.fixture
+def early_filed(demo_db, tmp_path, monkeypatch, plan):
+    """The demo story on 3 November 2023, after 天剑社区 filed November's report early."""
+    import datetime as dt
+    import shutil
+
+    from worktrack.demo import report_bytes
+    from worktrack.intake import read_report
+    from worktrack.store import Store
+
+    path = tmp_path / "early.duckdb"
+    shutil.copy(demo_db, path)
+    name, data = report_bytes(plan, "天剑社区", "2023-11")
+    store = Store(path)
+    report = read_report(data, name, plan, unit="天剑社区", month="2023-11")
+    assert store.submit(report, data, submitted_by="tianjian_demo", confirm=True,
+                        received_at=dt.datetime(2023, 11, 30, 9, 0)).accepted
+    monkeypatch.setenv("WORKTRACK_DB", str(path))
+    monkeypatch.setenv("WORKTRACK_PLAN", str(PLAN_PATH))
+    monkeypatch.setenv("WORKTRACK_TODAY", "2023-12-03")
+    return path
+
+
+def test_a_month_filed_early_is_not_the_default_and_is_marked_partial(early_filed):
+    at = run_page()
+    assert at.session_state["as_of"] == "2023-10"  # October is complete; November is not due until 5 December
+    assert "已报 7/7" in " ".join(c.value for c in at.sidebar.caption)
+    assert not at.warning or all("不完整" not in w.value for w in at.warning)
+    at.sidebar.selectbox(key="as_of").select("2023-11").run()
+    assert "已报 1/7" in " ".join(c.value for c in at.sidebar.caption)
+    banner = " ".join(w.value for w in at.warning)
+    assert "2023年11月的数据不完整" in banner and "2023年12月5日" in banner
+    cards = {m.label: m for m in at.metric}
+    statuses = " ".join(m.value for m in at.markdown)
+    assert "滞后" not in statuses.split("年度目标")[0]  # no card turns 滞后 for units not yet due
+    assert cards["治理信息"].value.endswith("篇")
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert "2023年11月月报未报送" not in html  # nobody is missing before the due day

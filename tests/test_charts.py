@@ -58,7 +58,7 @@ def test_trajectory_in_english_has_no_english_month_names(plan, demo):
     fig = trajectory_chart(trajectory(plan, monthly, "fund_raised_yuan:street", "2023-10"), name="Fund",
                            measure="元", lang="en")
     assert not ENGLISH_MONTHS.search(all_text(fig))
-    assert "万元" in all_text(fig)  # large yuan amounts are shown in 万元
+    assert "10k yuan" in all_text(fig) and "万元" not in all_text(fig)  # 万元 in words an English reader knows
 
 
 def test_comparison_bars_carry_status_labels_not_only_colours(plan, demo):
@@ -86,9 +86,25 @@ def test_donut_labels_every_status():
 
 
 @pytest.mark.parametrize(("value", "measure", "text"),
-                         [(12_345_678, "元", "1,234.57万元"), (5, "户", "5户"), (2.5, "次", "2.50次"), (9_999, "元", "9,999元")])
+                         [(12_345_678, "元", "1234.57万元"), (10_000_000, "元", "1000万元"), (500_000, "元", "50万元"),
+                          (364_000, "元", "36.4万元"), (5, "户", "5户"), (2.5, "次", "2.5次"), (9_999, "元", "9,999元"),
+                          (10_000, "人", "10,000人")])
 def test_format_amount(value, measure, text):
     assert format_amount(value, measure) == text
+
+
+@pytest.mark.parametrize(("value", "measure", "text"),
+                         [(10_000_000, "元", "¥10M"), (500_000, "元", "¥500k"), (364_000, "元", "¥364k"),
+                          (35, "户", "35 households"), (1, "户", "1 household"), (10_000, "人", "10,000 people"),
+                          (2, "篇", "2 reports")])
+def test_format_amount_in_english(value, measure, text):
+    assert format_amount(value, measure, "en") == text
+
+
+def test_expected_by_now_of_a_count_has_one_decimal_at_most():
+    assert format_amount(23.3333, "户", expected=True) == "23.3户"
+    assert format_amount(4.0, "户", expected=True) == "4户"
+    assert format_amount(-13, "篇", signed=True) == "-13篇" and format_amount(3, "户", signed=True) == "+3户"
 
 
 def test_money_in_wan_when_large():

@@ -115,10 +115,16 @@ def test_headline_slide_numbers_equal_the_status_contract(deck, contract):
 
 def test_action_items_group_the_attention_list_by_unit(plan, report):
     actions = export.action_items(plan, report)
-    assert list(actions["unit"]) == ["夏家冲社区", "涂新社区", "狮子山社区"]
-    assert "适老化改造滞后" in actions.loc[0, "subject"] and "差 3户" in actions.loc[0, "subject"]
-    assert actions.loc[2, "subject"] == "月报未报送：2023年7月" and actions.loc[2, "due"] == "立即"
-    assert actions.loc[0, "due"] == "2023-11-05"  # the October report's due date: report back by then
+    order = {name: i for i, name in enumerate(plan.unit_names)}
+    ranks = [order[u] for u in actions["unit"]]
+    assert ranks == sorted(ranks)  # grouped by responsible unit, in the plan's order
+    first = actions[actions["unit"] == "夏家冲社区"].iloc[0]
+    assert "适老化改造" in first["subject"] and "还差 3户" in first["subject"]
+    assert first["due"] == "2023年11月5日"  # the October report's due date: report back by then
+    missing = actions[actions["status"] == "missing"].iloc[0]
+    assert (missing["unit"], missing["subject"], missing["due"]) == ("狮子山社区", "狮子山社区2023年7月月报未报送", "立即")
+    blocked = actions[actions["status"] == "blocked"].iloc[0]
+    assert blocked["unit"] == "涂新社区" and "居民意见未统一" in blocked["subject"]
 
 
 def test_a_unit_deck_shows_only_that_unit(plan, demo_db):
@@ -223,7 +229,7 @@ def test_pptx_scorecards_and_grid_are_tables(pptx_file, deck, contract):
 def test_pptx_every_slide_has_footer_and_notes(pptx_file, plan):
     for number, slide in enumerate(pptx_file.slides, start=1):
         text = " ".join(shape.text_frame.text for shape in slide.shapes if shape.has_text_frame)
-        assert plan.title in text and "截至2023年9月" in text and "生成于 2023-10-12" in text, number
+        assert plan.title in text and "截至2023年9月" in text and "生成于 2023年10月12日" in text, number
         assert f"{number} / {len(pptx_file.slides)}" in text
         assert slide.has_notes_slide and len(slide.notes_slide.notes_text_frame.text) > 20
 
@@ -252,19 +258,19 @@ def test_xlsx_sheets_headers_and_layout(xlsx_file):
         assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), ws.title
         assert all(cell.font.bold for cell in ws[1]), ws.title
         assert ws.column_dimensions["A"].width >= 6
-    assert [c.value for c in xlsx_file["状态"][1]][:8] == ["指标", "指标编号", "报送单位", "考核方式", "计量单位", "目标",
+    assert [c.value for c in xlsx_file["状态"][1]][:7] == ["指标", "报送单位", "考核方式", "计量单位", "目标",
                                                             "实际完成", "按进度应完成"]
 
 
 def test_xlsx_numbers_and_formats_match_the_status_contract(xlsx_file, contract):
     ws = xlsx_file["状态"]
     header = [c.value for c in ws[1]]
-    rows = {(r[1].value, r[2].value): r for r in ws.iter_rows(min_row=2)}
+    rows = {(r[0].value, r[1].value): r for r in ws.iter_rows(min_row=2)}
     actual, percent = header.index("实际完成"), header.index("完成率")
-    fund = rows[("fund_raised_yuan", "全街道")]
+    fund = rows[("基金募集", "全街道")]
     assert fund[actual].value == pytest.approx(street(contract, "fund_raised_yuan")["actual"])
     assert fund[actual].number_format == "#,##0.00"
-    retrofit = rows[("retrofit_households", "夏家冲社区")]
+    retrofit = rows[("适老化改造", "夏家冲社区")]
     assert retrofit[actual].value == unit_targets(contract, "retrofit_households")["夏家冲社区"]["actual"]
     assert retrofit[actual].number_format == "#,##0"
     assert retrofit[percent].number_format == "0.0%"
@@ -272,7 +278,7 @@ def test_xlsx_numbers_and_formats_match_the_status_contract(xlsx_file, contract)
     assert len(rows) == len(contract["targets"])
 
 
-def test_xlsx_other_sheets_hold_the_same_rows(xlsx_file, contract, demo_db):
+def test_xlsx_other_sheets_hold_the_same_rows(xlsx_file, contract, demo_db, plan, report):
     assert xlsx_file["按月考核"].max_row - 1 == len(contract["obligations"])
     assert xlsx_file["工作事项"].max_row - 1 == len(contract["tasks"])
     assert xlsx_file["明细"].max_row - 1 == len(Store(demo_db).facts(through=AS_OF))
@@ -280,7 +286,7 @@ def test_xlsx_other_sheets_hold_the_same_rows(xlsx_file, contract, demo_db):
     assert grid["报送单位"][1:] == ["4月", "5月", "6月", "7月", "8月", "9月"]
     assert grid["狮子山社区"][4].startswith("✖ 未报")
     actions = list(xlsx_file["督办事项"].iter_rows(min_row=2, values_only=True))
-    assert [a[1] for a in actions] == ["夏家冲社区", "涂新社区", "狮子山社区"]
+    assert [a[1] for a in actions] == list(export.action_items(plan, report).unit)
 
 
 @pytest.mark.parametrize("text, expected", [

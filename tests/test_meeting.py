@@ -86,7 +86,7 @@ def test_the_picker_jumps_and_next_stops_at_the_last_slide(demo_env, deck):
     at = open_meeting(as_of=AS_OF)
     last = len(deck) - 1
     at.selectbox(key="meeting_slide").select(last).run()
-    assert slide_title(at) == deck[last].title == "督办事项"
+    assert slide_title(at) == deck[last].title and deck[last].title.startswith("督办事项")
     assert at.button(key="meeting_next").disabled
     index = next(i for i, s in enumerate(deck) if s.title == "夏家冲社区 目标完成情况")
     at.selectbox(key="meeting_slide").select(index).run()

@@ -15,9 +15,6 @@ from hypothesis import strategies as st
 
 from worktrack.plan import Target, month_range
 from worktrack.progress import (
-    HEADLINE_METRICS,
-    STATUS_LABELS_EN,
-    STATUS_LABELS_ZH,
     attention,
     classify,
     compute_status,
@@ -156,10 +153,12 @@ def test_rule_order(actual, target, expected, past, reported, status):
 
 
 def test_labels_cover_every_status():
-    assert STATUS_LABELS_ZH == {"done": "已完成", "on_track": "正常", "at_risk": "预警", "behind": "滞后",
-                                "overdue": "逾期", "not_started": "未开始"}
-    assert set(STATUS_LABELS_EN) == set(STATUS_LABELS_ZH)
-    assert STATUS_LABELS_EN["on_track"] == "On track"
+    from worktrack.views import status_word
+
+    assert {s: status_word(s) for s in ("done", "on_track", "at_risk", "behind", "overdue", "not_started")} == {
+        "done": "已完成", "on_track": "正常", "at_risk": "预警", "behind": "滞后", "overdue": "逾期",
+        "not_started": "未开始"}
+    assert status_word("on_track", "en") == "On track"
 
 
 def test_late_reports_after_the_deadline_still_count(plan):
@@ -212,16 +211,101 @@ def test_unit_obligations_met_and_missed(plan):
     assert ob[["month", "actual", "required", "met"]].values.tolist() == [
         ["2023-04", 2, 2, True], ["2023-05", 1, 2, False], ["2023-06", 3, 2, True]]
     row = row_of(report, "governance_reports:huangtuling")
-    assert (row["months_due"], row["months_missed"], row["actual"], row["status"]) == (3, 1, 3, "done")
+    # met this month is never "done": next month it is due again
+    assert (row["months_due"], row["months_missed"], row["months_met"], row["actual"], row["status"],
+            row["month_state"]) == (3, 1, 2, 3, "on_track", "met")
     other = row_of(report, "governance_reports:xiajiachong")  # never reported: every month missed
-    assert (other["months_due"], other["months_missed"], other["status"]) == (3, 3, "behind")
+    assert (other["months_due"], other["months_missed"], other["status"], other["month_state"]) == (
+        3, 3, "behind", "not_reported")
+    assert math.isnan(row["forecast"])  # no forecast for an every-month obligation
+    assert report.status_counts()["done"] == 0  # obligations are counted apart
+    assert report.obligation_counts()["met"] == 1
 
 
-@pytest.mark.parametrize(("value", "status"), [(2, "done"), (1.6, "at_risk"), (1, "behind"), (0, "behind")])
-def test_every_month_target_is_judged_on_the_as_of_month(plan, value, status):
+@pytest.mark.parametrize(("value", "status", "state"), [(2, "on_track", "met"), (1.6, "behind", "missed"),
+                                                        (1, "behind", "missed"), (0, "behind", "missed")])
+def test_every_month_target_is_judged_on_the_as_of_month(plan, value, status, state):
     data = monthly(("黄土岭社区", "governance_reports", "2023-04", 0),
                    ("黄土岭社区", "governance_reports", "2023-05", value))
-    assert row_of(compute_status(plan, data, None, None, "2023-05"), "governance_reports:huangtuling")["status"] == status
+    row = row_of(compute_status(plan, data, None, None, "2023-05"), "governance_reports:huangtuling")
+    assert (row["status"], row["month_state"]) == (status, state)
+
+
+def test_status_json_carries_months_met_and_due(plan):
+    data = monthly(("黄土岭社区", "governance_reports", "2023-04", 2), ("黄土岭社区", "governance_reports", "2023-05", 1))
+    doc = compute_status(plan, data, None, None, "2023-05").as_dict()
+    row = next(t for t in doc["targets"] if t["target_id"] == "governance_reports:huangtuling")
+    assert (row["months_met"], row["months_due"], row["months_missed"], row["month_state"]) == (1, 2, 1, "missed")
+    yearly = next(t for t in doc["targets"] if t["target_id"] == "retrofit_households:street")
+    assert yearly["months_met"] is None and yearly["month_state"] is None
+    assert doc["obligation_counts"]["total"] == sum(1 for t in doc["targets"] if t["period"] == "month")
+
+
+# ---------------------------------------------------------------------------
+# A month that one unit filed early: the others are not due yet
+
+
+def test_units_not_yet_due_are_pending_not_behind(plan):
+    # 黄土岭社区 filed October on 3 November; the others have until 5 November
+    up = uploads(("黄土岭社区", "2023-10", 1, pd.Timestamp("2023-11-03 10:00")),
+                 *[(u, m, 1, pd.Timestamp(f"{m}-28 10:00")) for u in [*COMMUNITIES, OFFICE]
+                   for m in month_range("2023-04", "2023-09")])
+    data = monthly(*[(u, "governance_reports", m, 2) for u in COMMUNITIES for m in month_range("2023-04", "2023-09")],
+                   *[(u, "retrofit_households", m, 1) for u in COMMUNITIES for m in month_range("2023-04", "2023-08")],
+                   ("黄土岭社区", "governance_reports", "2023-10", 2), ("黄土岭社区", "retrofit_households", "2023-10", 1))
+    report = compute_status(plan, data, None, up, "2023-10", today=dt.date(2023, 11, 3))
+    assert report.partial and "黄土岭社区" not in report.pending_units and "夏家冲社区" in report.pending_units
+    assert report.reporting_progress() == (1, 7)
+    waiting = row_of(report, "governance_reports:xiajiachong")
+    assert (waiting["month_state"], waiting["status"], waiting["months_due"]) == ("pending", "not_started", 6)
+    # the yearly quota of a unit not yet due is judged as of September (6 of 9 months), not October
+    retrofit = row_of(report, "retrofit_households:xiajiachong")
+    assert retrofit["expected"] == pytest.approx(6 * 6 / 9) and retrofit["status"] == "on_track"
+    filed = row_of(report, "retrofit_households:huangtuling")
+    assert filed["expected"] == pytest.approx(6 * 7 / 9) and filed["actual"] == 6
+    items = attention(report)
+    mine = items[items["reporting_unit"] == "夏家冲社区"]
+    # nothing missing or behind that is not yet due (the three-heads reviews were never filed at all)
+    assert not len(mine[mine["status"] == "missing"])
+    assert not len(mine[mine["status"].isin(["behind", "at_risk"]) & (mine["metric"] == "retrofit_households")])
+    assert not len(mine[(mine["status"] == "obligation_missed") & (mine["metric"] == "governance_reports")])
+    # on 6 November the due day has passed: the missing reports are missing
+    later = compute_status(plan, data, None, up, "2023-10", today=dt.date(2023, 11, 6))
+    assert not later.partial
+    assert row_of(later, "governance_reports:xiajiachong")["month_state"] == "not_reported"
+
+
+def test_default_month_skips_a_month_filed_early(plan):
+    from worktrack.progress import default_as_of
+
+    receipts = pd.DataFrame({"reporting_unit": [*[u for u in [*COMMUNITIES, OFFICE]], "黄土岭社区"],
+                             "month": ["2023-09"] * 7 + ["2023-10"]})
+    assert default_as_of(plan, receipts, dt.date(2023, 11, 3)) == "2023-09"
+    assert default_as_of(plan, receipts, dt.date(2023, 11, 6)) == "2023-10"  # due day passed
+    complete = pd.concat([receipts, pd.DataFrame({"reporting_unit": [u for u in [*COMMUNITIES, OFFICE]
+                                                                     if u != "黄土岭社区"],
+                                                  "month": "2023-10"})])
+    assert default_as_of(plan, complete, dt.date(2023, 11, 3)) == "2023-10"  # all in early
+    assert default_as_of(plan, receipts, None) == "2023-10"
+
+
+def test_status_in_parallel_threads_is_stable(plan):
+    # Streamlit sessions are threads: the core's caches must hold up under concurrent use
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = [monthly(*[(u, "retrofit_households", "2023-05", float(i % 3)) for u in COMMUNITIES]) for i in range(8)]
+
+    def run(i: int) -> float:
+        total = 0.0
+        for _ in range(25):
+            report = compute_status(plan, frames[i], None, None, "2023-06")
+            total = float(report.targets.set_index("target_id").loc["retrofit_households:street", "actual"])
+            trajectory(plan, frames[(i + 1) % 8], "retrofit_households:street", "2023-06")
+        return total
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(run, range(8)))
+    assert results == [float((i % 3) * 6) for i in range(8)]
 
 
 def test_street_scope_obligation_has_null_unit(plan):
@@ -329,7 +413,7 @@ def test_reporting_grid_received_version_missing(plan):
     assert mine["on_time"].tolist()[:2] == [True, False] and pd.isna(mine["on_time"].iloc[2])
     records = [r for r in report.as_dict()["reporting"] if r["reporting_unit"] == "黄土岭社区"]
     assert records[2] == {"reporting_unit": "黄土岭社区", "month": "2023-06", "received": False, "on_time": None,
-                          "version": None, "due_date": "2023-07-05", "received_at": None}
+                          "version": None, "due_date": "2023-07-05", "received_at": None, "pending": False}
 
 
 # ---------------------------------------------------------------------------
@@ -486,13 +570,18 @@ def test_headline_cards(plan):
                    ("黄土岭社区", "governance_reports", "2023-05", 2), ("黄土岭社区", "governance_reports", "2023-06", 3),
                    (OFFICE, "roundtable_meetings", "2023-06", 1))
     cards = headline(compute_status(plan, data, None, None, "2023-06")).set_index("metric")
-    assert list(cards.index) == list(HEADLINE_METRICS)
+    assert list(cards.index) == list(plan.display.featured)
     assert (cards.loc["fund_raised_yuan", "value"], cards.loc["fund_raised_yuan", "change"]) == (1000, 900)
     assert cards.loc["fund_raised_yuan", "target"] == 10_000_000
     assert cards.loc["governance_reports", "target"] == 12  # 6 communities x 2 a month
+    assert cards.loc["governance_reports", "per_unit_target"] == 2
     assert (cards.loc["governance_reports", "value"], cards.loc["governance_reports", "change"]) == (3, 1)
-    assert cards.loc["roundtable_meetings", "status"] == "done"
-    assert cards.loc["roundtable_meetings", "status_zh"] == "已完成"
+    # one unit met June's two reports, five did not report: an every-month obligation is never done
+    assert (cards.loc["governance_reports", "units_met"], cards.loc["governance_reports", "units_due"]) == (1, 6)
+    assert cards.loc["governance_reports", "month_state"] == "missed"
+    assert cards.loc["roundtable_meetings", "status"] == "on_track"
+    assert cards.loc["roundtable_meetings", "month_state"] == "met"
+    assert (cards.loc["roundtable_meetings", "months_met"], cards.loc["roundtable_meetings", "months_due"]) == (1, 3)
     unit_cards = headline(compute_status(plan, data, None, None, "2023-06", unit="黄土岭社区")).set_index("metric")
     assert unit_cards.loc["fund_raised_yuan", "target"] == 500_000
 
@@ -502,16 +591,35 @@ def test_attention_list(plan):
     tasks = statuses(("赤岭路社区", "T2-6-1", "2023-05", "进行中"))
     up = uploads(("黄土岭社区", "2023-05", 1, pd.Timestamp("2023-06-09 10:00")))
     items = attention(compute_status(plan, data, tasks, up, "2023-06"))
-    assert list(items.columns) == ["kind", "status", "reporting_unit", "subject", "month", "text"]
+    assert "text" not in items.columns  # codes and numbers only: words come from the presentation layer
     assert items["status"].iloc[0] == "overdue"
     late = items[(items["status"] == "late")]
-    assert late["text"].tolist() == ["黄土岭社区 2023-05 月报逾期报送（2023-06-09 10:00 收到，截止 2023-06-05）"]
+    assert late[["reporting_unit", "month"]].values.tolist() == [["黄土岭社区", "2023-05"]]
     task = items[(items["kind"] == "task") & (items["reporting_unit"] == "赤岭路社区")]
-    assert "最新状态：进行中" in task["text"].item()
+    assert task["task_status"].item() == "in_progress" and task["status"].item() == "task_overdue"
     missing = items[(items["status"] == "missing") & (items["reporting_unit"] == "天剑社区")]
     assert missing["month"].tolist() == ["2023-04", "2023-05", "2023-06"]
     behind = items[(items["status"] == "behind") & (items["subject"] == "retrofit_households:huangtuling")]
-    assert "滞后" in behind["text"].item() and "差 1户" in behind["text"].item()
+    assert behind["gap"].item() == pytest.approx(1.0) and behind["responsible"].item() == "黄土岭社区"
+    # a street-wide target is answered for by the item's lead unit
+    street = items[items["subject"] == "retrofit_households:street"]
+    assert street["responsible"].item() == plan.items[plan.metrics["retrofit_households"].item].lead
+    # missed obligations: this month and the months before
+    missed = items[(items["kind"] == "obligation") & (items["reporting_unit"] == "天剑社区")
+                   & (items["metric"] == "governance_reports")]
+    assert missed["status"].item() == "obligation_missed"
+    assert missed["missed_months"].item() == "2023-04,2023-05,2023-06"
+
+
+def test_attention_is_ordered_by_severity(plan):
+    from worktrack.progress import ATTENTION_SEVERITY
+
+    data = monthly(("黄土岭社区", "retrofit_households", "2023-04", 1))
+    tasks = statuses(("涂新社区", "T2-6-3", "2023-06", "受阻"))
+    items = attention(compute_status(plan, data, tasks, None, "2023-06"))
+    ranks = items["status"].map(ATTENTION_SEVERITY.index).tolist()
+    assert ranks == sorted(ranks)
+    assert {"blocked", "missing", "obligation_missed", "behind"} <= set(items["status"])
 
 
 # ---------------------------------------------------------------------------
@@ -585,7 +693,11 @@ def test_cli_status_json_and_text(filled_store, capsys):
     assert json.loads(capsys.readouterr().out)["as_of"] == "2023-05"
     assert main(["status", "--as-of", "2023-05", "--unit", "黄土岭"]) == 0
     text = capsys.readouterr().out
-    assert "黄土岭社区" in text and "正常" in text and "逾期报送" in text and "夏家冲社区" not in text
+    assert "黄土岭社区" in text and "正常" in text and "迟报" in text and "夏家冲社区" not in text
+    # yearly targets and every-month obligations are two tables
+    assert text.index("一、年度目标") < text.index("二、每月任务") < text.index("三、需要关注")
+    monthly_table = text[text.index("二、每月任务"):text.index("三、需要关注")]
+    assert "已完成" not in monthly_table.replace("不计“已完成”", "")
 
 
 @pytest.mark.parametrize("args", [["--as-of", "2023-13"], ["--as-of", "下个月"], ["--as-of", "2022-12"],
@@ -628,10 +740,12 @@ def test_shipped_year_end_targets_use_at_deadline_pace(plan):
 
 
 def test_attention_speaks_english_when_asked(plan):
+    from worktrack.views import attention_rows
+
     facts = monthly(("夏家冲社区", "retrofit_households", "2023-04", 0.0))
     report = compute_status(plan, facts, None, None, "2023-09")
-    zh, en = attention(report), attention(report, "en")
+    zh, en = attention_rows(report, "zh"), attention_rows(report, "en")
     assert len(zh) == len(en) > 0
     assert "月报未报送" in " ".join(zh["text"])
-    assert "report not received" in " ".join(en["text"])
+    assert "report for" in " ".join(en["text"]) and "not received" in " ".join(en["text"])
     assert not any("月报" in text for text in en["text"])

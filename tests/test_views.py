@@ -9,7 +9,7 @@ from worktrack.charts import month_label, short_month_label
 from worktrack.i18n import translate
 from worktrack.progress import status_from_store
 from worktrack.store import Store
-from worktrack.views import reporting_grid
+from worktrack.views import metric_name, reporting_grid
 
 
 def grid_cell(report, unit: str, month: str, lang: str) -> str:
@@ -22,10 +22,11 @@ def grid_cell(report, unit: str, month: str, lang: str) -> str:
     else:
         text = translate("grid.on_time", lang)
     ob = report.obligations
-    gov = ob[(ob["metric"] == "governance_reports") & (ob["reporting_unit"] == unit) & (ob["month"] == month)]
+    first = ob[ob["reporting_unit"].notna()]["metric"].iloc[0]  # the first every-month obligation of the units
+    gov = ob[(ob["metric"] == first) & (ob["reporting_unit"] == unit) & (ob["month"] == month)]
     if len(gov):
         key = "grid.reports_met" if bool(gov["met"].iloc[0]) else "grid.reports_missed"
-        text += " · " + translate(key, lang, n=int(gov["actual"].iloc[0]))
+        text += " · " + translate(key, lang, n=int(gov["actual"].iloc[0]), name=metric_name(report.plan, first, lang))
     return text
 
 

@@ -7,13 +7,20 @@ Tol) and every coloured mark also carries its status label as text.
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import plotly.graph_objects as go
 
 from worktrack.i18n import translate
 from worktrack.plan import Plan
+from worktrack.views.format import (  # noqa: F401  (month_label, status_label: also imported from here)
+    STATUS_ICONS,
+    format_amount,
+    is_missing,
+    money_scale,
+    month_label,
+    short_month_label,
+    status_label,
+)
 
 # Okabe-Ito / Paul Tol colours, distinguishable with the common colour-vision deficiencies.
 STATUS_COLORS = {
@@ -24,55 +31,9 @@ STATUS_COLORS = {
     "overdue": "#882255",
     "not_started": "#999999",
 }
-STATUS_ICONS = {"done": "✔", "on_track": "●", "at_risk": "▲", "behind": "▼", "overdue": "✖", "not_started": "○"}
 SERIES_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
                  "#999999", "#882255", "#44AA99", "#117733", "#332288"]
 FONT = "Noto Sans CJK SC, WenQuanYi Micro Hei, Microsoft YaHei, PingFang SC, sans-serif"
-
-
-def month_label(month: str, lang: str = "zh") -> str:
-    """'2023-09' -> '2023年9月' (zh) or '2023-09' (en, never an English month name)."""
-    year, mon = month.split("-")
-    return f"{year}年{int(mon)}月" if lang == "zh" else f"{year}-{mon}"
-
-
-def short_month_label(month: str, lang: str = "zh") -> str:
-    """'2023-09' -> '9月' (zh) or '09' (en), for crowded axes."""
-    return f"{int(month.split('-')[1])}月" if lang == "zh" else month.split("-")[1]
-
-
-def status_label(status: str, lang: str = "zh") -> str:
-    """Icon plus the status word, so status is never conveyed by colour alone."""
-    return f"{STATUS_ICONS.get(status, '')} {translate(f'status.{status}', lang)}".strip()
-
-
-def money_scale(values, measure: str) -> tuple[float, str]:
-    """(divisor, measure label): yuan amounts of ten thousand or more are shown in 万元."""
-    peak = max((abs(v) for v in values if v is not None and not _isnan(v)), default=0)
-    if measure == "元" and peak >= 10_000:
-        return 10_000.0, "万元"
-    return 1.0, measure
-
-
-def format_amount(value: float, measure: str, compact: bool = False) -> str:
-    """12345678 元 -> '1,234.57万元' ('1,235万元' compact); counts as plain integers with their measure."""
-    if value is None or _isnan(value):
-        return "-"
-    if measure == "元" and abs(value) >= 10_000:
-        if compact:
-            wan = value / 10_000
-            return f"{wan:,.0f}万元" if abs(wan) >= 100 else f"{wan:,.1f}万元"
-        return f"{value / 10_000:,.2f}万元"
-    if float(value).is_integer():
-        return f"{int(value):,}{measure}"
-    return f"{value:,.2f}{measure}"
-
-
-def _isnan(value) -> bool:
-    try:
-        return math.isnan(value)
-    except TypeError:
-        return False
 
 
 def _figure(data: list, *, height: int, title: str | None = None, legend: bool = True, xaxis: dict | None = None,
@@ -109,7 +70,7 @@ def trajectory_chart(traj: pd.DataFrame, *, name: str, measure: str, lang: str =
                      height: int = 340) -> go.Figure:
     """Cumulative actual vs the expected path vs the forecast to the deadline, for one target."""
     scale, unit_label = money_scale(list(traj["expected_cumulative"]) + list(traj["actual_cumulative"].dropna()),
-                                    measure)
+                                    measure, lang)
     x = [month_label(m, lang) for m in traj["month"]]
     hover = "%{x}<br>%{y:,.2f}" + unit_label + "<extra>%{fullData.name}</extra>"
     data = [
@@ -141,10 +102,10 @@ def unit_comparison_chart(rows: pd.DataFrame, *, name: str, measure: str, lang: 
 
     rows: reporting_unit, actual, target, expected, status.
     """
-    scale, unit_label = money_scale(list(rows["target"]) + list(rows["actual"]), measure)
+    scale, unit_label = money_scale(list(rows["target"]) + list(rows["actual"]), measure, lang)
     units = list(rows["reporting_unit"])
-    labels = [f"{format_amount(a, measure)} · {status_label(s, lang)}" for a, s in zip(rows["actual"], rows["status"],
-                                                                                      strict=True)]
+    labels = [f"{format_amount(a, measure, lang)} · {status_label(s, lang)}"
+              for a, s in zip(rows["actual"], rows["status"], strict=True)]
     data = [
         go.Bar(y=units, x=rows["target"] / scale, orientation="h", name=translate("chart.quota", lang),
                marker={"color": "#eef1f5", "line": {"color": "#b8c0cc", "width": 1}}, hoverinfo="skip"),
@@ -168,7 +129,8 @@ def unit_comparison_chart(rows: pd.DataFrame, *, name: str, measure: str, lang: 
 def monthly_bars(frame: pd.DataFrame, *, category: str, name: str, measure: str, lang: str = "zh",
                  height: int = 340) -> go.Figure:
     """Stacked monthly bars by category (fund channel, aid category). frame: month, <category>, value."""
-    scale, unit_label = money_scale(frame.groupby("month")["value"].sum().tolist() if len(frame) else [], measure)
+    scale, unit_label = money_scale(frame.groupby("month")["value"].sum().tolist() if len(frame) else [], measure,
+                                    lang)
     months = sorted(frame["month"].unique()) if len(frame) else []
     one_year = len({m[:4] for m in months}) == 1
     # within one year "9月" is enough, and fits under a bar without tilting
@@ -189,10 +151,10 @@ def category_bars(frame: pd.DataFrame, *, category: str, name: str, measure: str
                   height: int = 300) -> go.Figure:
     """Totals per category as labelled horizontal bars. frame: <category>, value."""
     totals = frame.groupby(category, sort=False)["value"].sum()
-    scale, unit_label = money_scale(list(totals), measure)
+    scale, unit_label = money_scale(list(totals), measure, lang)
     bars = go.Bar(
         y=[str(c) for c in totals.index], x=totals.to_numpy() / scale, orientation="h",
-        marker={"color": "#0072B2"}, text=[format_amount(v, measure) for v in totals], textposition="outside",
+        marker={"color": "#0072B2"}, text=[format_amount(v, measure, lang) for v in totals], textposition="outside",
         cliponaxis=False, hovertemplate="%{y}: %{x:,.2f}" + unit_label + "<extra></extra>",
     )
     return _figure([bars], height=height, title=_titled(name, unit_label), legend=False,
@@ -213,5 +175,8 @@ def status_donut(counts: dict[str, int], lang: str = "zh", height: int = 260) ->
 
 def metric_chart(plan: Plan, metric_id: str, traj: pd.DataFrame, lang: str = "zh") -> go.Figure:
     """The standard chart of one metric: its street (or first) target's trajectory."""
+    from worktrack.views.format import metric_name
+
     metric = plan.metrics[metric_id]
-    return trajectory_chart(traj, name=metric.name, measure=metric.measure, lang=lang)
+    return trajectory_chart(traj, name=metric_name(plan, metric_id, lang, short=False), measure=metric.measure,
+                            lang=lang)

@@ -30,71 +30,69 @@ def format_table(headers: list[str], rows: list[list[Any]], right: set[int] | No
 
 
 def render_text(report) -> str:
-    """The readable Chinese summary printed by `status` without --json."""
-    from worktrack.progress import FORECAST_METHOD_ZH, NOT_REPORTED_ZH, STATUS_LABELS_ZH, format_number
+    """The readable Chinese summary printed by `status` without --json: yearly targets and monthly
+    obligations as two tables, then what needs attention."""
+    from worktrack.i18n import translate
+    from worktrack.views import (
+        attention_rows,
+        format_amount,
+        format_number,
+        metric_name,
+        month_label,
+        month_state_label,
+        partial_banner,
+        status_word,
+        summary_line,
+        unit_label,
+    )
 
     plan = report.plan
-    names = {m.id: m.short_name for m in plan.metrics.values()}
-    measures = {m.id: m.measure for m in plan.metrics.values()}
-    year, month = report.as_of.split("-")
+    lang = "zh"
     scope = f" · {report.unit}" if report.unit else ""
-    out = [f"{plan.title}{scope}", f"进度截至 {year}年{int(month)}月", ""]
-    counts = report.status_counts()
-    out.append("目标状态：" + "，".join(f"{STATUS_LABELS_ZH[s]} {n}" for s, n in counts.items()))
+    out = [f"{plan.title}{scope}", f"进度截至 {month_label(report.as_of, lang)}", summary_line(report, lang)]
+    banner = partial_banner(report, lang)
+    if banner:
+        out.append(banner)
     out.append("")
 
-    t = report.targets
-    out.append(f"一、量化目标（{len(t)} 项）")
-    rows = []
-    for r in t.itertuples(index=False):
-        measure = measures[r.metric]
-        every = "每月" if r.period == "month" else ""
-        rows.append([names[r.metric], r.reporting_unit if isinstance(r.reporting_unit, str) else "全街道",
-                     f"{every}{format_number(r.target)}{measure}", format_number(r.actual), format_number(r.expected),
-                     format_number(r.gap), format_number(r.forecast), STATUS_LABELS_ZH[r.status]])
+    def amount(value, metric_id, expected=False):
+        metric = plan.metrics[metric_id]
+        return format_amount(value, metric.measure, lang, metric=metric, expected=expected)
+
+    yearly = report.yearly
+    out.append(f"一、年度目标（{len(yearly)} 项）")
+    rows = [[metric_name(plan, r.metric, lang), unit_label(r.reporting_unit, lang), amount(r.target, r.metric),
+             amount(r.actual, r.metric), amount(r.expected, r.metric, True), amount(r.gap, r.metric, True),
+             amount(r.forecast, r.metric, True), status_word(r.status, lang)] for r in yearly.itertuples(index=False)]
     if rows:
         out.append(format_table(["指标", "单位", "目标", "实际", "应完成", "差距", "预测", "状态"], rows,
-                                right={3, 4, 5, 6}))
-        out.append("（差距 = 应完成 − 实际，正数表示落后；每月目标的“实际”为当月数。）")
-        out.append(FORECAST_METHOD_ZH)
-    out.append("")
-
-    missed = report.obligations[~report.obligations["met"]]
-    out.append(f"二、每月任务未达标（{len(missed)} 次）")
-    if len(missed):
-        out.append(format_table(
-            ["月份", "单位", "指标", "实际", "要求"],
-            [[r.month, r.reporting_unit if isinstance(r.reporting_unit, str) else "全街道", names[r.metric],
-              format_number(r.actual), f"≥{format_number(r.required)}{measures[r.metric]}"]
-             for r in missed.itertuples(index=False)], right={3}))
+                                right={2, 3, 4, 5, 6}))
+        out.append("（差距 = 应完成 − 实际，正数表示落后。）")
+        out.append(translate("method.forecast", lang))
     else:
         out.append("无")
     out.append("")
 
-    overdue = report.tasks[report.tasks["overdue"]]
-    out.append(f"三、逾期事项（{len(overdue)} 项）")
-    if len(overdue):
+    monthly = report.monthly
+    out.append(f"二、每月任务（{len(monthly)} 项，逐月考核，不计“已完成”）")
+    if len(monthly):
+        missed_months = (report.obligations[~report.obligations["met"]].groupby("target_id")["month"]
+                         .agg(lambda ms: "、".join(f"{int(m[5:])}月" for m in sorted(ms))))
         out.append(format_table(
-            ["事项", "单位", "时限", "最新状态"],
-            [[f"{plan.items[r.item_id].number} {plan.items[r.item_id].title}", r.reporting_unit, str(r.deadline),
-              r.status if isinstance(r.status, str) else NOT_REPORTED_ZH]
-             for r in overdue.itertuples(index=False)]))
+            ["指标", "单位", "每月要求", "本月", "本月情况", "已达标月数", "未达标月份"],
+            [[metric_name(plan, r.metric, lang), unit_label(r.reporting_unit, lang), f"≥{amount(r.target, r.metric)}",
+              amount(r.actual, r.metric), month_state_label(r.month_state, lang),
+              f"{format_number(r.months_met)}/{format_number(r.months_due)}", missed_months.get(r.target_id, "")]
+             for r in monthly.itertuples(index=False)], right={3}))
     else:
         out.append("无")
     out.append("")
 
-    rep = report.reporting
-    problems = rep[~rep["received"] | (rep["on_time"] == False)]  # noqa: E712  (nullable boolean)
-    out.append(f"四、月报未报送或逾期报送（{len(problems)} 份）")
-    if len(problems):
-        rows = []
-        for r in problems.itertuples(index=False):
-            if r.received:
-                what = f"逾期报送（{r.received_at:%Y-%m-%d %H:%M} 收到，第 {r.version} 版）"
-            else:
-                what = "未报送"
-            rows.append([r.reporting_unit, r.month, str(r.due_date), what])
-        out.append(format_table(["单位", "月份", "截止日期", "情况"], rows))
+    rows = attention_rows(report, lang)
+    out.append(f"三、需要关注（{len(rows)} 项）")
+    if len(rows):
+        out.append(format_table(["级别", "责任单位", "情况", "应完成"],
+                                [[r.severity, r.unit, r.text, r.due] for r in rows.itertuples(index=False)]))
     else:
         out.append("无")
     return "\n".join(out)
@@ -108,7 +106,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     as_of = month_option(args.as_of, "--as-of", plan) if args.as_of is not None else None
     unit = unit_option(plan, args.unit) if args.unit is not None else None
     store = Store(config.db_path(args.db))
-    report = status_from_store(plan, store, as_of, unit=unit)
+    report = status_from_store(plan, store, as_of, unit=unit, today=config.today())
     if args.json:
         print_json(report.as_dict())
     else:
@@ -118,7 +116,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="截至某月的进度：目标、每月任务、事项、月报报送情况")
-    p.add_argument("--as-of", help="截至月份，如 2023-09（默认：最近一个有月报的月份）")
+    p.add_argument("--as-of", help="截至月份，如 2023-09（默认：最近一个已报齐或已过报送截止日的月份）")
     p.add_argument("--unit", help="只看一个报送单位，如 黄土岭社区")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.set_defaults(func=cmd_status)

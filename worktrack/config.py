@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -20,3 +21,13 @@ def plan_path(explicit: str | os.PathLike | None = None) -> Path:
 def db_path(explicit: str | os.PathLike | None = None) -> Path:
     """The database file: explicit argument, then WORKTRACK_DB, then data/worktrack.duckdb."""
     return Path(explicit or os.environ.get("WORKTRACK_DB") or DEFAULT_DB)
+
+
+def today() -> dt.date:
+    """Today in China (Asia/Shanghai); WORKTRACK_TODAY=YYYY-MM-DD pins it (tests, rehearsing a meeting)."""
+    pinned = os.environ.get("WORKTRACK_TODAY")
+    if pinned:
+        return dt.date.fromisoformat(pinned)
+    from worktrack.store import now_china
+
+    return now_china().date()

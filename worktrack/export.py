@@ -27,29 +27,44 @@ from typing import Any
 
 import pandas as pd
 
-from worktrack.charts import FONT, STATUS_COLORS, format_amount, money_scale, month_label, status_label
+from worktrack.charts import FONT, STATUS_COLORS
 from worktrack.i18n import translate
 from worktrack.plan import Plan
-from worktrack.progress import StatusReport, attention, headline, month_ordinal, report_due_date
+from worktrack.progress import TASK_WORDS, StatusReport, attention, headline, month_ordinal, report_due_date
 from worktrack.views import (
-    NOT_REPORTED,
+    attention_rows,
     attention_table,
+    bracket,
+    category_label,
+    date_label,
+    format_amount,
     headline_cards,
     item_statuses,
+    join_list,
+    measure_word,
+    metric_name,
+    money_scale,
+    month_label,
+    month_state_label,
     reporting_grid,
     scorecard,
+    section_heading,
+    status_label,
+    summary_line,
+    task_word,
     unit_comparison_rows,
+    unit_label,
 )
 
 SLIDE_KINDS = ("title", "headline", "section", "comparison", "scorecard", "grid", "attention", "actions")
 SECTION_ROWS = 10  # item rows per section slide before it continues on the next
 ATTENTION_ROWS = 8
 ACTION_ROWS = 8
-COMPARISON_METRICS = ("retrofit_households", "fund_raised_yuan")
-TASK_WORDS = ("已完成", "进行中", "受阻", "未开始")
+TASK_ORDER = ("done", "in_progress", "blocked", "not_started")  # how an item's units are tallied
 STATUS_SEVERITY = ("overdue", "behind", "at_risk", "not_started", "on_track", "done")
-ATTENTION_TINT = {"overdue": "overdue", "task_overdue": "overdue", "behind": "behind", "missing": "behind",
-                  "late": "at_risk"}
+ATTENTION_TINT = {"overdue": "overdue", "task_overdue": "overdue", "behind": "behind", "blocked": "behind",
+                  "obligation_missed": "behind", "missing": "behind", "at_risk": "at_risk",
+                  "obligation_earlier": "at_risk", "late": "at_risk"}
 
 # PowerPoint / WPS: Latin and East Asian typefaces are set on every run; fontconfig maps the name to
 # Noto Sans CJK or WenQuanYi on Linux viewers.
@@ -164,8 +179,15 @@ class _Context:
         return self._attention
 
     def metric_name(self, metric_id: str) -> str:
+        return metric_name(self.plan, metric_id, self.lang)
+
+    def amount(self, value, metric_id: str, expected: bool = False) -> str:
         metric = self.plan.metrics[metric_id]
-        return metric.short_name if self.lang == "zh" else translate(f"metric.{metric_id}", self.lang)
+        return format_amount(value, metric.measure, self.lang, metric=metric, expected=expected)
+
+
+def _semi(ctx: _Context) -> str:
+    return "；" if ctx.lang == "zh" else "; "
 
 
 def _tint_row(n_columns: int, status: str | None, column: int) -> tuple[str | None, ...]:
@@ -180,9 +202,8 @@ def _paged_title(ctx: _Context, title: str, page: int, pages: int) -> str:
     return title if pages <= 1 else ctx.t("paged", title=title, n=page, total=pages)
 
 
-def _status_line(ctx: _Context, counts: dict[str, int]) -> str:
-    parts = [f"{status_label(s, ctx.lang)} {n}" for s, n in counts.items() if n]
-    return ctx.t("status_counts", counts=" · ".join(parts) if parts else "-")
+def _status_line(ctx: _Context) -> str:
+    return summary_line(ctx.report, ctx.lang)
 
 
 def follow_up_date(plan: Plan, as_of: str) -> dt.date:
@@ -212,7 +233,7 @@ def slide_deck(plan: Plan, report: StatusReport, *, lang: str = "zh", generated:
 def footer_text(plan: Plan, report: StatusReport, *, lang: str = "zh", generated: dt.date | None = None) -> str:
     """The footer of every slide: plan name, as-of month and generation date."""
     return translate("meeting.footer", lang, plan=plan.title, month=month_label(report.as_of, lang),
-                     date=(generated or dt.date.today()).isoformat())
+                     date=date_label(generated or dt.date.today(), lang))
 
 
 def _title_slide(ctx: _Context) -> Slide:
@@ -220,8 +241,8 @@ def _title_slide(ctx: _Context) -> Slide:
     bullets = (
         ctx.t("cover_scope", unit=ctx.scope),
         ctx.t("cover_as_of", month=ctx.month),
-        _status_line(ctx, counts),
-        ctx.t("cover_generated", date=ctx.generated.isoformat()),
+        _status_line(ctx),
+        ctx.t("cover_generated", date=date_label(ctx.generated, ctx.lang)),
     )
     behind = counts.get("behind", 0) + counts.get("overdue", 0)
     notes = ctx.t("notes_title", month=ctx.month, unit=ctx.scope, targets=sum(counts.values()),
@@ -233,38 +254,39 @@ def _title_slide(ctx: _Context) -> Slide:
 
 def _headline_slide(ctx: _Context) -> Slide:
     rows = headline(ctx.report)
-    cards_data = headline_cards(ctx.report, rows, ctx.lang)
     cards = []
-    for card in cards_data:
-        change_label = (translate("overview.change_prev", ctx.lang) if card["period"] == "month"
-                        else translate("overview.change_month", ctx.lang))
-        cards.append(MetricCard(card["metric"], card["name"], card["value"], card["target"], card["percent"],
-                                card["change"], change_label, card["status"], card["status_label"]))
+    for card in headline_cards(ctx.report, ctx.lang):
+        status_text = f"{card.status_label} · {card.detail}" if card.detail else card.status_label
+        cards.append(MetricCard(card.metric, card.name, card.value, card.target, card.percent, card.change,
+                                card.change_label, card.status, status_text))
     charts: tuple[BarChart, ...] = ()
-    if len(rows):
-        share = [round(v / t * 100, 1) if t else 0.0 for v, t in zip(rows["value"], rows["target"], strict=True)]
-        pace = [round(e / t * 100, 1) if t else 0.0 for e, t in zip(rows["expected"], rows["target"], strict=True)]
+    yearly = rows[rows["period"] != "month"]
+    if len(yearly):
+        names = {c.metric: c.name for c in cards}
+        share = [round(v / t * 100, 1) if t else 0.0 for v, t in zip(yearly["value"], yearly["target"], strict=True)]
+        pace = [round(e / t * 100, 1) if t else 0.0 for e, t in zip(yearly["expected"], yearly["target"],
+                                                                     strict=True)]
         charts = (BarChart(
-            "headline", ctx.t("headline_chart"), tuple(c.name for c in cards),
+            "headline", ctx.t("headline_chart"), tuple(names[m] for m in yearly["metric"]),
             (ChartSeries(ctx.t("series_share"), tuple(share), SERIES[0]),
              ChartSeries(ctx.t("series_pace"), tuple(pace), SERIES[1])),
             "%", '0"%"', 0, "%"),)
     sentences = [ctx.t("notes_headline_item", name=c.name, value=c.value, target=c.target,
                        percent=c.percent or "-", status=c.status_label) for c in cards]
-    notes = ctx.t("notes_headline", month=ctx.month, unit=ctx.scope, items="；".join(sentences) or "-")
+    notes = ctx.t("notes_headline", month=ctx.month, unit=ctx.scope, items=_semi(ctx).join(sentences) or "-")
     return Slide("headline", "headline", ctx.t("headline_title"), ctx.t("headline_subtitle", month=ctx.month),
                  cards=tuple(cards), charts=charts, notes=notes)
 
 
 def _task_tally(ctx: _Context, words: pd.Series) -> str:
     """'已完成 3/7 · 进行中 4' for an item's units (or just the word for one unit)."""
-    not_reported = NOT_REPORTED.get(ctx.lang, NOT_REPORTED["zh"])
-    words = words.fillna(not_reported)
     if len(words) == 1:
-        return str(words.iloc[0])
-    counts = words.value_counts()
-    parts = [f"{TASK_WORDS[0]} {int(counts.get(TASK_WORDS[0], 0))}/{len(words)}"]
-    parts += [f"{w} {int(counts[w])}" for w in (*TASK_WORDS[1:], not_reported) if counts.get(w, 0)]
+        return task_word(words.iloc[0], ctx.lang)
+    codes = words.map(TASK_WORDS).fillna("not_reported")
+    counts = codes.value_counts()
+    label = {code: translate(f"task_state.{code}", ctx.lang) for code in (*TASK_ORDER, "not_reported")}
+    parts = [f"{label['done']} {int(counts.get('done', 0))}/{len(words)}"]
+    parts += [f"{label[c]} {int(counts[c])}" for c in (*TASK_ORDER[1:], "not_reported") if counts.get(c, 0)]
     return " · ".join(parts)
 
 
@@ -273,7 +295,6 @@ def _metric_progress(ctx: _Context, metric_id: str) -> tuple[str, list[str]] | N
     t = ctx.report.targets[ctx.report.targets["metric"] == metric_id]
     if not len(t):
         return None
-    measure = ctx.plan.metrics[metric_id].measure
     name = ctx.metric_name(metric_id)
     street = t[t["scope"] == "street"]
     rows = street if (ctx.report.unit is None and len(street)) else t[t["scope"] == "unit"]
@@ -282,8 +303,8 @@ def _metric_progress(ctx: _Context, metric_id: str) -> tuple[str, list[str]] | N
     if len(rows) == 1:
         row = rows.iloc[0]
         key = "progress_month" if row["period"] == "month" else "progress_year"
-        text = ctx.t(key, name=name, actual=format_amount(row["actual"], measure),
-                     target=format_amount(row["target"], measure))
+        text = ctx.t(key, name=name, actual=ctx.amount(row["actual"], metric_id),
+                     target=ctx.amount(row["target"], metric_id))
     else:
         ok = int(rows["status"].isin(["done", "on_track"]).sum())
         text = ctx.t("progress_units", name=name, ok=ok, total=len(rows))
@@ -332,9 +353,10 @@ def _item_row(ctx: _Context, item_id: str, statuses: pd.DataFrame, by_node: dict
     if code is None and not progress:
         return None
     label = status_label(code, ctx.lang) if code else "-"
-    if code == "behind" and part is not None and (part["status"] == "受阻").any():
-        label = f"{status_label('behind', ctx.lang).split()[0]} 受阻"  # blocked, in the reports' own word
-    return (item.number, item.title, item.lead, item.deadline.isoformat(), label, "；".join(progress) or "-"), code
+    if code == "behind" and part is not None and (part["state"] == "blocked").any():
+        label = f"{status_label('behind', ctx.lang).split()[0]} {translate('task_state.blocked', ctx.lang)}"
+    return (item.number, item.title, item.lead, date_label(item.deadline, ctx.lang), label,
+            _semi(ctx).join(progress) or "-"), code
 
 
 def _section_slides(ctx: _Context) -> list[Slide]:
@@ -364,11 +386,11 @@ def _section_slides(ctx: _Context) -> list[Slide]:
             continue
         counts = {s: codes.count(s) for s in STATUS_SEVERITY[::-1] if codes.count(s)}
         summary = " · ".join(f"{status_label(s, ctx.lang)} {n}" for s, n in counts.items())
-        flagged = [f"{r[0]} {r[1]}（{r[4]}）" for r, c in zip(rows, codes, strict=True)
+        flagged = [f"{r[0]} {r[1]}{bracket(r[4], ctx.lang)}" for r, c in zip(rows, codes, strict=True)
                    if c in ("overdue", "behind", "at_risk")]
-        title = f"{section.number}、{section.title}"
+        title = section_heading(section, ctx.lang)
         notes = ctx.t("notes_section", title=title, n=len(rows), summary=summary or "-",
-                      flagged="；".join(flagged) if flagged else ctx.t("notes_nothing_flagged"))
+                      flagged=_semi(ctx).join(flagged) if flagged else ctx.t("notes_nothing_flagged"))
         pages = _pack_blocks(list(zip(rows, tints, strict=True)), block_of, SECTION_ROWS)
         for page_no, page in enumerate(pages, start=1):
             slides.append(Slide(
@@ -385,7 +407,7 @@ def _comparison_chart(ctx: _Context, metric_id: str) -> tuple[BarChart, list[str
     if not len(rows):
         return None
     metric = ctx.plan.metrics[metric_id]
-    scale, unit_label = money_scale(list(rows["target"]) + list(rows["actual"]), metric.measure)
+    scale, unit_label = money_scale(list(rows["target"]) + list(rows["actual"]), metric.measure, ctx.lang)
     decimals = 1 if scale > 1 else 0
     number_format = "#,##0.0" if decimals else "#,##0"
 
@@ -401,8 +423,8 @@ def _comparison_chart(ctx: _Context, metric_id: str) -> tuple[BarChart, list[str
         unit_label, number_format, decimals)
     short = rows[~rows["status"].isin(["done", "on_track", "not_started"])]
     if len(short):
-        lagging = "、".join(f"{u}（{status_label(s, ctx.lang)}）" for u, s in zip(short["reporting_unit"],
-                                                                              short["status"], strict=True))
+        lagging = join_list((f"{u}{bracket(status_label(s, ctx.lang), ctx.lang)}"
+                             for u, s in zip(short["reporting_unit"], short["status"], strict=True)), ctx.lang)
         line = ctx.t("comparison_lagging", name=ctx.metric_name(metric_id), units=lagging)
     else:
         line = ctx.t("comparison_all_ok", name=ctx.metric_name(metric_id))
@@ -413,7 +435,7 @@ def _comparison_slides(ctx: _Context) -> list[Slide]:
     if ctx.report.unit is not None:
         return []
     charts, bullets = [], []
-    for metric_id in COMPARISON_METRICS:
+    for metric_id in ctx.plan.display.comparison:
         if metric_id not in ctx.plan.metrics:
             continue
         found = _comparison_chart(ctx, metric_id)
@@ -422,7 +444,7 @@ def _comparison_slides(ctx: _Context) -> list[Slide]:
             bullets += found[1]
     if not charts:
         return []
-    notes = ctx.t("notes_comparison", month=ctx.month, lines="；".join(bullets))
+    notes = ctx.t("notes_comparison", month=ctx.month, lines=_semi(ctx).join(bullets))
     return [Slide("comparison", "comparison", ctx.t("comparison_title"), ctx.t("comparison_subtitle"),
                   charts=tuple(charts), bullets=tuple(bullets), notes=notes)]
 
@@ -444,7 +466,7 @@ def _scorecard_slides(ctx: _Context) -> list[Slide]:
         bullets = []
         tasks = report.tasks[report.tasks["reporting_unit"] == unit]
         if len(tasks):
-            words = tasks["status"].fillna(NOT_REPORTED.get(ctx.lang, NOT_REPORTED["zh"])).value_counts()
+            words = pd.Series([task_word(w, ctx.lang) for w in tasks["status"]]).value_counts()
             tally = " · ".join(f"{w} {int(n)}" for w, n in words.items())
             overdue = int(tasks["overdue"].sum())
             bullets.append(ctx.t("scorecard_tasks", n=len(tasks), tally=tally)
@@ -457,21 +479,21 @@ def _scorecard_slides(ctx: _Context) -> list[Slide]:
                                  late=len(late), missing=len(missing)))
         ob = report.obligations[(report.obligations["reporting_unit"] == unit) & ~report.obligations["met"]]
         if len(ob):
-            missed = "；".join(f"{ctx.metric_name(m)} {month_label(mo, ctx.lang)}"
+            missed = _semi(ctx).join(f"{ctx.metric_name(m)} {month_label(mo, ctx.lang)}"
                               for m, mo in zip(ob["metric"], ob["month"], strict=True))
             bullets.append(ctx.t("scorecard_missed", months=missed))
 
         counts = mine["status"].value_counts()
-        tally = "、".join(f"{translate(f'status.{s}', ctx.lang)} {int(counts[s])}"
-                         for s in STATUS_SEVERITY[::-1] if counts.get(s, 0))
+        tally = join_list((f"{translate(f'status.{s}', ctx.lang)} {int(counts[s])}"
+                           for s in STATUS_SEVERITY[::-1] if counts.get(s, 0)), ctx.lang)
         short = mine[mine["status"].isin(["behind", "overdue", "at_risk"])]
-        flagged = "；".join(f"{ctx.metric_name(m)}{translate(f'status.{s}', ctx.lang)}"
-                           f"（{format_amount(a, ctx.plan.metrics[m].measure)}／"
-                           f"{format_amount(e, ctx.plan.metrics[m].measure)}）"
+        flagged = _semi(ctx).join(
+                           f"{ctx.metric_name(m)} {translate(f'status.{s}', ctx.lang)}"
+                           + bracket(f"{ctx.amount(a, m)} / {ctx.amount(e, m, expected=True)}", ctx.lang)
                            for m, s, a, e in zip(short["metric"], short["status"], short["actual"], short["expected"],
                                                  strict=True))
         notes = ctx.t("notes_scorecard", unit=unit, n=len(mine), tally=tally,
-                      flagged=flagged or ctx.t("notes_nothing_flagged"), extra="；".join(bullets) or "-")
+                      flagged=flagged or ctx.t("notes_nothing_flagged"), extra=_semi(ctx).join(bullets) or "-")
         slides.append(Slide(f"scorecard:{unit}", "scorecard", ctx.t("scorecard_title", unit=unit),
                             ctx.t("scorecard_subtitle", month=ctx.month), table=table, bullets=tuple(bullets),
                             notes=notes))
@@ -488,7 +510,8 @@ def _grid_slide(ctx: _Context) -> Slide:
     r = report.reporting
     state = {(u, m): ("missing" if not rec else "late" if ot is False or (not pd.isna(ot) and not bool(ot)) else "ok")
              for u, m, rec, ot in zip(r["reporting_unit"], r["month"], r["received"], r["on_time"], strict=True)}
-    ob = report.obligations[report.obligations["metric"] == "governance_reports"]
+    ob = report.obligations[report.obligations["reporting_unit"].notna()]
+    ob = ob[ob["metric"] == ob["metric"].iloc[0]] if len(ob) else ob
     missed = {(u, m) for u, m, met in zip(ob["reporting_unit"], ob["month"], ob["met"], strict=True) if not met}
     months = sorted(r["month"].unique())
     units = list(grid.index)
@@ -505,7 +528,8 @@ def _grid_slide(ctx: _Context) -> Slide:
     expected = len(r)
     received = int(r["received"].sum())
     late = int(sum(1 for s in state.values() if s == "late"))
-    missing_list = "、".join(f"{u} {month_label(m, ctx.lang)}" for (u, m), s in state.items() if s == "missing")
+    missing_list = join_list((f"{u} {month_label(m, ctx.lang)}" for (u, m), s in state.items() if s == "missing"),
+                             ctx.lang)
     notes = ctx.t("notes_grid", expected=expected, received=received, late=late,
                   missing=missing_list or ctx.t("notes_none"))
     return Slide("grid", "grid", ctx.t("grid_title"), subtitle,
@@ -519,74 +543,46 @@ def _attention_slides(ctx: _Context) -> list[Slide]:
         empty = translate("overview.attention_empty", ctx.lang)
         return [Slide("attention:1", "attention", title, ctx.t("attention_subtitle", n=0), bullets=(empty,),
                       notes=empty)]
-    table = attention_table(ctx.report, items, ctx.lang)
+    sentences = attention_rows(ctx.report, ctx.lang, items)
+    table = attention_table(sentences, ctx.lang)
     columns = tuple(table.columns)
     rows = [tuple(str(v) for v in row) for row in table.itertuples(index=False)]
     tints = [_tint_row(len(columns), ATTENTION_TINT.get(s), 0) for s in items["status"]]
     counts = items["status"].value_counts()
-    summary = "，".join(f"{translate(f'attention.{s}', ctx.lang)} {int(counts[s])}" for s in ATTENTION_TINT
-                       if counts.get(s, 0))
-    notes = ctx.t("notes_attention", n=len(items), summary=summary, first=rows[0][3])
+    summary = ("，" if ctx.lang == "zh" else ", ").join(
+        f"{translate(f'attention.severity_{s}', ctx.lang)} {int(counts[s])}" for s in ATTENTION_TINT
+        if counts.get(s, 0))
+    notes = ctx.t("notes_attention", n=len(items), summary=summary, first=rows[0][2])
     pages = _pages(list(zip(rows, tints, strict=True)), ATTENTION_ROWS)
     return [Slide(f"attention:{n}", "attention", _paged_title(ctx, title, n, len(pages)),
                   ctx.t("attention_subtitle", n=len(items)),
-                  table=Table(columns, tuple(r for r, _ in page), tuple(t for _, t in page), (1.1, 1.3, 1.4, 7.0)),
+                  table=Table(columns, tuple(r for r, _ in page), tuple(t for _, t in page), (1.3, 1.4, 5.6, 2.5)),
                   notes=notes)
             for n, page in enumerate(pages, start=1)]
 
 
 def action_items(plan: Plan, report: StatusReport, *, lang: str = "zh", items: pd.DataFrame | None = None
                  ) -> pd.DataFrame:
-    """督办事项: the attention list grouped by responsible unit, each with what to do and by when.
+    """督办事项: one action per attention row, ordered by responsible unit, with what to do and by when.
 
-    A lagging or overdue target is one action; a unit's overdue tasks, missing reports and late
-    reports are one action each. Columns: unit, subject, requirement, due, status (for colour).
+    Columns: unit, subject, requirement, due, status (for colour).
     """
-    ctx = _Context(plan, report, lang, dt.date.today(), items)
-    items = ctx.attention
-    follow_up = follow_up_date(plan, report.as_of).isoformat()
-    office = next((u.name for u in plan.units if not u.is_community), translate("plan_page.target_street", lang))
+    items = attention(report) if items is None else items
+    sentences = attention_rows(report, lang, items)
+    follow_up = date_label(follow_up_date(plan, report.as_of), lang)
     order = {name: i for i, name in enumerate(plan.unit_names)}
-    targets = report.targets.set_index("target_id")
-    actions: list[dict[str, Any]] = []
-
-    def add(unit: str, subject: str, requirement: str, due: str, status: str, severity: int) -> None:
-        actions.append({"unit": unit, "subject": subject, "requirement": requirement, "due": due, "status": status,
-                        "_unit_order": order.get(unit, -1), "_severity": severity})
-
-    for row in items.itertuples(index=False):
-        if row.kind != "target" or row.subject not in targets.index:
-            continue
-        t = targets.loc[row.subject]
-        metric = plan.metrics[t["metric"]]
-        unit = row.reporting_unit if isinstance(row.reporting_unit, str) else (
-            plan.items[metric.item].lead if metric.item in plan.items else office)
-        name = ctx.metric_name(metric.id)
-        label = translate(f"status.{row.status}", lang)
-        if t["period"] == "month":
-            subject = ctx.t("action_target_month", name=name, status=label,
-                            actual=format_amount(t["actual"], metric.measure),
-                            target=format_amount(t["target"], metric.measure))
-        else:
-            subject = ctx.t("action_target", name=name, status=label, actual=format_amount(t["actual"], metric.measure),
-                            expected=format_amount(t["expected"], metric.measure),
-                            gap=format_amount(t["gap"], metric.measure))
-        requirement = ctx.t("action_overdue_do" if row.status == "overdue" else "action_behind_do")
-        add(unit, subject, requirement, follow_up, row.status, 0 if row.status == "overdue" else 1)
-
-    grouped = items[items["kind"] != "target"]
-    for (status, unit), part in grouped.groupby(["status", "reporting_unit"], sort=False):
-        if status == "task_overdue":
-            titles = "、".join(f"{plan.items[i].number} {plan.items[i].title}" for i in part["subject"])
-            add(unit, ctx.t("action_tasks", items=titles), ctx.t("action_tasks_do"), follow_up, "task_overdue", 2)
-        elif status == "missing":
-            months = "、".join(month_label(m, lang) for m in part["month"])
-            add(unit, ctx.t("action_missing", months=months), ctx.t("action_missing_do"), ctx.t("action_now"),
-                "missing", 3)
-        elif status == "late":
-            months = "、".join(month_label(m, lang) for m in part["month"])
-            add(unit, ctx.t("action_late", months=months), ctx.t("action_late_do", day=plan.report_due_day),
-                follow_up, "late", 4)
+    requirement_key = {"overdue": "action_overdue_do", "behind": "action_behind_do", "at_risk": "action_behind_do",
+                       "task_overdue": "action_tasks_do", "blocked": "action_blocked_do",
+                       "obligation_missed": "action_obligation_do", "obligation_earlier": "action_obligation_do",
+                       "missing": "action_missing_do", "late": "action_late_do"}
+    actions = []
+    for severity, row in enumerate(sentences.itertuples(index=False)):
+        due = translate("meeting.action_now", lang) if row.status == "missing" else follow_up
+        actions.append({"unit": row.unit, "subject": row.text,
+                        "requirement": translate(f"meeting.{requirement_key[row.status]}", lang,
+                                                 day=plan.report_due_day),
+                        "due": due, "status": row.status, "_unit_order": order.get(row.unit, len(order)),
+                        "_severity": severity})
     columns = ["unit", "subject", "requirement", "due", "status"]
     if not actions:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
@@ -597,7 +593,7 @@ def action_items(plan: Plan, report: StatusReport, *, lang: str = "zh", items: p
 def _action_slides(ctx: _Context) -> list[Slide]:
     actions = action_items(ctx.plan, ctx.report, lang=ctx.lang, items=ctx.attention)
     title = ctx.t("actions_title")
-    subtitle = ctx.t("actions_subtitle", date=follow_up_date(ctx.plan, ctx.report.as_of).isoformat())
+    subtitle = ctx.t("actions_subtitle", date=date_label(follow_up_date(ctx.plan, ctx.report.as_of), ctx.lang))
     if not len(actions):
         return [Slide("actions:1", "actions", title, subtitle, bullets=(ctx.t("actions_empty"),),
                       notes=ctx.t("notes_actions_empty"))]
@@ -605,8 +601,8 @@ def _action_slides(ctx: _Context) -> list[Slide]:
     rows = [(str(i), a.unit, a.subject, a.requirement, a.due) for i, a in enumerate(actions.itertuples(), start=1)]
     tints = [_tint_row(len(columns), ATTENTION_TINT.get(s), 1) for s in actions["status"]]
     units = list(dict.fromkeys(actions["unit"]))
-    notes = ctx.t("notes_actions", n=len(actions), units="、".join(units),
-                  date=follow_up_date(ctx.plan, ctx.report.as_of).isoformat())
+    notes = ctx.t("notes_actions", n=len(actions), units=join_list(units, ctx.lang),
+                  date=date_label(follow_up_date(ctx.plan, ctx.report.as_of), ctx.lang))
     pages = _pages(list(zip(rows, tints, strict=True)), ACTION_ROWS)
     return [Slide(f"actions:{n}", "actions", _paged_title(ctx, title, n, len(pages)), subtitle,
                   table=Table(columns, tuple(r for r, _ in page), tuple(t for _, t in page), (0.6, 1.6, 4.5, 3.7, 1.6)),
@@ -1078,22 +1074,25 @@ def xlsx_bytes(plan: Plan, report: StatusReport, facts: pd.DataFrame, *, lang: s
         return translate(f"meeting.{key}", lang)
 
     metrics = plan.metrics
-    street = translate("plan_page.target_street", lang)
-    names = {m: (metrics[m].short_name if lang == "zh" else translate(f"metric.{m}", lang)) for m in metrics}
+    street = unit_label(None, lang)
+    names = {m: metric_name(plan, m, lang) for m in metrics}
     measures = {m: metrics[m].measure for m in metrics}
+    measure_words = {m: measure_word(metrics[m].measure, lang, metric=metrics[m]) for m in metrics}
 
     status_sheet = _Sheet(tr("sheet_status"), [
-        (tr("x_metric"), 14), (tr("x_metric_id"), 22), (tr("x_unit"), 12), (tr("x_period"), 10), (tr("x_measure"), 8),
+        (tr("x_metric"), 14), (tr("x_unit"), 12), (tr("x_period"), 10), (tr("x_measure"), 8),
         (tr("x_target"), 14), (tr("x_actual"), 14), (tr("x_expected"), 14), (tr("x_gap"), 14), (tr("x_forecast"), 14),
         (tr("x_percent"), 10), (tr("x_status"), 10), (tr("x_deadline"), 12), (tr("x_source"), 50)])
     quotes = {t.id: t.source_quote for t in plan.targets}
     for r in report.targets.itertuples(index=False):
         fmt = _number_format(measures[r.metric])
+        monthly = r.period == "month"
         status_sheet.rows.append([
-            names[r.metric], r.metric, r.reporting_unit if isinstance(r.reporting_unit, str) else street,
-            translate("plan_page.every_month", lang) if r.period == "month" else translate("community.yearly", lang),
-            measures[r.metric], (r.target, fmt), (r.actual, fmt), (r.expected, fmt), (r.gap, fmt), (r.forecast, fmt),
-            (r.actual / r.target if r.target else None, "0.0%"), status_label(r.status, lang), r.deadline,
+            names[r.metric], r.reporting_unit if isinstance(r.reporting_unit, str) else street,
+            translate("plan_page.every_month", lang) if monthly else translate("community.yearly", lang),
+            measure_words[r.metric], (r.target, fmt), (r.actual, fmt), (r.expected, fmt), (r.gap, fmt),
+            (r.forecast, fmt), (None if monthly or not r.target else r.actual / r.target, "0.0%"),
+            month_state_label(r.month_state, lang) if monthly else status_label(r.status, lang), r.deadline,
             quotes.get(r.target_id, "")])
 
     obligation_sheet = _Sheet(tr("sheet_obligations"), [
@@ -1108,11 +1107,10 @@ def xlsx_bytes(plan: Plan, report: StatusReport, facts: pd.DataFrame, *, lang: s
     task_sheet = _Sheet(tr("sheet_tasks"), [
         (tr("x_number"), 10), (tr("x_item"), 30), (tr("x_unit"), 12), (tr("x_task_status"), 10),
         (tr("x_status_month"), 10), (tr("x_deadline"), 12), (tr("x_overdue"), 8), (tr("x_note"), 50)])
-    not_reported = NOT_REPORTED.get(lang, NOT_REPORTED["zh"])
     for r in report.tasks.itertuples(index=False):
         item = plan.items[r.item_id]
         task_sheet.rows.append([
-            item.number, item.title, r.reporting_unit, r.status if isinstance(r.status, str) else not_reported,
+            item.number, item.title, r.reporting_unit, task_word(r.status, lang),
             r.month if isinstance(r.month, str) else None, r.deadline, tr("met_yes") if r.overdue else "",
             r.note if isinstance(r.note, str) else None])
 
@@ -1133,8 +1131,10 @@ def xlsx_bytes(plan: Plan, report: StatusReport, facts: pd.DataFrame, *, lang: s
         value = None if r.value is None or pd.isna(r.value) else float(r.value)
         fact_sheet.rows.append([
             int(r.upload_id), r.reporting_unit, r.month, r.item,
-            (metric.name if metric else item_names.get(r.item, "")), r.category or None,
-            (value, _number_format(measure)), measure, r.status if isinstance(r.status, str) else None,
+            (metric_name(plan, r.item, lang, short=False) if metric else item_names.get(r.item, "")),
+            category_label(plan, r.item, r.category, lang) or None,
+            (value, _number_format(measure)), measure_words.get(r.item) if metric else None,
+            task_word(r.status, lang) if isinstance(r.status, str) else None,
             r.note if isinstance(r.note, str) and r.note else None])
 
     actions = action_items(plan, report, lang=lang)

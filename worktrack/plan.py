@@ -92,6 +92,7 @@ class DimensionIn(_Strict):
     id: str
     name: str
     values: list[str] = Field(min_length=1)
+    values_en: list[str] = []  # English names of the values, in the same order (optional)
 
 
 class ItemIn(_Strict):
@@ -139,6 +140,10 @@ class MetricIn(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     short_name: str | None = None
+    name_en: str | None = None
+    short_name_en: str | None = None
+    measure_en: str | None = None  # the measure in English, plural ("households"); optional
+    direction: Literal["higher", "lower"] = "higher"  # lower: less is better (a ceiling)
     measure: str
     item: str
     dimension: str | None = None
@@ -159,6 +164,15 @@ class QuotaIn(_Strict):
 class NoteIn(_Strict):
     about: str
     text: str
+    text_en: str | None = None
+
+
+class DisplayIn(_Strict):
+    """What the screens and the meeting deck feature, in which order."""
+
+    featured: list[str] = []  # headline cards (overview, meeting summary), in this order
+    comparison: list[str] = []  # per-community comparison charts
+    trends: list[str] = []  # month-by-month trend lines in the meeting deck
 
 
 class PlanFileIn(_Strict):
@@ -169,6 +183,7 @@ class PlanFileIn(_Strict):
     metrics: list[MetricIn] = []
     quotas: list[QuotaIn] = []
     notes: list[NoteIn] = []
+    display: DisplayIn | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -192,6 +207,13 @@ class Dimension:
     id: str
     name: str
     values: tuple[str, ...]
+    values_en: tuple[str, ...] = ()
+
+    def english(self, value: str) -> str | None:
+        """The English name of one value, if the plan gives one."""
+        if value in self.values and len(self.values_en) == len(self.values):
+            return self.values_en[self.values.index(value)]
+        return None
 
 
 @dataclass(frozen=True)
@@ -218,6 +240,7 @@ class Group:
     title: str
     text: str | None
     item_ids: tuple[str, ...]
+    lead: str = ""
 
 
 @dataclass(frozen=True)
@@ -252,6 +275,10 @@ class Metric:
     dimension: str | None
     reported_by: tuple[str, ...]
     monthly_warn_above: float | None
+    name_en: str | None = None
+    short_name_en: str | None = None
+    measure_en: str | None = None
+    direction: str = "higher"  # "lower": less is better
 
     @property
     def is_count(self) -> bool:
@@ -262,6 +289,16 @@ class Metric:
 class Note:
     about: str
     text: str
+    text_en: str | None = None
+
+
+@dataclass(frozen=True)
+class Display:
+    """Which metrics the overview and the meeting feature, in order (from the plan's display block)."""
+
+    featured: tuple[str, ...] = ()
+    comparison: tuple[str, ...] = ()
+    trends: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -295,6 +332,7 @@ class Plan:
     targets: tuple[Target, ...]
     notes: tuple[Note, ...]
     path: str = ""
+    display: Display = field(default_factory=Display)
     _unit_lookup: dict[str, Unit] = field(default_factory=dict, repr=False)
     # Derived once: intake asks for these on every row, and a city plan has thousands of targets.
     _months: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -380,6 +418,26 @@ class Plan:
                 if g.id == node_id:
                     return g.title
         return node_id
+
+    def node_number(self, node_id: str) -> str:
+        """The document's numbering of an item, group or section ("二(六)4"), or "" if unknown."""
+        if node_id in self.items:
+            return self.items[node_id].number
+        for s in self.sections:
+            if s.id == node_id:
+                return s.number
+            for g in s.groups:
+                if g.id == node_id:
+                    return g.number
+        return ""
+
+    def group_lead(self, node_id: str) -> str | None:
+        """The lead unit written on a group (二(五)...), if node_id is a group."""
+        for s in self.sections:
+            for g in s.groups:
+                if g.id == node_id:
+                    return g.lead or None
+        return None
 
 
 # ---------------------------------------------------------------------------
@@ -624,7 +682,11 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
             error(("dimensions", i, "id"), f"分类维度编号“{d.id}”重复")
         if len(set(d.values)) != len(d.values):
             error(("dimensions", i, "values"), f"分类维度“{d.name}”里有重复的分类")
-        dimensions[d.id] = Dimension(d.id, d.name, tuple(d.values))
+        if d.values_en and len(d.values_en) != len(d.values):
+            error(("dimensions", i, "values_en"),
+                  f"分类维度“{d.name}”的英文名称（values_en）有 {len(d.values_en)} 个，应与分类（values）一样多，"
+                  f"共 {len(d.values)} 个，并按相同顺序")
+        dimensions[d.id] = Dimension(d.id, d.name, tuple(d.values), tuple(d.values_en))
 
     # sections, groups, items
     plan_start = raw.plan.start_month or f"{raw.plan.issue_date.year:04d}-{raw.plan.issue_date.month:02d}"
@@ -686,7 +748,7 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
             claim(g.id, ("sections", si, "groups", gi, "id"))
             ids = tuple(add_item(it, ("sections", si, "groups", gi, "items", ii), s, g)
                         for ii, it in enumerate(g.items))
-            groups.append(Group(g.id, s.number + g.number, g.title, g.text, ids))
+            groups.append(Group(g.id, s.number + g.number, g.title, g.text, ids, g.lead or ""))
         sections.append(Section(s.id, s.number, s.title, direct, tuple(groups)))
 
     # metrics and targets
@@ -709,8 +771,11 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
                 error((*path, "reported_by", j), f"报送单位“{n}”不在 units 里")
                 continue
             reported_by += [r for r in resolved if r not in reported_by]
+        if m.name_en is None:
+            warning((*path, "id"), f"指标“{m.name}”没有英文名称（name_en），英文界面将显示中文名称")
         metrics[m.id] = Metric(m.id, m.name, m.short_name or m.name, m.measure, m.item, m.dimension,
-                               tuple(reported_by), m.monthly_warn_above)
+                               tuple(reported_by), m.monthly_warn_above, m.name_en,
+                               m.short_name_en or m.name_en, m.measure_en, m.direction)
         for ti, t in enumerate(m.targets):
             tpath = (*path, "targets", ti)
             deadline, _ = deadline_of(t.deadline, (*tpath, "deadline"))
@@ -767,6 +832,8 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         if n.about not in known:
             warning(("notes", ni, "about"), f"说明指向的“{n.about}”不是已知的指标或事项编号")
 
+    display = _resolve_display(raw, metrics, targets, error)
+
     if any(i.severity == "error" for i in issues):
         return None, issues
 
@@ -774,10 +841,31 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         id=raw.plan.id, title=raw.plan.title, issuers=tuple(raw.plan.issuers), issue_date=raw.plan.issue_date,
         year=raw.plan.year, start_month=plan_start, report_due_day=raw.plan.report_due_day,
         source=raw.plan.source, units=tuple(units), dimensions=dimensions, sections=tuple(sections),
-        items=items, metrics=metrics, targets=tuple(targets), notes=tuple(Note(n.about, n.text) for n in raw.notes),
-        path=file,
+        items=items, metrics=metrics, targets=tuple(targets),
+        notes=tuple(Note(n.about, n.text, n.text_en) for n in raw.notes), path=file, display=display,
     )
     return plan, issues
+
+
+def _resolve_display(raw: PlanFileIn, metrics: dict[str, Metric], targets: list[Target], error) -> Display:
+    """The display block, checked against the metrics; without one, every metric is featured in plan order."""
+    if raw.display is None:
+        yearly_quota = [m for m in metrics if any(t.metric == m and t.scope == "unit" and t.period == "year"
+                                                  for t in targets)]
+        yearly = [m for m in metrics if all(t.period == "year" for t in targets if t.metric == m)]
+        return Display(tuple(metrics), tuple(yearly_quota[:2]), tuple(yearly[:2]))
+    for key in ("featured", "comparison", "trends"):
+        ids = getattr(raw.display, key)
+        for j, metric_id in enumerate(ids):
+            if metric_id not in metrics:
+                error(("display", key, j), f"显示设置（display.{key}）里的指标“{metric_id}”在 metrics 里找不到")
+            elif metric_id in ids[:j]:
+                error(("display", key, j), f"显示设置（display.{key}）里的指标“{metric_id}”重复")
+    for j, metric_id in enumerate(raw.display.comparison):
+        if metric_id in metrics and not any(t.metric == metric_id and t.scope == "unit" for t in targets):
+            error(("display", "comparison", j),
+                  f"指标“{metrics[metric_id].name}”没有分解到单位的目标，不能做各社区对比（display.comparison）")
+    return Display(tuple(raw.display.featured), tuple(raw.display.comparison), tuple(raw.display.trends))
 
 
 # ---------------------------------------------------------------------------
@@ -862,9 +950,13 @@ def plan_as_dict(plan: Plan) -> dict[str, Any]:
         ],
         "metrics": [
             {"id": m.id, "name": m.name, "short_name": m.short_name, "measure": m.measure, "item": m.item,
-             "dimension": m.dimension, "categories": list(plan.categories(m.id)), "reported_by": list(m.reported_by)}
+             "dimension": m.dimension, "categories": list(plan.categories(m.id)), "reported_by": list(m.reported_by),
+             "name_en": m.name_en, "short_name_en": m.short_name_en, "measure_en": m.measure_en,
+             "direction": m.direction}
             for m in plan.metrics.values()
         ],
+        "display": {"featured": list(plan.display.featured), "comparison": list(plan.display.comparison),
+                    "trends": list(plan.display.trends)},
         "targets": [
             {"id": t.id, "metric": t.metric, "name": plan.metrics[t.metric].name,
              "measure": plan.metrics[t.metric].measure, "value": _num(t.value), "scope": t.scope,

@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,34 +78,18 @@ import pandas as pd
 from worktrack.plan import Plan, Target, month_range, parse_month
 
 STATUSES = ("done", "overdue", "not_started", "on_track", "at_risk", "behind")  # rule order
-STATUS_LABELS_ZH = {
-    "done": "已完成",
-    "on_track": "正常",
-    "at_risk": "预警",
-    "behind": "滞后",
-    "overdue": "逾期",
-    "not_started": "未开始",
-}
-STATUS_LABELS_EN = {
-    "done": "Done",
-    "on_track": "On track",
-    "at_risk": "At risk",
-    "behind": "Behind",
-    "overdue": "Overdue",
-    "not_started": "Not started",
-}
-FORECAST_METHOD_ZH = "预测方法：按截至当月最近三个有上报的月份的平均月增量，推算到完成时限。"
-FORECAST_METHOD_EN = ("Forecast: the mean monthly increment of the last three reported months, carried "
-                      "forward to the deadline.")
+# The state of an every-month obligation for one month (never "done": next month it is due again).
+MONTH_STATES = ("met", "missed", "not_reported", "pending", "not_due")
 AT_RISK_SHARE = 0.8
 RUN_RATE_MONTHS = 3
 TASK_DONE = "已完成"
-NOT_REPORTED_ZH = "未报送"
+# Task status words as reported (the template's choices) -> codes.
+TASK_WORDS = {"未开始": "not_started", "进行中": "in_progress", "已完成": "done", "受阻": "blocked"}
 LOCAL_TZ = "Asia/Shanghai"
-HEADLINE_METRICS = ("retrofit_households", "fund_raised_yuan", "people_helped", "governance_reports",
-                    "roundtable_meetings")
-# Severity for sorting attention rows: most urgent first.
-_SEVERITY = {"overdue": 0, "behind": 1, "task_overdue": 2, "missing": 3, "late": 4}
+# Attention rows, most urgent first.
+ATTENTION_SEVERITY = ("overdue", "behind", "task_overdue", "blocked", "obligation_missed", "missing", "at_risk",
+                      "obligation_earlier", "late")
+_SEVERITY = {s: i for i, s in enumerate(ATTENTION_SEVERITY)}
 
 TARGET_COLUMNS = ["target_id", "metric", "reporting_unit", "actual", "target", "expected", "gap", "forecast",
                   "status"]
@@ -171,16 +156,28 @@ class _Compiled:
     metric_labels: pd.Series
     item_labels: pd.Series
     target_labels: pd.Series
+    metric_lower: np.ndarray  # bool per metric: less is better
 
 
 _TEXT = pd.Series(["text"]).dtype
+# Streamlit sessions are threads: both caches below are read and written under one lock.
+_CACHE_LOCK = threading.Lock()
 _COMPILED: dict[int, tuple[weakref.ref, _Compiled]] = {}
 
 
 def _compile(plan: Plan) -> _Compiled:
-    cached = _COMPILED.get(id(plan))
-    if cached is not None and cached[0]() is plan:
-        return cached[1]
+    with _CACHE_LOCK:
+        cached = _COMPILED.get(id(plan))
+        if cached is not None and cached[0]() is plan:
+            return cached[1]
+    compiled = _build_compiled(plan)
+    with _CACHE_LOCK:
+        _COMPILED.clear()  # one plan at a time is the normal case; never grow without bound
+        _COMPILED[id(plan)] = (weakref.ref(plan), compiled)
+    return compiled
+
+
+def _build_compiled(plan: Plan) -> _Compiled:
     start = month_ordinal(plan.start_month)
     units = [u.name for u in plan.units]
     unit_index = {name: i for i, name in enumerate(units)}
@@ -222,9 +219,8 @@ def _compile(plan: Plan) -> _Compiled:
         metric_period=[next((t.period for t in targets if t.metric == m), "year") for m in metrics],
         unit_labels=_labels([*units, None]), metric_labels=_labels(metrics), item_labels=_labels(items),
         target_labels=_labels([t.id for t in targets]),
+        metric_lower=np.array([plan.metrics[m].direction == "lower" for m in metrics], dtype=bool),
     )
-    _COMPILED.clear()  # one plan at a time is the normal case; never grow without bound
-    _COMPILED[id(plan)] = (weakref.ref(plan), compiled)
     return compiled
 
 
@@ -282,7 +278,8 @@ def _monthly_codes(plan: Plan, c: _Compiled, monthly: pd.DataFrame) -> tuple[np.
     (the row count is checked as well).
     """
     key = id(monthly)
-    hit = _ENCODED.get(key)
+    with _CACHE_LOCK:
+        hit = _ENCODED.get(key)
     if hit is not None and hit[0]() is monthly and hit[1] is c and hit[2] == len(monthly):
         return hit[3]
     codes = (
@@ -291,11 +288,12 @@ def _monthly_codes(plan: Plan, c: _Compiled, monthly: pd.DataFrame) -> tuple[np.
         _encode_months(monthly["month"], c.start_ord),
         np.nan_to_num(pd.to_numeric(monthly["value"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)),
     )
-    for stale in [k for k, v in _ENCODED.items() if v[0]() is None]:
-        del _ENCODED[stale]
-    while len(_ENCODED) >= _ENCODED_KEEP:
-        del _ENCODED[next(iter(_ENCODED))]
-    _ENCODED[key] = (weakref.ref(monthly), c, len(monthly), codes)
+    with _CACHE_LOCK:
+        for stale in [k for k, v in _ENCODED.items() if v[0]() is None]:
+            del _ENCODED[stale]
+        while len(_ENCODED) >= _ENCODED_KEEP:
+            del _ENCODED[next(iter(_ENCODED))]
+        _ENCODED[key] = (weakref.ref(monthly), c, len(monthly), codes)
     return codes
 
 
@@ -353,6 +351,28 @@ class StatusReport:
     reporting: pd.DataFrame
     unit_metrics: pd.DataFrame  # every unit x metric it reports: cumulative actual, this month's figure
     metric_totals: pd.DataFrame  # street-wide per metric, with quota reconciliation
+    pending_units: tuple[str, ...] = ()  # units whose as_of report is missing but not yet due
+    today: dt.date | None = None
+
+    @property
+    def yearly(self) -> pd.DataFrame:
+        """Targets to reach by a deadline (the cumulative ones)."""
+        return self.targets[self.targets["period"] != "month"]
+
+    @property
+    def monthly(self) -> pd.DataFrame:
+        """Every-month obligations, with this month's state."""
+        return self.targets[self.targets["period"] == "month"]
+
+    @property
+    def partial(self) -> bool:
+        """The as_of month still waits for reports that are not yet due."""
+        return bool(self.pending_units)
+
+    def reporting_progress(self) -> tuple[int, int]:
+        """(units that filed the as_of month, units that report at all)."""
+        r = self.reporting[self.reporting["month"] == self.as_of]
+        return int(r["received"].sum()), int(len(r))
 
     def obligation_summary(self) -> pd.DataFrame:
         """Months due, met and missed per every-month target."""
@@ -361,9 +381,22 @@ class StatusReport:
             drop=True)
 
     def status_counts(self) -> dict[str, int]:
-        """How many targets are in each status (every status present, zeros included)."""
-        counts = self.targets["status"].value_counts()
-        return {s: int(counts.get(s, 0)) for s in STATUS_LABELS_ZH}
+        """How many yearly targets are in each status (every status present, zeros included).
+
+        Every-month obligations are counted apart (`obligation_counts`): one met month does not make
+        an obligation done."""
+        counts = self.yearly["status"].value_counts()
+        return {s: int(counts.get(s, 0)) for s in ("done", "on_track", "at_risk", "behind", "overdue",
+                                                   "not_started")}
+
+    def obligation_counts(self) -> dict[str, int]:
+        """Every-month obligations by this month's state, and the months missed so far this year."""
+        m = self.monthly
+        counts = m["month_state"].value_counts()
+        out = {s: int(counts.get(s, 0)) for s in MONTH_STATES}
+        out["total"] = int(len(m))
+        out["months_missed"] = int(m["months_missed"].fillna(0).sum())
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         """The pinned JSON contract (extra keys allowed, none renamed)."""
@@ -372,11 +405,15 @@ class StatusReport:
             "unit": self.unit,
             "targets": _records(self.targets, [*TARGET_COLUMNS, "scope", "period", "deadline", "percent",
                                                "reported", "run_rate", "month_value", "months_elapsed",
-                                               "months_total", "months_due", "months_missed"]),
+                                               "months_total", "months_due", "months_missed", "months_met",
+                                               "month_state", "direction", "pending"]),
             "obligations": _records(self.obligations, [*OBLIGATION_COLUMNS, "target_id", "reported"]),
-            "tasks": _records(self.tasks, [*TASK_COLUMNS, "month", "deadline", "note"]),
-            "reporting": _records(self.reporting, [*REPORTING_COLUMNS, "due_date", "received_at"]),
+            "tasks": _records(self.tasks, [*TASK_COLUMNS, "month", "deadline", "note", "state"]),
+            "reporting": _records(self.reporting, [*REPORTING_COLUMNS, "due_date", "received_at", "pending"]),
             "status_counts": self.status_counts(),
+            "obligation_counts": self.obligation_counts(),
+            "pending_units": list(self.pending_units),
+            "partial": self.partial,
         }
 
 
@@ -404,8 +441,13 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
 
 
 def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame | None,
-                   uploads: pd.DataFrame | None, as_of: str, unit: str | None = None) -> StatusReport:
-    """Progress of every target, obligation, task and report as of a month (pure, vectorised)."""
+                   uploads: pd.DataFrame | None, as_of: str, unit: str | None = None,
+                   today: dt.date | None = None) -> StatusReport:
+    """Progress of every target, obligation, task and report as of a month (pure, vectorised).
+
+    `today` (a date) marks which missing reports are not yet due: a unit whose as_of report is
+    missing while its due day has not passed is "pending" and is judged on the months before.
+    Without it nothing is pending."""
     as_of = parse_month(as_of)
     c = _compile(plan)
     unit_name = None
@@ -420,11 +462,15 @@ def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame
 
     values, reported = _dense_monthly(plan, c, _frame(monthly, ["reporting_unit", "item", "month", "value"]),
                                       n_months)
-    targets, obligations = _targets(plan, c, values, reported, a, month_labels)
+    reporting = _reporting(plan, c, _frame(uploads, ["reporting_unit", "month", "version", "received_at"]),
+                           n_months, month_labels, today)
+    pending = np.zeros(len(c.units), dtype=bool)
+    if n_months:
+        now = reporting[(reporting["month"] == as_of) & reporting["pending"]]
+        pending[[c.unit_index[u] for u in now["reporting_unit"]]] = True
+    targets, obligations = _targets(plan, c, values, reported, a, month_labels, pending)
     unit_metrics, metric_totals = _metric_tables(c, values, reported)
     task_frame = _tasks(plan, c, _frame(tasks, ["reporting_unit", "item", "month", "status", "note"]), a)
-    reporting = _reporting(plan, c, _frame(uploads, ["reporting_unit", "month", "version", "received_at"]),
-                           n_months, month_labels)
 
     if unit_name is not None:
         code = c.unit_index[unit_name]
@@ -437,8 +483,10 @@ def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame
         reporting = reporting[reporting["reporting_unit"] == unit_name].reset_index(drop=True)
         unit_metrics = unit_metrics[unit_metrics["reporting_unit"] == unit_name].reset_index(drop=True)
     targets = targets.drop(columns=["sole_unit"])
+    pending_units = tuple(c.units[i] for i in np.flatnonzero(pending)
+                          if unit_name is None or c.units[i] == unit_name)
     return StatusReport(plan, as_of, unit_name, targets, obligations, task_frame, reporting, unit_metrics,
-                        metric_totals)
+                        metric_totals, pending_units, today)
 
 
 def _dense_monthly(plan: Plan, c: _Compiled, monthly: pd.DataFrame, n_months: int
@@ -471,13 +519,19 @@ def _run_rate(values: np.ndarray, reported: np.ndarray) -> np.ndarray:
 
 
 def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray, a: int,
-             month_labels: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+             month_labels: np.ndarray, pending: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     n_months = values.shape[-1]
+    n_units = len(c.units)
     ent, met, value = c.t_entity, c.t_metric, c.t_value
     monthly = c.t_monthly
     total = np.maximum(c.t_deadline + 1, 1)
-    elapsed = np.clip(a + 1, 0, total)
     past = a > c.t_deadline
+    # A unit whose as_of report is not yet due is judged as of the month before; a street target
+    # waits while any unit that reports its metric is pending.
+    street_pending = (c.reported_by & pending[:, None]).any(axis=0)
+    target_pending = np.where(ent < n_units, pending[np.minimum(ent, n_units - 1)] if n_units else False,
+                              street_pending[met]) & (a <= c.t_deadline) & (a >= 0)
+    elapsed = np.clip(a + 1 - target_pending, 0, total)
     cumulative = values.sum(axis=-1)[ent, met]
     any_reported = reported.any(axis=-1)[ent, met]
     rate = _run_rate(values, reported)[ent, met]
@@ -499,13 +553,22 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
     pro_rata = np.where(c.t_at_deadline, np.where(elapsed >= total, value, 0.0), value * elapsed / total)
     expected = np.where(monthly, np.where(eval_month >= 0, value, 0.0), pro_rata)
     remaining = total - elapsed
-    forecast = np.where(monthly, rate,
-                        np.where(remaining > 0, actual + rate * remaining, actual))
+    # no forecast for every-month obligations: each month stands alone
+    forecast = np.where(monthly, np.nan, np.where(remaining > 0, actual + rate * remaining, actual))
     status = classify(actual, value, expected, past, np.where(monthly, month_reported, any_reported))
 
-    # obligations: one row per every-month target per due month
+    # every-month obligations: this month's state, and never "done"
+    month_met = _at_least(month_figure, value)
+    month_state = np.select(
+        [eval_month < 0, target_pending & monthly, month_met, month_reported],
+        ["not_due", "pending", "met", "missed"], "not_reported").astype(object)
+    monthly_status = np.select([month_state == "met", np.isin(month_state, ["pending", "not_due"])],
+                               ["on_track", "not_started"], "behind").astype(object)
+    status = np.where(monthly, monthly_status, status)
+
+    # obligations: one row per every-month target per due month (a pending month is not due yet)
     obl_targets = np.flatnonzero(monthly)
-    n_due = np.clip(np.minimum(a, c.t_deadline[obl_targets]) + 1, 0, n_months)
+    n_due = np.clip(np.minimum(a, c.t_deadline[obl_targets]) + 1 - target_pending[obl_targets], 0, n_months)
     rows = np.repeat(obl_targets, n_due)
     first = np.repeat(np.cumsum(n_due) - n_due, n_due)
     month_idx = np.arange(len(rows)) - first
@@ -527,7 +590,7 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "gap": expected - actual,
         "forecast": forecast,
         "status": status,
-        "scope": np.where(ent == len(c.units), "street", "unit").astype(object),
+        "scope": np.where(ent == n_units, "street", "unit").astype(object),
         "period": np.where(monthly, "month", "year").astype(object),
         "deadline": [t.deadline for t in c.targets],
         "percent": percent,
@@ -538,6 +601,10 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "months_total": total,
         "months_due": pd.array(np.where(monthly, due, np.nan), dtype="Int64"),
         "months_missed": pd.array(np.where(monthly, missed, np.nan), dtype="Int64"),
+        "months_met": pd.array(np.where(monthly, due - missed, np.nan), dtype="Int64"),
+        "month_state": pd.array(np.where(monthly, month_state, None), dtype=object),
+        "direction": np.where(c.metric_lower[met], "lower", "higher").astype(object),
+        "pending": target_pending,
         "sole_unit": c.t_sole_unit,
     })
     obligations = pd.DataFrame({
@@ -628,10 +695,12 @@ def _tasks(plan: Plan, c: _Compiled, tasks: pd.DataFrame, a: int) -> pd.DataFram
     month = month.where(pd.Series(has))
     past = a > c.item_deadline[c.pair_item] if n_pairs else np.zeros(0, dtype=bool)
     deadlines = np.array([plan.items[i].deadline for i in c.items] or [None], dtype=object)
+    state = status.map(TASK_WORDS).fillna("not_reported")
     return pd.DataFrame({
         "item_id": _take(c.item_labels, c.pair_item),
         "reporting_unit": _take(c.unit_labels, c.pair_unit),
         "status": status.array,
+        "state": state.to_numpy(dtype=object),
         "overdue": past & (status != TASK_DONE).to_numpy(dtype=bool),
         "month": month.array,
         "deadline": deadlines[c.pair_item] if n_pairs else np.array([], dtype=object),
@@ -646,8 +715,8 @@ def _local_naive(received: pd.Series) -> pd.Series:
     return stamps
 
 
-def _reporting(plan: Plan, c: _Compiled, uploads: pd.DataFrame, n_months: int, month_labels: pd.Series
-               ) -> pd.DataFrame:
+def _reporting(plan: Plan, c: _Compiled, uploads: pd.DataFrame, n_months: int, month_labels: pd.Series,
+               today: dt.date | None = None) -> pd.DataFrame:
     shape = (len(c.units), n_months)
     version = np.full(shape, -1, dtype=np.int64)
     received_at = np.full(shape, np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -671,6 +740,9 @@ def _reporting(plan: Plan, c: _Compiled, uploads: pd.DataFrame, n_months: int, m
     on_time[~received | np.isnat(received_at)] = pd.NA
     versions = pd.array(version, dtype="Int64")
     versions[~received] = pd.NA
+    # missing but not yet due: nobody is late yet
+    not_due = (np.array([today <= d for d in due_dates], dtype=bool) if today is not None and n_months
+               else np.zeros(n_months, dtype=bool))
     return pd.DataFrame({
         "reporting_unit": _take(c.unit_labels, uu),
         "month": _take(month_labels, tt),
@@ -679,6 +751,7 @@ def _reporting(plan: Plan, c: _Compiled, uploads: pd.DataFrame, n_months: int, m
         "version": versions,
         "due_date": due_dates[tt],
         "received_at": received_at,
+        "pending": ~received & not_due[tt] if n_months else np.zeros(0, dtype=bool),
     })
 
 
@@ -686,7 +759,8 @@ def _reporting(plan: Plan, c: _Compiled, uploads: pd.DataFrame, n_months: int, m
 # Through the store
 
 
-def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: str | None = None) -> StatusReport:
+def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: str | None = None,
+                      today: dt.date | None = None) -> StatusReport:
     """Read the three active-version frames from one store snapshot and compute the status.
 
     Only each task's latest status up to as_of is read: that is all the status needs, and at city
@@ -695,12 +769,13 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
     """
     with store.snapshot() as reader:
         if as_of is None:
-            as_of = reader.latest_month() or plan.start_month
+            as_of = (default_as_of(plan, reader.active_receipts(), today) if today is not None
+                     else reader.latest_month() or plan.start_month)
         as_of = parse_month(as_of)
         monthly = reader.monthly_values(as_of)
         tasks = reader.task_statuses(as_of, latest=True)
         uploads = reader.active_receipts(as_of)
-    return compute_status(plan, monthly, tasks, uploads, as_of, unit=unit)
+    return compute_status(plan, monthly, tasks, uploads, as_of, unit=unit, today=today)
 
 
 # ---------------------------------------------------------------------------
@@ -746,7 +821,7 @@ def trajectory(plan: Plan, monthly: pd.DataFrame | None, target_id: str, as_of: 
     actual_cum = np.where(through, np.cumsum(values), np.nan)
     rate = _run_rate(values[through], reported[through])
     forecast = np.full(n, np.nan)
-    if a >= start and not np.isnan(rate):
+    if a >= start and not np.isnan(rate) and target.period != "month":  # each month of an obligation stands alone
         at = a - start
         forecast[at:] = actual_cum[at] + rate * np.minimum(ordinals[at:] - a, max(deadline - a, 0))
     return pd.DataFrame({
@@ -780,17 +855,18 @@ def metric_months(plan: Plan, monthly: pd.DataFrame | None, metric: str, as_of: 
 
 
 def headline(report: StatusReport) -> pd.DataFrame:
-    """One row per headline metric: value, target, percent, change this month, status.
+    """One row per featured metric (the plan's display block): codes and numbers, no words.
 
     Street report: the street target's figures when the metric has one, else the sums over the
     unit quotas judged with the same rules. Unit report: that unit's own target. Yearly metrics:
-    value is cumulative and change is this month's increment; every-month metrics: value is the
-    month's figure and change is the difference from the previous month.
+    value is cumulative and change is this month's increment. Every-month metrics: value is the
+    month's figure, change is the difference from the previous month, and the state is this
+    month's (units_met of units_due met it; months_met of months_due for a single obligation).
     """
     plan = report.plan
     rows = []
     totals = report.metric_totals.set_index("metric")
-    for metric_id in HEADLINE_METRICS:
+    for metric_id in plan.display.featured:
         metric = plan.metrics.get(metric_id)
         if metric is None:
             continue
@@ -799,18 +875,18 @@ def headline(report: StatusReport) -> pd.DataFrame:
         units = mine[mine["scope"] == "unit"]
         if report.unit is not None:
             units = units[units["reporting_unit"] == report.unit]
-        if report.unit is None and len(street):
-            row = street.iloc[0]
-            value, target, expected, status = row["actual"], row["target"], row["expected"], row["status"]
-            period = row["period"]
-        elif len(units):
-            period = units["period"].iloc[0]
-            value, target, expected = units["actual"].sum(), units["target"].sum(), units["expected"].sum()
-            last_deadline = max(units["deadline"])
-            past = month_ordinal(report.as_of) > last_deadline.year * 12 + last_deadline.month - 1
-            status = classify([value], [target], [expected], [past], [bool(units["reported"].any())])[0]
-        else:
+        chosen = street if report.unit is None and len(street) else units
+        if not len(chosen):
             continue
+        period = chosen["period"].iloc[0]
+        if len(chosen) == 1:
+            row = chosen.iloc[0]
+            value, target, expected, status = row["actual"], row["target"], row["expected"], row["status"]
+        else:
+            value, target, expected = chosen["actual"].sum(), chosen["target"].sum(), chosen["expected"].sum()
+            last_deadline = max(chosen["deadline"])
+            past = month_ordinal(report.as_of) > last_deadline.year * 12 + last_deadline.month - 1
+            status = classify([value], [target], [expected], [past], [bool(chosen["reported"].any())])[0]
         if report.unit is None:
             this_month = totals.loc[metric_id, "month_value"]
             previous = totals.loc[metric_id, "previous_month_value"]
@@ -818,102 +894,152 @@ def headline(report: StatusReport) -> pd.DataFrame:
             um = report.unit_metrics[report.unit_metrics["metric"] == metric_id]
             this_month = um["month_value"].sum()
             previous = um["previous_month_value"].sum()
-        change = this_month - previous if period == "month" else this_month
+        monthly = period == "month"
+        states = chosen["month_state"] if monthly else pd.Series(dtype=object)
+        units_due = int(states.isin(["met", "missed", "not_reported"]).sum())
+        units_met = int((states == "met").sum())
+        if monthly:
+            status = ("not_started" if units_due == 0 else "on_track" if units_met == units_due else "behind")
+            state = "pending" if units_due == 0 and states.eq("pending").any() else (
+                "not_due" if units_due == 0 else "met" if units_met == units_due else "missed")
+            per_unit = float(chosen["target"].iloc[0])
+        else:
+            state, per_unit = None, math.nan
         short = units[~units["status"].isin(["done", "on_track", "not_started"])]
         rows.append({
-            "metric": metric_id, "name": metric.short_name, "measure": metric.measure, "period": period,
+            "metric": metric_id, "measure": metric.measure, "period": period, "direction": metric.direction,
             "value": float(value), "target": float(target), "expected": float(expected),
-            "percent": float(value) / float(target) * 100 if target else math.nan,
-            "change": float(change), "status": status, "status_zh": STATUS_LABELS_ZH[status],
+            "percent": float(value) / float(target) * 100 if target and not monthly else math.nan,
+            "change": float(this_month - previous if monthly else this_month),
+            "this_month": float(this_month), "previous_month": float(previous),
+            "status": status, "month_state": state, "per_unit_target": per_unit,
+            "units_due": units_due, "units_met": units_met,
+            "months_due": int(chosen["months_due"].fillna(0).sum()) if monthly else 0,
+            "months_met": int(chosen["months_met"].fillna(0).sum()) if monthly else 0,
+            "months_missed": int(chosen["months_missed"].fillna(0).sum()) if monthly else 0,
             "units_total": int(len(units)), "units_short": int(len(short)),
+            "pending": bool(chosen["pending"].any()),
         })
-    return pd.DataFrame(rows, columns=["metric", "name", "measure", "period", "value", "target", "expected",
-                                       "percent", "change", "status", "status_zh", "units_total", "units_short"])
+    return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
 
 
-def format_number(value: Any) -> str:
-    """1234567 -> '1,234,567', 2.5 -> '2.50', missing -> '-' (for tables and sentences)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    value = float(value)
-    return f"{int(round(value)):,}" if abs(value - round(value)) < 1e-9 else f"{value:,.2f}"
+HEADLINE_COLUMNS = ["metric", "measure", "period", "direction", "value", "target", "expected", "percent", "change",
+                    "this_month", "previous_month", "status", "month_state", "per_unit_target", "units_due",
+                    "units_met", "months_due", "months_met", "months_missed", "units_total", "units_short", "pending"]
 
 
-def attention(report: StatusReport, lang: str = "zh") -> pd.DataFrame:
-    """What needs a leader's attention, most urgent first, each with its unit and a sentence (zh or en).
+def responsible_unit(plan: Plan, reporting_unit: Any, metric: str | None = None, item: str | None = None) -> str:
+    """Who answers for a row: the reporting unit itself, or for a street-wide target the item's lead unit."""
+    if isinstance(reporting_unit, str) and reporting_unit:
+        return reporting_unit
+    item_id = plan.metrics[metric].item if metric in plan.metrics else item
+    node = plan.items.get(item_id) if item_id else None
+    if node is not None and node.lead:
+        return node.lead
+    lead = plan.group_lead(item_id) if item_id else None
+    return lead or ""
 
-    Columns: kind (target/task/report), status (overdue/behind/task_overdue/missing/late),
-    reporting_unit (null = street), subject (target_id, item_id or month), month, text.
+
+ATTENTION_COLUMNS = ["kind", "status", "reporting_unit", "responsible", "subject", "metric", "item_id", "month",
+                     "actual", "expected", "gap", "target", "deadline", "months_missed", "months_due",
+                     "missed_months", "task_status", "note", "received_at", "due_date", "overdue"]
+
+
+def attention(report: StatusReport) -> pd.DataFrame:
+    """What needs a leader's attention, most urgent first: codes and numbers for the presentation layer.
+
+    kind: target (a yearly target 逾期/滞后/预警), task (受阻, or past its deadline), obligation (an
+    every-month obligation missed this month, or met now but missed earlier this year), report
+    (missing or late). status orders the rows (ATTENTION_SEVERITY). Each row names the responsible
+    unit (the reporting unit, or the lead unit of a street-wide target) and what is due.
     """
-    from worktrack.i18n import translate
-
-    en = lang == "en"
     plan = report.plan
     parts = []
-    t = report.targets[report.targets["status"].isin(["behind", "overdue"])]
+    t = report.yearly[report.yearly["status"].isin(["behind", "overdue", "at_risk"])]
     if len(t):
-        who = t["reporting_unit"].fillna("Whole street" if en else "全街道")
-        name = t["metric"].map({m.id: translate(f"metric.{m.id}", "en") if en else m.short_name
-                                for m in plan.metrics.values()})
-        measure = t["metric"].map({m.id: m.measure for m in plan.metrics.values()})
-        label = t["status"].map(STATUS_LABELS_EN if en else STATUS_LABELS_ZH)
-        nums = {c: t[c].map(format_number) for c in ("actual", "expected", "gap", "target")}
-        missed = t["months_missed"].astype("Float64").fillna(0).map(format_number)
-        deadline = t["deadline"].astype(str)
-        if en:
-            yearly = (who + " " + name + " [" + label + "]: " + nums["actual"] + measure + " so far, "
-                      + nums["expected"] + measure + " expected by now, short by " + nums["gap"] + measure
-                      + " (target " + nums["target"] + measure + " by " + deadline + ")")
-            per_month = (who + " " + name + " [" + label + "]: " + nums["actual"] + measure + " this month, at least "
-                         + nums["target"] + measure + " required; " + missed + " month(s) missed")
-        else:
-            yearly = (who + " " + name + "【" + label + "】：累计完成 " + nums["actual"] + measure + "，按进度应完成 "
-                      + nums["expected"] + measure + "，差 " + nums["gap"] + measure + "（目标 " + nums["target"]
-                      + measure + "，时限 " + deadline + "）")
-            per_month = (who + " " + name + "【" + label + "】：本月 " + nums["actual"] + measure + "，每月应至少 "
-                         + nums["target"] + measure + "；累计未达标 " + missed + " 个月")
         parts.append(pd.DataFrame({
-            "kind": "target", "status": t["status"], "reporting_unit": t["reporting_unit"],
-            "subject": t["target_id"], "month": report.as_of,
-            "text": np.where(t["period"] == "month", per_month, yearly),
+            "kind": "target", "status": t["status"].to_numpy(dtype=object),
+            "reporting_unit": t["reporting_unit"].to_numpy(dtype=object),
+            "responsible": [responsible_unit(plan, u, m) for u, m in zip(t["reporting_unit"], t["metric"],
+                                                                       strict=True)],
+            "subject": t["target_id"].to_numpy(dtype=object), "metric": t["metric"].to_numpy(dtype=object),
+            "month": report.as_of, "actual": t["actual"].to_numpy(dtype=float),
+            "expected": t["expected"].to_numpy(dtype=float), "gap": t["gap"].to_numpy(dtype=float),
+            "target": t["target"].to_numpy(dtype=float), "deadline": t["deadline"].to_numpy(dtype=object),
         }))
-    k = report.tasks[report.tasks["overdue"]]
-    if len(k):
-        title = k["item_id"].map({i.id: f"{i.number} {i.title}" for i in plan.items.values()})
-        latest = k["status"].fillna("not reported" if en else NOT_REPORTED_ZH)
-        deadline = k["deadline"].astype(str)
-        text = (k["reporting_unit"] + " task “" + title + "” passed its deadline " + deadline + "; latest status: "
-                + latest) if en else (k["reporting_unit"] + " 事项“" + title + "”已过完成时限 " + deadline
-                                      + "，最新状态：" + latest)
+    o = report.monthly[(report.monthly["month_state"].isin(["missed", "not_reported"]))
+                       | (report.monthly["months_missed"].fillna(0) > 0)]
+    if len(o):
+        ob = report.obligations[~report.obligations["met"]]
+        missed_months = ob.groupby("target_id")["month"].agg(lambda ms: ",".join(sorted(ms)))
+        this_month = o["month_state"].isin(["missed", "not_reported"]).to_numpy(dtype=bool)
         parts.append(pd.DataFrame({
-            "kind": "task", "status": "task_overdue", "reporting_unit": k["reporting_unit"], "subject": k["item_id"],
-            "month": k["month"], "text": text,
+            "kind": "obligation",
+            "status": np.where(this_month, "obligation_missed", "obligation_earlier").astype(object),
+            "reporting_unit": o["reporting_unit"].to_numpy(dtype=object),
+            "responsible": [responsible_unit(plan, u, m) for u, m in zip(o["reporting_unit"], o["metric"],
+                                                                       strict=True)],
+            "subject": o["target_id"].to_numpy(dtype=object), "metric": o["metric"].to_numpy(dtype=object),
+            "month": report.as_of, "actual": o["actual"].to_numpy(dtype=float),
+            "target": o["target"].to_numpy(dtype=float), "deadline": o["deadline"].to_numpy(dtype=object),
+            "months_missed": o["months_missed"].fillna(0).to_numpy(dtype=float),
+            "months_due": o["months_due"].fillna(0).to_numpy(dtype=float),
+            "missed_months": o["target_id"].map(missed_months).fillna("").to_numpy(dtype=object),
+            "task_status": o["month_state"].to_numpy(dtype=object),
+        }))
+    k = report.tasks[report.tasks["overdue"] | (report.tasks["state"] == "blocked")]
+    if len(k):
+        parts.append(pd.DataFrame({
+            "kind": "task",
+            "status": np.where(k["overdue"].to_numpy(dtype=bool), "task_overdue", "blocked").astype(object),
+            "reporting_unit": k["reporting_unit"].to_numpy(dtype=object),
+            "responsible": k["reporting_unit"].to_numpy(dtype=object),
+            "subject": k["item_id"].to_numpy(dtype=object), "item_id": k["item_id"].to_numpy(dtype=object),
+            "month": k["month"].to_numpy(dtype=object), "deadline": k["deadline"].to_numpy(dtype=object),
+            "task_status": k["state"].to_numpy(dtype=object),
+            "note": k["note"].fillna("").to_numpy(dtype=object),
+            "overdue": k["overdue"].to_numpy(dtype=bool),
         }))
     r = report.reporting
-    missing = r[~r["received"]]
+    missing = r[~r["received"] & ~r["pending"]]
     if len(missing):
-        due = missing["due_date"].astype(str)
-        text = (missing["reporting_unit"] + " " + missing["month"] + " report not received (due " + due + ")") if en \
-            else (missing["reporting_unit"] + " " + missing["month"] + " 月报未报送（截止 " + due + "）")
         parts.append(pd.DataFrame({
-            "kind": "report", "status": "missing", "reporting_unit": missing["reporting_unit"],
-            "subject": missing["month"], "month": missing["month"], "text": text,
+            "kind": "report", "status": "missing", "reporting_unit": missing["reporting_unit"].to_numpy(dtype=object),
+            "responsible": missing["reporting_unit"].to_numpy(dtype=object),
+            "subject": missing["month"].to_numpy(dtype=object), "month": missing["month"].to_numpy(dtype=object),
+            "due_date": missing["due_date"].to_numpy(dtype=object),
         }))
-    late = r[r["received"] & (r["on_time"] == False)]  # noqa: E712  (nullable boolean column)
+    late = r[r["received"] & r["on_time"].eq(False).fillna(False).astype(bool)]
     if len(late):
-        received = late["received_at"].dt.strftime("%Y-%m-%d %H:%M")
-        due = late["due_date"].astype(str)
-        text = (late["reporting_unit"] + " " + late["month"] + " report late (received " + received + ", due " + due
-                + ")") if en else (late["reporting_unit"] + " " + late["month"] + " 月报逾期报送（" + received
-                                   + " 收到，截止 " + due + "）")
         parts.append(pd.DataFrame({
-            "kind": "report", "status": "late", "reporting_unit": late["reporting_unit"],
-            "subject": late["month"], "month": late["month"], "text": text,
+            "kind": "report", "status": "late", "reporting_unit": late["reporting_unit"].to_numpy(dtype=object),
+            "responsible": late["reporting_unit"].to_numpy(dtype=object),
+            "subject": late["month"].to_numpy(dtype=object), "month": late["month"].to_numpy(dtype=object),
+            "received_at": late["received_at"].to_numpy(), "due_date": late["due_date"].to_numpy(dtype=object),
         }))
-    columns = ["kind", "status", "reporting_unit", "subject", "month", "text"]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    out = pd.concat(parts, ignore_index=True)
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ATTENTION_COLUMNS})
+    out = pd.concat(parts, ignore_index=True).reindex(columns=ATTENTION_COLUMNS)
     order = out["status"].map(_SEVERITY)
-    return out.assign(_order=order).sort_values(["_order"], kind="stable").drop(columns="_order").reset_index(
-        drop=True)[columns]
+    return (out.assign(_order=order).sort_values(["_order", "month"], kind="stable").drop(columns="_order")
+            .reset_index(drop=True))
+
+
+def default_as_of(plan: Plan, receipts: pd.DataFrame, today: dt.date | None) -> str:
+    """The month a leader lands on: the latest month whose reporting is complete or whose due day
+    has passed (a month that one unit filed early is not the default while the others are not due).
+
+    receipts: reporting_unit, month of the active uploads. Without `today`, the latest month with data.
+    """
+    months = sorted({m for m in receipts["month"].dropna().astype(str)} & set(plan.months)) if len(receipts) else []
+    if not months:
+        return plan.start_month
+    if today is None:
+        return months[-1]
+    c = _compile(plan)
+    expected = {c.units[i] for i in c.reporting_units}
+    filed = receipts.groupby("month")["reporting_unit"].agg(lambda u: expected <= set(u))
+    for month in reversed(months):
+        if bool(filed.get(month, False)) or today > report_due_date(plan, month):
+            return month
+    return months[0]

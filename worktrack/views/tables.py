@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
-from worktrack.charts import format_amount, month_label, short_month_label, status_label
 from worktrack.i18n import translate
 from worktrack.plan import Plan, month_range
-from worktrack.progress import HEADLINE_METRICS, StatusReport, metric_months, month_ordinal
-
-NOT_REPORTED = {"zh": "未报送", "en": "Not reported"}
+from worktrack.progress import StatusReport, metric_months, month_ordinal
+from worktrack.views.format import (
+    date_label,
+    format_amount,
+    metric_name,
+    month_label,
+    month_state_label,
+    short_month_label,
+    status_label,
+    task_word,
+)
 
 
 def metric_series(plan: Plan, monthly: pd.DataFrame, metric: str, as_of: str, unit: str | None = None,
@@ -24,44 +29,6 @@ def metric_series(plan: Plan, monthly: pd.DataFrame, metric: str, as_of: str, un
     if cumulative:
         values = values.cumsum()
     return pd.DataFrame({"month": list(values.index), "value": values.to_numpy(dtype=float)})
-
-
-def headline_cards(report: StatusReport, headline: pd.DataFrame, lang: str = "zh") -> list[dict]:
-    """The five headline cards: formatted value, target, percent, change, status label."""
-    cards = []
-    for row in headline.itertuples():
-        metric = report.plan.metrics[row.metric]
-        monthly = row.period == "month"
-        target_text = (translate("overview.per_month_target", lang, target=format_amount(row.target, row.measure))
-                       if monthly else format_amount(row.target, row.measure))
-        cards.append({
-            "metric": row.metric,
-            "name": metric.short_name if lang == "zh" else translate(f"metric.{row.metric}", lang),
-            "value": format_amount(row.value, row.measure, compact=True),
-            "target": target_text,
-            "percent": None if row.percent is None or math.isnan(row.percent) else f"{row.percent:.0f}%",
-            "change": format_amount(row.change, row.measure, compact=True),
-            "change_raw": float(row.change),
-            "status": row.status,
-            "status_label": status_label(row.status, lang),
-            "period": row.period,
-        })
-    return cards
-
-
-def attention_table(report: StatusReport, attention: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
-    """The attention list with translated column names, status labels first."""
-    kind_status = {"task_overdue": "overdue", "missing": "behind", "late": "at_risk"}
-    labels = attention["status"].map(lambda s: status_label(kind_status.get(s, s), lang)
-                                     if s in kind_status or s in ("behind", "overdue") else s)
-    kind_names = attention["status"].map(lambda s: translate(f"attention.{s}", lang))
-    return pd.DataFrame({
-        translate("attention.col_status", lang): labels.to_numpy(),
-        translate("attention.col_kind", lang): kind_names.to_numpy(),
-        translate("attention.col_unit", lang): attention["reporting_unit"].fillna(
-            translate("plan_page.target_street", lang)).to_numpy(),
-        translate("attention.col_text", lang): attention["text"].to_numpy(),
-    })
 
 
 def unit_comparison_rows(report: StatusReport, metric: str) -> pd.DataFrame:
@@ -81,21 +48,26 @@ def reporting_grid(report: StatusReport, lang: str = "zh") -> pd.DataFrame:
     unit_codes, units = pd.factorize(r["reporting_unit"])
     months, month_codes = np.unique(r["month"].to_numpy(dtype=object), return_inverse=True)
     received = r["received"].to_numpy(dtype=bool)
+    pending = r["pending"].to_numpy(dtype=bool) if "pending" in r else np.zeros(len(r), dtype=bool)
     late = received & r["on_time"].astype("boolean").eq(False).fillna(False).to_numpy(dtype=bool)
-    words = np.array([translate("grid.on_time", lang), translate("grid.late", lang), translate("grid.missing", lang)],
-                     dtype=object)
+    words = np.array([translate("grid.on_time", lang), translate("grid.late", lang), translate("grid.missing", lang),
+                      translate("grid.pending", lang)], dtype=object)
     cells = np.full((len(units), len(months)), "", dtype=object)
-    cells[unit_codes, month_codes] = words[np.where(~received, 2, np.where(late, 1, 0))]
+    cells[unit_codes, month_codes] = words[np.where(pending, 3, np.where(~received, 2, np.where(late, 1, 0)))]
+    # the first every-month obligation that units report (e.g. two governance reports a month), per cell
     ob = report.obligations
-    gov = ob[ob["metric"] == "governance_reports"]
+    gov = ob[ob["reporting_unit"].notna()]
+    gov = gov[gov["metric"] == gov["metric"].iloc[0]] if len(gov) else gov
     if len(gov):
+        name = metric_name(report.plan, gov["metric"].iloc[0], lang)
         rows = pd.Index(units).get_indexer(gov["reporting_unit"])
         columns = pd.Index(months).get_indexer(gov["month"])
         there = (rows >= 0) & (columns >= 0)
         met = gov["met"].to_numpy(dtype=bool)[there]
         count = gov["actual"].fillna(0).to_numpy(dtype=float).astype(int)[there]
         # one translated phrase per distinct (met, count), not one per cell
-        phrases = {key: " · " + translate("grid.reports_met" if key[0] else "grid.reports_missed", lang, n=key[1])
+        phrases = {key: " · " + translate("grid.reports_met" if key[0] else "grid.reports_missed", lang, n=key[1],
+                                          name=name)
                    for key in set(zip(met.tolist(), count.tolist(), strict=True))}
         suffix = np.array([phrases[key] for key in zip(met.tolist(), count.tolist(), strict=True)], dtype=object)
         cells[rows[there], columns[there]] = cells[rows[there], columns[there]] + suffix
@@ -105,66 +77,80 @@ def reporting_grid(report: StatusReport, lang: str = "zh") -> pd.DataFrame:
 
 
 def scorecard(report: StatusReport, unit: str, lang: str = "zh") -> pd.DataFrame:
-    """Every target that applies to one unit, with actual, target, expected and status label."""
+    """Every target that applies to one unit: actual, expected, target and status.
+
+    Yearly targets show the status; every-month obligations show this month's state and how many
+    months were met so far (never "done")."""
     plan = report.plan
     t = report.targets[report.targets["reporting_unit"] == unit]
-    names = {m.id: (m.short_name if lang == "zh" else translate(f"metric.{m.id}", lang)) for m in plan.metrics.values()}
-    measures = {m.id: m.measure for m in plan.metrics.values()}
+    status = []
+    for r in t.itertuples():
+        if r.period == "month":
+            status.append(f"{month_state_label(r.month_state, lang)} · "
+                          + translate("card.months_met", lang, met=int(r.months_met), due=int(r.months_due)))
+        else:
+            status.append(status_label(r.status, lang))
+
+    def amounts(column: str, expected: bool = False) -> list[str]:
+        return [format_amount(v, plan.metrics[m].measure, lang, metric=plan.metrics[m], expected=expected)
+                for v, m in zip(t[column], t["metric"], strict=True)]
+
     return pd.DataFrame({
-        translate("community.col_metric", lang): t["metric"].map(names).to_numpy(),
+        translate("community.col_metric", lang): [metric_name(plan, m, lang) for m in t["metric"]],
         translate("community.col_period", lang): t["period"].map(
             lambda p: translate("plan_page.every_month", lang) if p == "month" else translate("community.yearly", lang)
         ).to_numpy(),
-        translate("community.col_actual", lang): [format_amount(v, measures[m]) for v, m in zip(t["actual"], t["metric"],
-                                                                                                  strict=True)],
-        translate("community.col_expected", lang): [format_amount(v, measures[m]) for v, m in
-                                                    zip(t["expected"], t["metric"], strict=True)],
-        translate("community.col_target", lang): [format_amount(v, measures[m]) for v, m in zip(t["target"], t["metric"],
-                                                                                                  strict=True)],
-        translate("community.col_status", lang): t["status"].map(lambda s: status_label(s, lang)).to_numpy(),
+        translate("community.col_actual", lang): amounts("actual"),
+        translate("community.col_expected", lang): amounts("expected", expected=True),
+        translate("community.col_target", lang): amounts("target"),
+        translate("community.col_status", lang): status,
     })
 
 
-def task_table(report: StatusReport, unit: str | None = None, lang: str = "zh") -> pd.DataFrame:
+def task_table(report: StatusReport, unit: str | None = None, lang: str = "zh", notes: bool = True) -> pd.DataFrame:
     """Tasks with their latest status, deadline and overdue flag (one unit or all)."""
     plan = report.plan
     k = report.tasks if unit is None else report.tasks[report.tasks["reporting_unit"] == unit]
     items = plan.items
     overdue_word = translate("status.overdue", lang)
-    return pd.DataFrame({
+    table = pd.DataFrame({
         translate("tasks.col_number", lang): k["item_id"].map(lambda i: items[i].number).to_numpy(),
         translate("tasks.col_title", lang): k["item_id"].map(lambda i: items[i].title).to_numpy(),
         translate("tasks.col_unit", lang): k["reporting_unit"].to_numpy(),
-        translate("tasks.col_status", lang): k["status"].fillna(NOT_REPORTED.get(lang, "未报送")).to_numpy(),
-        translate("tasks.col_deadline", lang): k["item_id"].map(lambda i: items[i].deadline.isoformat()).to_numpy(),
+        translate("tasks.col_status", lang): [task_word(w, lang) for w in k["status"]],
+        translate("tasks.col_deadline", lang): k["item_id"].map(lambda i: date_label(items[i].deadline, lang)).to_numpy(),
         translate("tasks.col_overdue", lang): k["overdue"].map(lambda o: f"✖ {overdue_word}" if o else "").to_numpy(),
-        translate("tasks.col_note", lang): k["note"].fillna("").to_numpy() if "note" in k else "",
     })
+    if notes:
+        table[translate("tasks.col_note", lang)] = k["note"].fillna("").to_numpy() if "note" in k else ""
+    return table
 
 
 def community_ranks(report: StatusReport, lang: str = "zh") -> pd.DataFrame:
-    """Each community's standing on the headline metrics, normalised to its quota (or share of months met)."""
+    """Each community's standing on the featured metrics, normalised to its quota (or share of months met)."""
     plan = report.plan
     communities = [u.name for u in plan.communities]
     t = report.targets
     data: dict[str, list] = {translate("grid.unit", lang): communities}
-    for metric in HEADLINE_METRICS:
+    for metric in plan.display.featured:
+        name = metric_name(plan, metric, lang)
         rows = t[(t["metric"] == metric) & (t["scope"] == "unit")].set_index("reporting_unit")
         if not len(rows):
             um = report.unit_metrics[report.unit_metrics["metric"] == metric].set_index("reporting_unit")
             if not len(um) or not set(communities) & set(um.index):
                 continue
-            values = [float(um.loc[c, "actual"]) if c in um.index else 0.0 for c in communities]
-            label = translate(f"rank.{metric}", lang)
-            data[label] = values
+            data[translate("rank.total", lang, name=name)] = [
+                float(um.loc[c, "actual"]) if c in um.index else 0.0 for c in communities]
             continue
         if rows["period"].iloc[0] == "month":
             due = rows["months_due"].astype(float)
             missed = rows["months_missed"].astype(float)
             share = ((due - missed) / due.where(due > 0)).reindex(communities)
+            label = translate("rank.months_share", lang, name=name)
         else:
             share = (rows["actual"] / rows["target"]).reindex(communities)
-        data[translate(f"rank.{metric}", lang)] = [None if pd.isna(v) else round(float(v) * 100, 1) for v in share]
+            label = translate("rank.quota_share", lang, name=name)
+        data[label] = [None if pd.isna(v) else round(float(v) * 100, 1) for v in share]
     frame = pd.DataFrame(data)
     score_cols = [c for c in frame.columns[1:]]
     if score_cols:
@@ -185,9 +171,9 @@ def community_history(plan: Plan, monthly: pd.DataFrame, unit: str, as_of: str, 
     metrics = [m for m in plan.metrics_for_unit(unit) if m.id in table.index]
     out = pd.DataFrame(
         {short_month_label(m, lang) if len(months) <= 12 else month_label(m, lang):
-         [format_amount(table.loc[x.id, m], x.measure, compact=True) if not pd.isna(table.loc[x.id, m]) else "-"
+         [format_amount(table.loc[x.id, m], x.measure, lang, metric=x) if not pd.isna(table.loc[x.id, m]) else "-"
           for x in metrics] for m in months},
-        index=[x.short_name if lang == "zh" else translate(f"metric.{x.id}", lang) for x in metrics],
+        index=[metric_name(plan, x.id, lang) for x in metrics],
     )
     out.index.name = translate("community.col_metric", lang)
     return out
@@ -203,7 +189,9 @@ def item_statuses(report: StatusReport) -> pd.DataFrame:
 
     Task words map to statuses (已完成 done, 进行中 on_track, 受阻 behind, 未开始 / not reported
     not_started) and an overdue task is overdue; a metric item takes its targets' statuses.
-    Columns: item_id, status, done_units, total_units, targets.
+    Every-month obligations never make an item done: for them the tally is this month's (met of
+    due) and the months missed so far.
+    Columns: item_id, status, done_units, total_units, targets, monthly_due, monthly_met, months_missed.
     """
     plan = report.plan
     tasks = report.tasks
@@ -221,6 +209,11 @@ def item_statuses(report: StatusReport) -> pd.DataFrame:
     done = (tasks["status"] == "已完成").groupby(tasks["item_id"]).sum()
     total = tasks.groupby("item_id").size()
     n_targets = report.targets["metric"].map(metric_item).value_counts()
+    monthly = report.monthly
+    monthly_item = monthly["metric"].map(metric_item)
+    monthly_due = monthly["month_state"].isin(["met", "missed", "not_reported"]).groupby(monthly_item).sum()
+    monthly_met = (monthly["month_state"] == "met").groupby(monthly_item).sum()
+    months_missed = monthly["months_missed"].fillna(0).astype(int).groupby(monthly_item).sum()
     ids = list(plan.items)
     worst_rank = worst.reindex(ids)
     status = [None if pd.isna(r) else (STATUS_SEVERITY[int(r)] if r < len(STATUS_SEVERITY) else None)
@@ -231,7 +224,12 @@ def item_statuses(report: StatusReport) -> pd.DataFrame:
         "done_units": done.reindex(ids, fill_value=0).astype(int).to_numpy(),
         "total_units": total.reindex(ids, fill_value=0).astype(int).to_numpy(),
         "targets": n_targets.reindex(ids, fill_value=0).astype(int).to_numpy(),
-    }, columns=["item_id", "status", "done_units", "total_units", "targets"])
+        "monthly_due": monthly_due.reindex(ids, fill_value=0).astype(int).to_numpy(),
+        "monthly_met": monthly_met.reindex(ids, fill_value=0).astype(int).to_numpy(),
+        "months_missed": months_missed.reindex(ids, fill_value=0).astype(int).to_numpy(),
+        "has_monthly": pd.Index(ids).isin(set(monthly_item)),
+    }, columns=["item_id", "status", "done_units", "total_units", "targets", "monthly_due", "monthly_met",
+                "months_missed", "has_monthly"])
 
 
 def group_targets_by_node(plan: Plan) -> dict[str, list[str]]:
@@ -249,7 +247,8 @@ def item_unit_statuses(report: StatusReport, item_id: str, lang: str = "zh") -> 
     # columns stay in pandas' text arrays: a city's 1,000 rows per item are not boxed to Python and back
     return pd.DataFrame({
         translate("tasks.col_unit", lang): k["reporting_unit"].array,
-        translate("tasks.col_status", lang): k["status"].fillna(NOT_REPORTED.get(lang, "未报送")).array,
+        translate("tasks.col_status", lang): pd.array([task_word(w, lang) for w in k["status"]],
+                                                      dtype=k["reporting_unit"].dtype),
         translate("tasks.col_overdue", lang): pd.array(overdue, dtype=k["reporting_unit"].dtype),
         translate("tasks.col_note", lang): k["note"].fillna("").array,
     })
