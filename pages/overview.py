@@ -63,15 +63,16 @@ with left:
     st.subheader(t("overview.status_counts"))
     counts = report.status_counts()
     st.plotly_chart(status_donut(counts, language), width="stretch", config={"displayModeBar": False})
+    colon = "：" if language == "zh" else ": "
     for code, n in counts.items():
         if n:
-            st.markdown(f"- {t('status.' + code)}：**{n}**" if language == "zh" else f"- {t('status.' + code)}: **{n}**")
+            st.markdown(f"- {t('status.' + code)}{colon}**{n}**")
     obligations = report.obligation_counts()
     if obligations["total"]:
         st.subheader(t("overview.monthly_counts"))
         for state in ("met", "missed", "not_reported", "pending"):
             if obligations[state]:
-                st.markdown(f"- {t('month_state.' + state)}: **{obligations[state]}**")
+                st.markdown(f"- {t('month_state.' + state)}{colon}**{obligations[state]}**")
 with right:
     st.subheader(t("overview.attention"))
     rows = attention_rows(report, language)

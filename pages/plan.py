@@ -173,7 +173,7 @@ st.download_button(t("plan_page.download_targets"), table.to_csv(index=False).en
 st.caption(t("plan_page.as_of_note", month=month_label(month, current_lang)))
 
 st.header(t("reconcile.title"))
-for sentence, mismatch in reconciliation_lines(plan, current_lang):
+for sentence, mismatch in reconciliation_lines(plan, current_lang, balanced=True):
     (st.warning if mismatch else st.info)(sentence, icon=":material/warning:" if mismatch else ":material/info:")
 for sentence in source_lines(report, current_lang):
     st.markdown(f"- {sentence}")

@@ -94,3 +94,29 @@ def test_every_screen_shows_its_chinese_heading_and_no_error(demo_story_url, lab
         assert page.get_by_text("Traceback").count() == 0
         page.get_by_text("演示模式").first.wait_for(timeout=10_000)  # the demo banner on every screen
         screenshot(page, f"screen-{label}")
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_attention_list_is_readable_in_full(demo_story_url, width):
+    # regression: the 说明 column was cut off at 1440 px and invisible on a phone
+    with browser_page() as page:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(demo_story_url)
+        wait_for_app(page)
+        page.get_by_text("街道领导（演示）").first.click()
+        page.get_by_role("button", name="进入演示").click()
+        page.get_by_role("heading", name="总览").wait_for(timeout=30_000)
+        wait_for_app(page)
+        table = page.locator("table.wt-wrapped").first
+        table.wait_for(timeout=30_000)
+        table.scroll_into_view_if_needed()
+        blocked = page.get_by_text("开放式老旧小区引入物业服务，居民意见未统一，暂缓推进", exact=False).first
+        assert blocked.is_visible()
+        overflow = page.evaluate("""() => {
+            const cells = [...document.querySelectorAll('table.wt-wrapped td')];
+            const bad = cells.filter(td => td.scrollWidth > td.clientWidth + 1
+                                         || td.getBoundingClientRect().right > window.innerWidth + 1);
+            return {cells: cells.length, bad: bad.map(td => td.innerText).slice(0, 5)};
+        }""")
+        assert overflow["cells"] > 20 and overflow["bad"] == [], overflow
+        screenshot(page, f"attention-{width}")

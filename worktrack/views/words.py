@@ -241,10 +241,13 @@ def attention_counts(rows: pd.DataFrame, lang: str = "zh") -> str:
 # What the document itself says inconsistently, and where the money came from
 
 
-def reconciliation_lines(plan: Plan, lang: str = "zh") -> list[tuple[str, bool]]:
-    """(sentence, is_mismatch) per metric whose unit quotas split a street total."""
+def reconciliation_lines(plan: Plan, lang: str = "zh", balanced: bool = False) -> list[tuple[str, bool]]:
+    """(sentence, is_mismatch) per metric whose unit quotas do not add up to its street total
+    (and, with balanced=True, those that do)."""
     out = []
     for rec in reconcile(plan):
+        if rec.balanced and not balanced:
+            continue
         metric = plan.metrics[rec.metric]
 
         def fmt(value, metric=metric):
