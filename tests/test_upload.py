@@ -373,3 +373,14 @@ def test_problems_are_also_cards_for_a_phone(db_path, accounts, plan):
     assert f"第 {row} 行 · 本月数值" in texts(at)
     assert any("五十" in t.value and "数字" in t.value for t in at.text)  # the explanation, in full
     assert "内容：五十" in [t.value for t in at.text]
+
+
+def test_upload_tables_keep_their_first_column_in_view(db_path, accounts, plan):
+    import json
+
+    at = open_upload(accounts["tianjian"])
+    submit(upload(at, "v1.csv", filled(plan, "天剑社区", "2023-06", GOOD)))
+    for frame in at.dataframe:
+        if len(frame.value.columns) > 2:  # the receipt's two-column table needs no pinning
+            first = str(frame.value.columns[0])
+            assert json.loads(frame.proto.columns).get(first, {}).get("pinned") is True, first
