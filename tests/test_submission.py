@@ -174,7 +174,8 @@ def test_a_file_for_another_month_names_the_month_picker(plan):
     assert submission.file_month_differs(report, "2023-06") == "2023-07"
     english = submission.validate_upload(plan, TIANJIAN, data, "july.csv", None, "2023-06", lang="en")
     message = next(f.message for f in english.errors if f.code == "month-mismatch")
-    assert 'change "Month" to 2023-07' in message or "to 2023-07" in message
+    assert message.startswith("The file is for 2023-07, but \"Month\" under \"1. Unit and month\" above is set to 2023-06")
+    assert 'change "Month" to 2023-07' in message
     good = submission.validate_upload(plan, TIANJIAN, data, "july.csv", None, "2023-07")
     assert good.ok and submission.file_month_differs(good, "2023-07") is None
 
@@ -229,6 +230,15 @@ def test_regression_a_blank_task_status_is_not_updated_never_a_dash(db_path, pla
     assert (row["上一版"], row["本版"]) == ("进行中", "本月未更新")
     assert "→ —" not in submission.receipt_text(receipt, plan)
     assert "T1-1 规范救助兜牢底线: 进行中 → 本月未更新" in submission.receipt_text(receipt, plan)
+    blocked = filled(plan, "天剑社区", "2023-06", {**GOOD, ("T1-1", ""): "受阻"})
+    report = read_report(blocked, "v3.csv", plan)
+    result = Store(db_path).submit(report, blocked, submitted_by="tianjian")
+    # the English receipt: English words; Chinese only where the plan's names are Chinese
+    english = submission.make_receipt(result, report, TIANJIAN, Store(db_path).uploads("天剑社区", "2023-06"), False,
+                                      plan=plan, lang="en")
+    text = submission.receipt_text(english, plan, "en")
+    assert "- T1-2 落实主动发现机制: not updated this month" in text
+    assert "- fund_raised_yuan 社区基金募集善款（款物） (爱心企业): 12,000 元" in text
 
 
 def test_regression_receipt_and_problem_list_csv_carry_no_live_formula(db_path, plan):

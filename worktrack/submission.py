@@ -345,16 +345,20 @@ def receipt_text(receipt: Receipt, plan: Plan, lang: str = "zh") -> str:
     if receipt.figures:
         lines += ["", translate("upload_screen.figures_heading", lang)]
         for figure in receipt.figures:
-            where = f"{figure.item} {figure.name}" + (f"（{figure.category}）" if figure.category else "")
-            lines.append(f"- {where}: {figure.shown}")
+            lines.append(f"- {_where(figure.item, figure.name, figure.category, lang)}: {figure.shown}")
     if receipt.changes:
         lines += ["", translate("upload.changes_heading", lang)]
         for row in changes_table(plan, receipt.changes, lang).itertuples(index=False):
             item_id, name, category, old, new = row
-            where = f"{item_id} {name}" + (f"（{category}）" if category else "")
-            lines.append(f"- {where}: {old} → {new}")
+            lines.append(f"- {_where(item_id, name, category, lang)}: {old} → {new}")
     lines += ["", translate("upload.receipt_footer", lang)]
     return "\n".join(lines) + "\n"
+
+
+def _where(item: str, name: str, category: str, lang: str) -> str:
+    if not category:
+        return f"{item} {name}"
+    return f"{item} {name}（{category}）" if lang == "zh" else f"{item} {name} ({category})"
 
 
 def receipt_csv(receipt: Receipt, plan: Plan, lang: str = "zh") -> bytes:
