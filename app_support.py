@@ -226,6 +226,51 @@ def plan_check():
     return _plan_check(str(plan_file()), os.path.getmtime(plan_file()))
 
 
+def first_column_pinned(frame) -> dict:
+    """A column_config for st.dataframe that keeps the first column in view while the table scrolls sideways
+    (on a phone the grid scrolls horizontally; the pinned column says which row one is reading)."""
+    if frame is None or not len(frame.columns):
+        return {}
+    return {frame.columns[0]: st.column_config.Column(pinned=True)}
+
+
+# Phone layout (Streamlit's own breakpoint for stacking columns is 640 px). CSS only: pages stay as they are.
+MOBILE_CSS = """
+<style>
+@media (max-width: 640px) {
+  /* A row of three or more columns (the overview's headline cards) wraps two to a row instead of one. */
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"]:nth-child(3)) {
+    flex-flow: row wrap !important;
+    gap: 0.5rem !important;
+  }
+  [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"]:nth-child(3)) > [data-testid="stColumn"] {
+    flex: 1 1 calc(50% - 0.25rem) !important;
+    width: calc(50% - 0.25rem) !important;
+    min-width: calc(50% - 0.25rem) !important;
+  }
+  /* The upload page's problem list: cards on a phone, the table on wider screens. */
+  .st-key-upload_error_table { display: none !important; }
+}
+@media (min-width: 641px) {
+  .st-key-upload_error_cards { display: none !important; }
+}
+/* Headline figures are never cut off ("883.66…"): a size that fits five cards to a row, and wrapping. */
+[data-testid="stMetricValue"] { font-size: clamp(1.35rem, 2.1vw, 2.25rem); }
+[data-testid="stMetricValue"] > div, [data-testid="stMetricDelta"] > div {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+}
+/* The table toolbar's own CSV download writes cells as they are, formulas included; every table people
+   need elsewhere has a download button that neutralises them (worktrack.tables.csv_bytes). */
+[data-testid="stElementToolbar"] button[aria-label="Download as CSV"] { display: none !important; }
+</style>
+"""
+
+
+def mobile_css() -> None:
+    """The shared CSS of every page: the phone layout and the hidden table-toolbar download."""
+    st.html(MOBILE_CSS)
+
+
 def clear_data_caches() -> None:
     """Call after every accepted upload, rollback or lock change."""
     st.cache_data.clear()

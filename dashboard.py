@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from app_support import current_user, may_open, sidebar, t
+from app_support import current_user, may_open, mobile_css, sidebar, t
 
 st.set_page_config(page_title="工作要点目标跟踪", page_icon=":material/checklist:", layout="wide")
+mobile_css()
 
 user = current_user()
 

@@ -19,6 +19,7 @@ from worktrack import administration
 from worktrack.auth import can_admin, users_path
 from worktrack.charts import month_label
 from worktrack.store import StoreError
+from worktrack.tables import csv_bytes
 
 ROLLBACK_OPEN = "admin_rollback_open"
 ROLLBACK_CONFIRMED = "admin_rollback_confirmed"
@@ -64,7 +65,7 @@ with audit_tab:
     # The newest rows on screen; the download (built only when clicked) has every matching row.
     st.dataframe(table.head(AUDIT_ROWS_SHOWN), hide_index=True, width="stretch",
                  height=min(600, 38 + 35 * max(min(len(table), AUDIT_ROWS_SHOWN), 1)))
-    st.download_button(t("admin.audit_download"), lambda: table.to_csv(index=False).encode("utf-8-sig"),
+    st.download_button(t("admin.audit_download"), lambda: csv_bytes(table),
                        file_name="audit_log.csv", mime="text/csv", key="audit_csv", on_click="ignore",
                        icon=":material/download:")
 

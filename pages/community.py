@@ -14,6 +14,7 @@ from app_support import (
     viewable_units,
 )
 from worktrack.charts import monthly_bars
+from worktrack.tables import csv_bytes
 from worktrack.views import (
     as_of_caption,
     category_label,
@@ -49,7 +50,7 @@ if banner:
 st.subheader(t("community.scorecard"))
 card = scorecard(report, unit, language)
 st.dataframe(card, hide_index=True, width="stretch")
-st.download_button(t("community.download_scorecard"), card.to_csv(index=False).encode("utf-8-sig"),
+st.download_button(t("community.download_scorecard"), csv_bytes(card),
                    file_name=f"scorecard_{plan.unit(unit).id}_{month}.csv", mime="text/csv")
 
 # one chart per metric with categories (fund channels, aid categories), month by month

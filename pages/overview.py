@@ -4,6 +4,7 @@ import streamlit as st
 
 from app_support import as_of, get_plan, lang, monthly_values, status, t, unit_filter, wrapped_table
 from worktrack.charts import sparkline, status_donut, unit_comparison_chart
+from worktrack.tables import csv_bytes
 from worktrack.views import (
     as_of_caption,
     attention_counts,
@@ -81,7 +82,7 @@ with right:
         table = attention_table(rows, language)
         with st.container(height=520 if len(rows) > 8 else "content"):
             wrapped_table(table)
-        st.download_button(t("overview.download_attention"), table.to_csv(index=False).encode("utf-8-sig"),
+        st.download_button(t("overview.download_attention"), csv_bytes(table),
                            file_name=f"attention_{month}.csv", mime="text/csv")
     else:
         st.success(t("overview.attention_empty"), icon=":material/check_circle:")
@@ -112,7 +113,7 @@ st.caption(t("overview.grid_caption", day=plan.report_due_day))
 grid = reporting_grid(report, language)
 if len(grid):
     st.dataframe(grid, width="stretch")
-    st.download_button(t("overview.download_grid"), grid.to_csv().encode("utf-8-sig"),
+    st.download_button(t("overview.download_grid"), csv_bytes(grid, index=True),
                        file_name=f"reporting_{month}.csv", mime="text/csv")
 
 with st.expander(t("overview.method_title")):

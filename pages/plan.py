@@ -6,16 +6,17 @@ import streamlit as st
 from app_support import as_of, get_plan, lang, monthly_values, status, t, unit_filter, viewable_units
 from worktrack.charts import trajectory_chart
 from worktrack.progress import trajectory
+from worktrack.tables import csv_bytes
 from worktrack.views import (
     STATUS_SEVERITY,
     bracket,
-    join_list,
     date_label,
     deadline_window,
     format_amount,
     group_targets_by_node,
     item_statuses,
     item_unit_statuses,
+    join_list,
     metric_name,
     month_label,
     month_state_label,
@@ -168,7 +169,7 @@ for target in plan.targets:
 table = pd.DataFrame(rows)
 st.dataframe(table, hide_index=True, width="stretch",
              column_config={t("plan_page.column_target"): st.column_config.TextColumn(width="small")})
-st.download_button(t("plan_page.download_targets"), table.to_csv(index=False).encode("utf-8-sig"),
+st.download_button(t("plan_page.download_targets"), csv_bytes(table),
                    file_name=f"targets_{month}.csv", mime="text/csv")
 st.caption(t("plan_page.as_of_note", month=month_label(month, current_lang)))
 

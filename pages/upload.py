@@ -6,6 +6,7 @@ from app_support import (
     clear_data_caches,
     confirm_buttons,
     current_user,
+    first_column_pinned,
     get_plan,
     get_store,
     lang,
@@ -23,6 +24,8 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RECEIPT = "upload_receipt"
 NOTICE = "upload_notice"
 UPLOADER = "upload_file_round"  # bumping it gives a fresh, empty file picker after a verdict
+MONTH = "upload_month"
+ERROR_CARDS_SHOWN = 30  # on a phone the problems are cards; the download has all of them
 CONFIRM_OPEN = "upload_confirm_open"
 CONFIRMED = "upload_confirmed"
 
@@ -46,9 +49,14 @@ if receipt := st.session_state.get(RECEIPT):
         lines = submission.receipt_lines(receipt, plan, language)
         st.dataframe({t("upload.col_field"): [k for k, _ in lines], t("upload.col_field_value"): [v for _, v in lines]},
                      hide_index=True, width="stretch", height=38 + 35 * len(lines))
-        if receipt.changes:
+        if receipt.figures:
+            st.markdown(f"**{t('upload_screen.figures_heading')}**")
+            figures = submission.figures_table(receipt.figures, language)
+            st.dataframe(figures, hide_index=True, width="stretch", column_config=first_column_pinned(figures))
+        if receipt.changes and receipt.replaced_version:
             st.markdown(f"**{t('upload.changes_heading')}**")
-            st.dataframe(submission.changes_table(plan, receipt.changes, language), hide_index=True, width="stretch")
+            changes = submission.changes_table(plan, receipt.changes, language)
+            st.dataframe(changes, hide_index=True, width="stretch", column_config=first_column_pinned(changes))
         elif receipt.replaced_version:
             st.caption(t("upload.no_changes"))
         left, right = st.columns(2)
@@ -73,10 +81,20 @@ else:
     unit = pick_unit.selectbox(t("upload.unit"), units, key="upload_unit")
 unit_uploads = store.uploads(unit=unit)
 months = submission.upload_months(plan, today())
-if st.session_state.get("upload_month") not in months:
-    st.session_state["upload_month"] = submission.default_upload_month(plan, unit_uploads, today())
-month = pick_month.selectbox(t("upload.month"), months, key="upload_month",
-                             format_func=lambda m: month_label(m, language))
+month_states = submission.month_states(months, unit_uploads, store.locked_months())
+if st.session_state.get(MONTH) not in months:
+    st.session_state[MONTH] = submission.default_upload_month(plan, unit_uploads, today())
+month = pick_month.selectbox(t("upload.month"), months, key=MONTH,
+                             format_func=lambda m: submission.month_choice_label(month_states[m], language))
+
+
+def choose_month(chosen: str, announce: bool = False) -> None:
+    """Set the month picker (a callback: it runs before the picker is drawn again)."""
+    st.session_state[MONTH] = chosen
+    if announce:
+        st.session_state[NOTICE] = ("info", t("upload_screen.reupload_chosen", month=month_label(chosen, language),
+                                              state=submission.month_state_text(month_states[chosen], language),
+                                              step=t("upload.step_upload")))
 
 # -- 2. the template
 st.subheader(t("upload.step_template"))
@@ -106,7 +124,8 @@ def finish(result, report, confirmed: bool) -> None:
     if result.status == "accepted":
         clear_data_caches()
         st.session_state[RECEIPT] = submission.make_receipt(
-            result, report, user, store.uploads(unit=result.reporting_unit, month=result.month), confirmed)
+            result, report, user, store.uploads(unit=result.reporting_unit, month=result.month), confirmed,
+            plan=plan, lang=language)
     elif result.status == "unchanged":
         st.session_state[NOTICE] = ("info", result.message)
     else:
@@ -131,9 +150,25 @@ if uploaded is not None:
     token = (report.sha256, unit, month)
     if report.errors:
         st.error(t("upload.errors_found", n=len(report.errors)), icon=":material/error:")
+        if (found := submission.file_month_differs(report, month)) in months:
+            st.button(t("upload_screen.switch_month", picker=t("upload.month"), month=month_label(found, language)),
+                      key="switch_month", on_click=choose_month, args=(found,), icon=":material/event:")
+        # A wide screen gets the table; a phone (CSS in app_support.mobile_css) gets one card per problem,
+        # so that 说明与修改方法 is read, not scrolled off to the right.
         errors = submission.findings_table(report.errors, language)
-        st.dataframe(errors, hide_index=True, width="stretch")
-        st.download_button(t("upload.download_errors"), errors.to_csv(index=False).encode("utf-8-sig"),
+        with st.container(key="upload_error_table"):
+            st.dataframe(errors, hide_index=True, width="stretch", column_config=first_column_pinned(errors))
+        with st.container(key="upload_error_cards"):
+            for finding in report.errors[:ERROR_CARDS_SHOWN]:
+                with st.container(border=True):
+                    st.caption(t("upload_screen.error_where", row=finding.row, column=finding.column or "-")
+                               if finding.row is not None else t("upload_screen.error_where_file"))
+                    st.text(finding.message)  # from the user's file: plain text, never markdown
+                    if finding.value:
+                        st.text(t("upload_screen.error_value", value=finding.value))
+            if len(report.errors) > ERROR_CARDS_SHOWN:
+                st.caption(t("upload_screen.errors_more", n=len(report.errors) - ERROR_CARDS_SHOWN))
+        st.download_button(t("upload.download_errors"), submission.findings_csv(report.errors, language),
                            file_name=f"问题清单-{unit}-{month}.csv", mime="text/csv", key="errors_csv",
                            on_click="ignore")
     else:
@@ -162,12 +197,17 @@ if uploaded is not None:
 st.subheader(t("upload.history", unit=unit))
 history = submission.history_table(unit_uploads, language)
 if len(history):
-    st.dataframe(history, hide_index=True, width="stretch")
+    st.dataframe(history, hide_index=True, width="stretch", column_config=first_column_pinned(history))
     ordered = unit_uploads.sort_values("upload_id", ascending=False)
     choices = {int(row["upload_id"]): submission.upload_choice_label(row, language) for _, row in ordered.iterrows()}
-    picked = st.selectbox(t("upload.original_choose"), list(choices), format_func=choices.get, key="original_pick")
+    picked = st.selectbox(t("upload_screen.history_pick"), list(choices), format_func=choices.get, key="original_pick")
+    picked_month = submission.history_months(unit_uploads)[picked]
     name, raw = store.raw_file(picked)
-    st.download_button(t("upload.original_download"), raw, file_name=name, key="original_download",
-                       icon=":material/download:", on_click="ignore")
+    original, again = st.columns(2)
+    original.download_button(t("upload.original_download"), raw, file_name=name, key="original_download",
+                             icon=":material/download:", on_click="ignore")
+    again.button(t("upload_screen.reupload"), key="reupload_month", on_click=choose_month, args=(picked_month, True),
+                 icon=":material/restart_alt:", disabled=picked_month not in months or month_states[picked_month].locked,
+                 help=t("upload_screen.reupload_help", picker=t("upload.month")))
 else:
     st.info(t("upload.history_empty"), icon=":material/history:")

@@ -124,3 +124,132 @@ def test_upload_choice_labels_match_the_single_label(demo_db):
     for lang in ("zh", "en"):
         labels = upload_choice_labels(uploads, lang)
         assert labels == {int(r["upload_id"]): upload_choice_label(r, lang) for _, r in uploads.iterrows()}
+
+
+# ---------------------------------------------------------------------------
+# The month picker
+
+
+def test_month_states_say_reported_missing_or_locked(db_path, plan):
+    store = Store(db_path)
+    for value in ("1", "2"):
+        data = filled(plan, "天剑社区", "2023-06", {**GOOD, ("retrofit_households", ""): value})
+        store.submit(read_report(data, f"v{value}.csv", plan), data, submitted_by="tianjian")
+    data = filled(plan, "天剑社区", "2023-05", GOOD)
+    store.submit(read_report(data, "may.csv", plan), data, submitted_by="tianjian")
+    store.lock_month("2023-05", actor="admin1")
+    store.lock_month("2023-04", actor="admin1")
+    states = submission.month_states(["2023-04", "2023-05", "2023-06", "2023-07"], store.uploads("天剑社区"),
+                                     store.locked_months())
+    labels = {m: submission.month_choice_label(s) for m, s in states.items()}
+    assert labels == {"2023-04": "2023年4月 · 已锁定 · 未报", "2023-05": "2023年5月 · 已锁定 · 已报 第 1 版",
+                      "2023-06": "2023年6月 · 已报 第 2 版", "2023-07": "2023年7月 · 未报"}
+    assert submission.month_choice_label(states["2023-06"], "en") == "2023-06 · reported, version 2"
+    assert submission.month_states(["2023-06"], Store(db_path).uploads("涂新社区"), [])["2023-06"].version is None
+
+
+def test_a_rolled_back_month_is_not_reported(db_path, plan):
+    store = Store(db_path)
+    data = filled(plan, "天剑社区", "2023-06", GOOD)
+    result = store.submit(read_report(data, "a.csv", plan), data, submitted_by="tianjian")
+    store.rollback(result.upload_id, actor="admin1")
+    state = submission.month_states(["2023-06"], store.uploads("天剑社区"), [])["2023-06"]
+    assert submission.month_state_text(state) == "未报"
+
+
+def test_history_months_maps_each_upload_to_its_month(db_path, plan):
+    store = Store(db_path)
+    for month in ("2023-05", "2023-06"):
+        data = filled(plan, "天剑社区", month, GOOD)
+        store.submit(read_report(data, f"{month}.csv", plan), data, submitted_by="tianjian")
+    assert set(submission.history_months(store.uploads("天剑社区")).values()) == {"2023-05", "2023-06"}
+    assert submission.history_months(store.uploads("涂新社区")) == {}
+
+
+def test_a_file_for_another_month_names_the_month_picker(plan):
+    data = filled(plan, "天剑社区", "2023-07", GOOD)
+    report = submission.validate_upload(plan, TIANJIAN, data, "july.csv", None, "2023-06")
+    [finding] = [f for f in report.errors if f.code == "month-mismatch"]
+    assert "“上报月份”改选为 2023年7月" in finding.message and "① 选择上报单位和月份" in finding.message
+    assert submission.file_month_differs(report, "2023-06") == "2023-07"
+    english = submission.validate_upload(plan, TIANJIAN, data, "july.csv", None, "2023-06", lang="en")
+    message = next(f.message for f in english.errors if f.code == "month-mismatch")
+    assert message.startswith("The file is for 2023-07, but \"Month\" under \"1. Unit and month\" above is set to 2023-06")
+    assert 'change "Month" to 2023-07' in message
+    good = submission.validate_upload(plan, TIANJIAN, data, "july.csv", None, "2023-07")
+    assert good.ok and submission.file_month_differs(good, "2023-07") is None
+
+
+# ---------------------------------------------------------------------------
+# The receipt's figures
+
+
+def receipt_for(db_path, plan, *versions: dict, confirmed: bool = False):
+    store = Store(db_path)
+    for number, values in enumerate(versions, start=1):
+        data = filled(plan, "天剑社区", "2023-06", values)
+        report = read_report(data, f"v{number}.csv", plan)
+        result = store.submit(report, data, submitted_by="tianjian")
+    return submission.make_receipt(result, report, TIANJIAN, store.uploads("天剑社区", "2023-06"), confirmed,
+                                   plan=plan)
+
+
+def test_the_receipt_lists_every_figure_received(db_path, plan):
+    receipt = receipt_for(db_path, plan, {**GOOD, ("T1-1", ""): "进行中"})
+    figures = submission.figures_table(receipt.figures)
+    assert list(figures.columns) == ["编号", "事项", "分类", "本月数值"]
+    shown = {(r["编号"], r["分类"]): r["本月数值"] for _, r in figures.iterrows()}
+    assert shown[("retrofit_households", "")] == "1 户"
+    assert shown[("fund_raised_yuan", "爱心企业")] == "12,000 元"
+    assert shown[("governance_reports", "")] == "2 篇"
+    assert shown[("T1-1", "")] == "进行中"
+    assert shown[("T1-2", "")] == "本月未更新"  # a blank status keeps the last one
+    assert len(figures) == len(plan.template_rows("天剑社区"))
+    assert figures.loc[figures["编号"] == "retrofit_households", "事项"].item() == "特殊困难老年人家庭居家适老化改造"
+    text = submission.receipt_text(receipt, plan)
+    assert "每项本月数值" in text and "- fund_raised_yuan 社区基金募集善款（款物）（爱心企业）: 12,000 元" in text
+    assert "- T1-2 落实主动发现机制: 本月未更新" in text
+    csv_text = submission.receipt_csv(receipt, plan).decode("utf-8-sig")
+    assert "retrofit_households,特殊困难老年人家庭居家适老化改造,,1 户" in csv_text
+    assert "T1-2,落实主动发现机制,,本月未更新" in csv_text
+
+
+def test_regression_a_first_version_shows_no_changes_0_line(db_path, plan):
+    receipt = receipt_for(db_path, plan, GOOD)
+    labels = [label for label, _ in submission.receipt_lines(receipt, plan)]
+    assert "与上一版相比的改动" not in labels and "首次上报" in dict(submission.receipt_lines(receipt, plan)).values()
+    assert "与上一版相比的改动" not in submission.receipt_text(receipt, plan)
+    second = receipt_for(db_path, plan, {**GOOD, ("retrofit_households", ""): "3"})
+    assert dict(submission.receipt_lines(second, plan))["与上一版相比的改动"] == "1"
+
+
+def test_regression_a_blank_task_status_is_not_updated_never_a_dash(db_path, plan):
+    receipt = receipt_for(db_path, plan, {**GOOD, ("T1-1", ""): "进行中"}, GOOD)
+    changes = submission.changes_table(plan, receipt.changes)
+    row = changes[changes["编号"] == "T1-1"].iloc[0]
+    assert (row["上一版"], row["本版"]) == ("进行中", "本月未更新")
+    assert "→ —" not in submission.receipt_text(receipt, plan)
+    assert "T1-1 规范救助兜牢底线: 进行中 → 本月未更新" in submission.receipt_text(receipt, plan)
+    blocked = filled(plan, "天剑社区", "2023-06", {**GOOD, ("T1-1", ""): "受阻"})
+    report = read_report(blocked, "v3.csv", plan)
+    result = Store(db_path).submit(report, blocked, submitted_by="tianjian")
+    # the English receipt: English words; Chinese only where the plan's names are Chinese
+    english = submission.make_receipt(result, report, TIANJIAN, Store(db_path).uploads("天剑社区", "2023-06"), False,
+                                      plan=plan, lang="en")
+    text = submission.receipt_text(english, plan, "en")
+    assert "- T1-2 落实主动发现机制: not updated this month" in text
+    assert "- fund_raised_yuan 社区基金募集善款（款物） (爱心企业): 12,000 元" in text
+
+
+def test_regression_receipt_and_problem_list_csv_carry_no_live_formula(db_path, plan):
+    store = Store(db_path)
+    data = filled(plan, "天剑社区", "2023-06", GOOD, notes={("retrofit_households", ""): "=1+1"})
+    report = read_report(data, '=HYPERLINK("http://x","y").csv', plan)
+    result = store.submit(report, data, submitted_by="tianjian")
+    receipt = submission.make_receipt(result, report, TIANJIAN, store.uploads("天剑社区", "2023-06"), False,
+                                      plan=plan)
+    csv_text = submission.receipt_csv(receipt, plan).decode("utf-8-sig")
+    assert "文件名,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\").csv\"" in csv_text
+    bad = filled(plan, "天剑社区", "2023-06", {**GOOD, ("retrofit_households", ""): "=1+1"})
+    problems = submission.findings_csv(read_report(bad, "bad.csv", plan).errors).decode("utf-8-sig")
+    assert "'=1+1" in problems and ",=1+1" not in problems

@@ -177,3 +177,86 @@ def test_cli_template_missing_arguments_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["template", "--month", MONTH, "-o", "x.csv"])
     assert exc.value.code == 2
+
+
+# ---------------------------------------------------------------------------
+# The XLSX template's data validation agrees with 填表说明 and with intake
+
+
+def _rule_for(sheet, coordinate: str):
+    rules = [r for r in sheet.data_validations.dataValidation if coordinate in r.sqref]
+    assert len(rules) == 1, (coordinate, rules)
+    return rules[0]
+
+
+def _strict_rule_accepts(rule, text: str) -> bool:
+    """What Excel does with a typed value under a stop-style rule (it refuses anything else)."""
+    if rule.type == "list":
+        return text in rule.formula1.strip('"').split(",")
+    try:
+        number = float(text)
+    except ValueError:
+        return False
+    return number >= 0 and (rule.type != "whole" or number.is_integer())
+
+
+def _first_cell(plan, unit: str, wanted) -> tuple[int, object]:
+    return next((n, r) for n, r in enumerate(plan.template_rows(unit), start=2) if wanted(r))
+
+
+ACCEPTED_BY_INTAKE = [
+    ("count", "F", "5户", 5), ("count", "F", "５", 5), ("count", "F", "1,000", 1000), ("count", "F", "5", 5),
+    ("amount", "F", "1.2万元", 12000), ("amount", "F", "12,000元", 12000), ("amount", "F", "1.2万", 12000),
+    ("amount", "F", "12000", 12000),
+    ("status", "F", "完成", "已完成"), ("status", "F", "推进中", "进行中"), ("status", "F", "进行中", "进行中"),
+    ("category", "G", "99 公益日", "99公益日"),
+]
+
+
+@pytest.mark.parametrize(("kind", "column", "typed", "recorded"), ACCEPTED_BY_INTAKE)
+def test_regression_the_xlsx_template_does_not_refuse_what_intake_accepts(plan, kind, column, typed, recorded):
+    from openpyxl import load_workbook
+
+    unit = "天剑社区"
+    wanted = {
+        "count": lambda r: r.kind == "metric" and plan.metrics[r.item].is_count and not r.category,
+        "amount": lambda r: r.kind == "metric" and not plan.metrics[r.item].is_count,
+        "status": lambda r: r.kind == "task",
+        "category": lambda r: r.category == "99公益日",
+    }[kind]
+    row_number, template_row = _first_cell(plan, unit, wanted)
+    workbook = load_workbook(io.BytesIO(build_template(plan, unit, MONTH, "xlsx")))
+    sheet = workbook["月报"]
+    sheet[f"{column}{row_number}"] = typed
+    if kind == "category":
+        sheet[f"F{row_number}"] = 100
+    out = io.BytesIO()
+    workbook.save(out)
+    report = read_report(out.getvalue(), "t.xlsx", plan, unit=unit, month=MONTH)
+    assert report.ok, report.flat()
+    fact = next(f for f in report.rows if f.row == row_number)
+    got = {"status": fact.status, "category": fact.category}.get(kind, fact.value)
+    assert got == recorded
+    rule = _rule_for(sheet, f"{column}{row_number}")
+    # Excel lets the value stand: either the rule accepts it, or it only warns and asks.
+    assert rule.errorStyle in ("warning", "information") or _strict_rule_accepts(rule, typed), (
+        f"Excel refuses {typed!r} in {column}{row_number} although intake accepts it")
+
+
+def test_every_validation_explains_itself_and_the_guide_names_the_same_examples(plan):
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(build_template(plan, "天剑社区", MONTH, "xlsx")))
+    rules = workbook["月报"].data_validations.dataValidation
+    assert rules
+    for rule in rules:
+        assert rule.showErrorMessage and rule.errorTitle and rule.error
+        assert len(rule.error) <= 225 and len(rule.prompt or "") <= 255  # Excel's limits
+        assert rule.errorStyle == "warning"
+    value_rules = [r for r in rules if any(str(c).startswith("F") for c in r.sqref.ranges)]
+    assert all(r.showInputMessage and r.prompt for r in value_rules)
+    count_rule = next(r for r in rules if r.type == "whole")
+    amount_rule = next(r for r in rules if r.type == "decimal")
+    assert "5户" in count_rule.error and "1.2万元" in amount_rule.error
+    guide = "\n".join(str(c.value) for c in workbook["填表说明"]["A"] if c.value)
+    assert "5户" in guide and "1.2万元" in guide  # the guide promises what the rules let through

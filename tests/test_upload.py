@@ -45,6 +45,13 @@ def excel_row(plan, item: str, category: str = "") -> int:
 GOOD = {("retrofit_households", ""): "1", ("governance_reports", ""): "2", ("fund_raised_yuan", "爱心企业"): "12000"}
 
 
+def frame_with(at: AppTest, column: str):
+    """The one table on screen with this column."""
+    frames = [f.value for f in at.dataframe if column in f.value.columns]
+    assert len(frames) == 1, f"{len(frames)} tables with {column}"
+    return frames[0]
+
+
 def open_upload(user, month: str = "2023-06", **state) -> AppTest:
     at = dashboard(user, UPLOAD, **state)
     at.selectbox(key="upload_month").select(month).run()
@@ -101,7 +108,7 @@ def test_a_second_version_shows_what_changed(db_path, accounts, plan):
     submit(upload(at, "v2.csv", filled(plan, "天剑社区", "2023-06", changed)))
     assert "已接收：天剑社区 2023年6月第 2 版" in texts(at)
     assert "替换第 1 版" in table_text(at)
-    changes = at.dataframe[1].value
+    changes = frame_with(at, "上一版")
     row = changes[changes["编号"] == "retrofit_households"].iloc[0]
     assert (row["上一版"], row["本版"]) == ("1 户", "2 户")
     assert list(Store(db_path).uploads()["state"]) == ["superseded", "active"]
@@ -287,3 +294,93 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(db_path, accounts,
     upload(at, "huge.csv", big)
     assert "文件过大" in table_text(at)
     assert Store(db_path).is_empty()
+
+
+def test_the_month_picker_shows_each_months_state(db_path, accounts, plan):
+    store = Store(db_path)
+    data = filled(plan, "天剑社区", "2023-05", GOOD)
+    store.submit(read_report(data, "may.csv", plan), data, submitted_by="tianjian")
+    store.lock_month("2023-04", actor="admin1")
+    at = open_upload(accounts["tianjian"])
+    picker = at.selectbox(key="upload_month")
+    assert picker.label == "上报月份"
+    assert picker.options[:4] == ["2023年4月 · 已锁定 · 未报", "2023年5月 · 已报 第 1 版", "2023年6月 · 未报",
+                                  "2023年7月 · 未报"]
+    submit(upload(at, "june.csv", filled(plan, "天剑社区", "2023-06", GOOD)))
+    assert at.selectbox(key="upload_month").options[2] == "2023年6月 · 已报 第 1 版"
+
+
+def test_reupload_this_month_from_the_history(db_path, accounts, plan):
+    store = Store(db_path)
+    data = filled(plan, "天剑社区", "2023-05", GOOD)
+    store.submit(read_report(data, "may.csv", plan), data, submitted_by="tianjian")
+    at = dashboard(accounts["tianjian"], UPLOAD)
+    assert at.selectbox(key="upload_month").value == "2023-06"  # the next month to report
+    again = at.button(key="reupload_month")
+    assert again.label == "重新上报此月" and not again.disabled
+    again.click().run()
+    assert not at.exception
+    assert at.selectbox(key="upload_month").value == "2023-05"
+    assert "已选择 2023年5月（已报 第 1 版）" in texts(at)
+    submit(upload(at, "may-v2.csv", filled(plan, "天剑社区", "2023-05", {**GOOD, ("retrofit_households", ""): "4"})))
+    assert "已接收：天剑社区 2023年5月第 2 版" in texts(at)
+
+
+def test_reupload_is_offered_only_for_an_open_month(db_path, accounts, plan):
+    store = Store(db_path)
+    data = filled(plan, "天剑社区", "2023-05", GOOD)
+    store.submit(read_report(data, "may.csv", plan), data, submitted_by="tianjian")
+    store.lock_month("2023-05", actor="admin1")
+    at = dashboard(accounts["tianjian"], UPLOAD)
+    assert at.button(key="reupload_month").disabled
+
+
+def test_a_file_for_another_month_says_which_control_to_change(db_path, accounts, plan):
+    at = open_upload(accounts["tianjian"])
+    upload(at, "july.csv", filled(plan, "天剑社区", "2023-07", GOOD))
+    assert "未保存任何数据" in texts(at)
+    assert "请把“上报月份”改选为 2023年7月" in table_text(at)
+    switch = at.button(key="switch_month")
+    assert switch.label == "把“上报月份”改为 2023年7月"
+    switch.click().run()
+    assert at.selectbox(key="upload_month").value == "2023-07"
+    assert "检查通过：天剑社区 2023年7月" in texts(at)  # the same file, checked again against July
+    submit(at)
+    assert "已接收：天剑社区 2023年7月第 1 版" in texts(at)
+
+
+def test_the_receipt_lists_the_figures_received(db_path, accounts, plan):
+    at = open_upload(accounts["tianjian"])
+    submit(upload(at, "v1.csv", filled(plan, "天剑社区", "2023-06", {**GOOD, ("T1-1", ""): "进行中"})))
+    figures = frame_with(at, "本月数值")
+    shown = {(r["编号"], r["分类"]): r["本月数值"] for _, r in figures.iterrows()}
+    assert shown[("retrofit_households", "")] == "1 户" and shown[("fund_raised_yuan", "爱心企业")] == "12,000 元"
+    assert shown[("T1-1", "")] == "进行中" and shown[("T1-2", "")] == "本月未更新"
+    assert "每项本月数值" in texts(at)
+    assert "与上一版相比的改动" not in table_text(at) + texts(at)  # a first version: no "改动 0"
+
+    submit(upload(at, "v2.csv", filled(plan, "天剑社区", "2023-06", GOOD)))
+    changes = frame_with(at, "上一版")
+    row = changes[changes["编号"] == "T1-1"].iloc[0]
+    assert (row["上一版"], row["本版"]) == ("进行中", "本月未更新")
+    assert "—" not in set(changes["本版"])
+
+
+def test_problems_are_also_cards_for_a_phone(db_path, accounts, plan):
+    at = open_upload(accounts["tianjian"])
+    upload(at, "bad.csv", filled(plan, "天剑社区", "2023-06", {**GOOD, ("retrofit_households", ""): "五十"}))
+    row = excel_row(plan, "retrofit_households")
+    assert f"第 {row} 行 · 本月数值" in texts(at)
+    assert any("五十" in t.value and "数字" in t.value for t in at.text)  # the explanation, in full
+    assert "内容：五十" in [t.value for t in at.text]
+
+
+def test_upload_tables_keep_their_first_column_in_view(db_path, accounts, plan):
+    import json
+
+    at = open_upload(accounts["tianjian"])
+    submit(upload(at, "v1.csv", filled(plan, "天剑社区", "2023-06", GOOD)))
+    for frame in at.dataframe:
+        if len(frame.value.columns) > 2:  # the receipt's two-column table needs no pinning
+            first = str(frame.value.columns[0])
+            assert json.loads(frame.proto.columns).get(first, {}).get("pinned") is True, first

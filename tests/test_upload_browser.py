@@ -134,6 +134,19 @@ def test_a_file_with_errors_is_explained_in_the_browser(server, tmp_path):
         page.get_by_text("文件有 2 处问题，未保存任何数据").wait_for(timeout=30_000)
         wait_for_app(page)
         assert page.get_by_role("button", name="提交").count() == 0
+        # a wide screen shows the table; the cards are for phones (tests/test_phone_browser.py)
+        assert page.locator(".st-key-upload_error_table [data-testid='stDataFrame']").is_visible()
+        assert not page.locator(".st-key-upload_error_cards").is_visible()
+        # the table toolbar offers search and full screen, but not its own raw CSV download
+        page.locator(".st-key-upload_error_table [data-testid='stDataFrame']").hover()
+        toolbar = page.locator("[data-testid='stElementToolbar']").first
+        toolbar.get_by_role("button", name="Search").wait_for(timeout=10_000)
+        raw_download = toolbar.locator("button[aria-label='Download as CSV']")
+        assert raw_download.count() == 1 and not raw_download.is_visible()  # there, but hidden (mobile_css)
+        # the problem list download carries the refused "-2" as text, never as a formula
+        problems = download(page, "下载问题清单（CSV）")
+        rows = list(csv.reader(io.StringIO(Path(problems.path()).read_bytes().decode("utf-8-sig"))))
+        assert "'-2" in [row[2] for row in rows[1:]] and "-2" not in [row[2] for row in rows[1:]]
         no_errors_on(page)
         screenshot(page, "upload-errors")
     assert Store(server["db"]).counts() == before

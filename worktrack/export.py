@@ -31,6 +31,7 @@ from worktrack.charts import FONT, STATUS_COLORS
 from worktrack.i18n import translate
 from worktrack.plan import Plan
 from worktrack.progress import TASK_WORDS, StatusReport, attention, headline, month_ordinal, report_due_date
+from worktrack.tables import safe_cell_text
 from worktrack.views import (
     attention_rows,
     attention_table,
@@ -76,7 +77,6 @@ MUTED = "#5b6470"
 SERIES = ("#0072B2", "#E69F00", "#BBBBBB")  # actual, expected, target (Okabe-Ito, colour-blind safe)
 INSTALL_HINT = "apt-get install chromium fonts-noto-cjk"
 PDF_TIMEOUT_SECONDS = 120
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ---------------------------------------------------------------------------
@@ -993,11 +993,6 @@ def pptx_bytes(plan: Plan, report: StatusReport, *, lang: str = "zh", generated:
 
 # ---------------------------------------------------------------------------
 # XLSX
-
-
-def safe_cell_text(value: str) -> str:
-    """Text that a spreadsheet will never read as a formula: a leading = + - @ tab or CR gets a quote."""
-    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
 
 
 def _number_format(measure: str | None) -> str:

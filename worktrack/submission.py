@@ -9,7 +9,7 @@ asks `can_upload` again right before the store writes, so no path reaches the st
 from __future__ import annotations
 
 import datetime as dt
-import io
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +23,14 @@ from worktrack.intake import (
     WARNING_CODES,
     Finding,
     IntakeReport,
+    parse_month,
     read_report,
 )
 from worktrack.plan import Plan, month_range
 from worktrack.store import SubmitResult, month_label
+from worktrack.tables import csv_bytes
+
+logger = logging.getLogger(__name__)
 
 STATE_KEYS = {"active": "upload.state_active", "superseded": "upload.state_superseded",
               "rolled_back": "upload.state_rolled_back"}
@@ -71,6 +75,45 @@ def default_upload_month(plan: Plan, unit_uploads: pd.DataFrame, today: dt.date)
     return _clamp(wanted, months)
 
 
+@dataclass(frozen=True)
+class MonthState:
+    """Where a unit stands for one month: the version in force (None if none) and whether it is locked."""
+
+    month: str
+    version: int | None
+    locked: bool
+
+
+def month_states(months: list[str], unit_uploads: pd.DataFrame, locked_months: list[str]) -> dict[str, MonthState]:
+    """The state of each month for one unit, from its `Store.uploads` rows and the locked months."""
+    versions: dict[str, int] = {}
+    if len(unit_uploads):
+        active = unit_uploads[unit_uploads["state"] == "active"]
+        versions = {str(m): int(v) for m, v in zip(active["month"], active["version"], strict=True)}
+    locked = set(locked_months)
+    return {m: MonthState(m, versions.get(m), m in locked) for m in months}
+
+
+def month_state_text(state: MonthState, lang: str = "zh") -> str:
+    """已报 第 2 版 / 未报 / 已锁定 · 已报 第 1 版: what the month picker says about a month."""
+    done = (translate("upload_screen.month_reported", lang, version=state.version) if state.version
+            else translate("upload_screen.month_missing", lang))
+    return f"{translate('upload_screen.month_locked', lang)} · {done}" if state.locked else done
+
+
+def month_choice_label(state: MonthState, lang: str = "zh") -> str:
+    """One entry of the month picker: '2023年6月 · 已报 第 2 版'."""
+    month = month_label(state.month) if lang == "zh" else state.month
+    return f"{month} · {month_state_text(state, lang)}"
+
+
+def history_months(unit_uploads: pd.DataFrame) -> dict[int, str]:
+    """upload id -> month, for the history's 重新上报此月 action."""
+    if not len(unit_uploads):
+        return {}
+    return {int(u): str(m) for u, m in zip(unit_uploads["upload_id"], unit_uploads["month"], strict=True)}
+
+
 # ---------------------------------------------------------------------------
 # Checking and submitting
 
@@ -85,12 +128,39 @@ def validate_upload(plan: Plan, user: User, data: bytes, filename: str, unit: st
     """Read a file as `user` sends it for `unit` and `month`; refusals come back as report errors."""
     uploader = user.unit if user.role == "community" else None
     report = read_report(data, filename, plan, unit=declared_unit(user, unit), month=month, uploader_unit=uploader)
+    if month and parse_month(month):
+        report.errors = [_with_month_hint(f, month, lang) for f in report.errors]
     if not report.errors and not can_upload(user, report.reporting_unit):
         report.errors.append(Finding("unit-mismatch", translate("upload.not_allowed", lang,
                                                                 unit=report.reporting_unit or "-"),
                                      column="上报单位", value=report.reporting_unit))
         report.rows = []
     return report
+
+
+def _with_month_hint(finding: Finding, chosen: str, lang: str) -> Finding:
+    """A month that differs from the chosen one: say which control to change (the picker, by its label)."""
+    found = parse_month(finding.value or "") if finding.code == "month-mismatch" else None
+    if found is None or found == chosen:
+        return finding
+    hint = translate("upload_screen.month_mismatch", lang, found=_month_words(found, lang),
+                     chosen=_month_words(chosen, lang), picker=translate("upload.month", lang),
+                     step=translate("upload.step_choose", lang))
+    return Finding(finding.code, f"{finding.message}{hint}" if lang == "zh" else hint, finding.row, finding.column,
+                   finding.value)
+
+
+def _month_words(month: str, lang: str) -> str:
+    return month_label(month) if lang == "zh" else month
+
+
+def file_month_differs(report: IntakeReport, chosen: str) -> str | None:
+    """The month the file itself names when it differs from the chosen month (offer to switch), else None."""
+    for finding in report.errors:
+        found = parse_month(finding.value or "") if finding.code == "month-mismatch" else None
+        if found is not None and found != chosen:
+            return found
+    return None
 
 
 def database_refusal(user: User, uploads: pd.DataFrame, lang: str = "zh") -> str | None:
@@ -139,6 +209,16 @@ def findings_table(findings: list[Finding], lang: str = "zh") -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """One figure a receipt confirms: the item, its category, and the value as received (with its measure)."""
+
+    item: str
+    name: str
+    category: str
+    shown: str
+
+
+@dataclass(frozen=True)
 class Receipt:
     """What a community keeps after an accepted upload: enough to prove what was sent and when."""
 
@@ -155,10 +235,27 @@ class Receipt:
     replaced_version: int | None
     warnings_confirmed: int
     changes: list[dict[str, Any]] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+
+
+def received_figures(plan: Plan, report: IntakeReport, lang: str = "zh") -> list[Figure]:
+    """Every figure of an accepted file in the template's order; a task left blank is 本月未更新."""
+    facts = {(r.item, r.category or ""): r for r in report.rows}
+    unit = report.reporting_unit or ""
+    order = [(t.item, t.category) for t in plan.template_rows(unit)] if plan.find_unit(unit) else []
+    keys = order + [k for k in facts if k not in set(order)]
+    figures = []
+    for item, category in keys:
+        fact = facts.get((item, category))
+        if fact is None and item in plan.metrics:
+            continue  # a count the file did not carry at all (intake records blank counts as 0)
+        value: Any = None if fact is None else (fact.status if fact.status is not None else fact.value)
+        figures.append(Figure(item, _item_name(plan, item), category, _shown(plan, item, value, lang)))
+    return figures
 
 
 def make_receipt(result: SubmitResult, report: IntakeReport, user: User, unit_month_uploads: pd.DataFrame,
-                 confirmed: bool) -> Receipt:
+                 confirmed: bool, plan: Plan | None = None, lang: str = "zh") -> Receipt:
     """The receipt of an accepted upload, with the stored time from its unit-month's `Store.uploads` rows."""
     rows = unit_month_uploads.set_index("upload_id") if len(unit_month_uploads) else unit_month_uploads
     received: Any = rows.loc[result.upload_id, "received_at"] if result.upload_id in getattr(rows, "index", ()) else ""
@@ -172,6 +269,7 @@ def make_receipt(result: SubmitResult, report: IntakeReport, user: User, unit_mo
         file_name=report.file, size=int(report.size), rows=len(report.rows),
         submitted_by=f"{user.display_name}（{user.username}）", replaced_version=replaced_version,
         warnings_confirmed=len(report.warnings) if confirmed else 0, changes=list(result.changes),
+        figures=received_figures(plan, report, lang) if plan is not None else [],
     )
 
 
@@ -183,13 +281,22 @@ def _item_name(plan: Plan, item: str) -> str:
     return item
 
 
-def _shown(value: Any, measure: str) -> str:
+def _shown(plan: Plan, item: str, value: Any, lang: str = "zh") -> str:
+    """A received value as people read it: '12,000 元', '进行中'; a task with no status is 本月未更新."""
     if value is None:
-        return "—"
-    if isinstance(value, float):
-        number = f"{int(value):,}" if value.is_integer() else f"{value:,.2f}"
+        return "—" if item in plan.metrics else translate("upload_screen.status_not_updated", lang)
+    if isinstance(value, int | float):
+        measure = plan.metrics[item].measure if item in plan.metrics else ""
+        number = f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
         return f"{number} {measure}".strip()
     return str(value)
+
+
+def figures_table(figures: list[Figure], lang: str = "zh") -> pd.DataFrame:
+    """每项本月数值: item id, item, category, this month's value, one line per figure received."""
+    columns = [translate(f"upload.col_{c}", lang) for c in ("item_id", "item", "category")]
+    columns.append(translate("upload_screen.col_received", lang))
+    return pd.DataFrame([[f.item, f.name, f.category, f.shown] for f in figures], columns=columns)
 
 
 def changes_table(plan: Plan, changes: list[dict[str, Any]], lang: str = "zh") -> pd.DataFrame:
@@ -198,9 +305,8 @@ def changes_table(plan: Plan, changes: list[dict[str, Any]], lang: str = "zh") -
     rows = []
     for change in changes:
         item = change["item"]
-        measure = plan.metrics[item].measure if item in plan.metrics else ""
         rows.append([item, _item_name(plan, item), change.get("category") or "",
-                     _shown(change.get("old"), measure), _shown(change.get("new"), measure)])
+                     _shown(plan, item, change.get("old"), lang), _shown(plan, item, change.get("new"), lang)])
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -212,7 +318,7 @@ def receipt_lines(receipt: Receipt, plan: Plan, lang: str = "zh") -> list[tuple[
     month = month_label(receipt.month) if lang == "zh" else receipt.month
     replaced = (translate("upload.receipt_replaced_version", lang, version=receipt.replaced_version)
                 if receipt.replaced_version else translate("upload.receipt_first_version", lang))
-    return [
+    lines = [
         (label("unit"), receipt.reporting_unit),
         (label("month"), month),
         (label("version"), translate("upload.version_n", lang, version=receipt.version)),
@@ -225,35 +331,51 @@ def receipt_lines(receipt: Receipt, plan: Plan, lang: str = "zh") -> list[tuple[
         (label("sha256"), receipt.sha256),
         (label("upload_id"), str(receipt.upload_id)),
         (label("warnings"), str(receipt.warnings_confirmed)),
-        (label("changes"), str(len(receipt.changes))),
     ]
+    if receipt.replaced_version:  # a first version has nothing to compare with
+        lines.append((label("changes"), str(len(receipt.changes))))
+    return lines
 
 
 def receipt_text(receipt: Receipt, plan: Plan, lang: str = "zh") -> str:
-    """The receipt as plain text to download and keep (UTF-8), changes listed at the end."""
+    """The receipt as plain text to download and keep (UTF-8): the facts, every figure, then the changes."""
     lines = [translate("upload.receipt_heading", lang, plan=plan.title), ""]
     lines += [f"{label}：{value}" if lang == "zh" else f"{label}: {value}"
               for label, value in receipt_lines(receipt, plan, lang)]
+    if receipt.figures:
+        lines += ["", translate("upload_screen.figures_heading", lang)]
+        for figure in receipt.figures:
+            lines.append(f"- {_where(figure.item, figure.name, figure.category, lang)}: {figure.shown}")
     if receipt.changes:
         lines += ["", translate("upload.changes_heading", lang)]
         for row in changes_table(plan, receipt.changes, lang).itertuples(index=False):
             item_id, name, category, old, new = row
-            where = f"{item_id} {name}" + (f"（{category}）" if category else "")
-            lines.append(f"- {where}: {old} → {new}")
+            lines.append(f"- {_where(item_id, name, category, lang)}: {old} → {new}")
     lines += ["", translate("upload.receipt_footer", lang)]
     return "\n".join(lines) + "\n"
 
 
+def _where(item: str, name: str, category: str, lang: str) -> str:
+    if not category:
+        return f"{item} {name}"
+    return f"{item} {name}（{category}）" if lang == "zh" else f"{item} {name} ({category})"
+
+
 def receipt_csv(receipt: Receipt, plan: Plan, lang: str = "zh") -> bytes:
-    """The receipt and its changes as one CSV (UTF-8 with BOM, so Excel opens it)."""
-    out = io.StringIO()
-    pd.DataFrame(receipt_lines(receipt, plan, lang), columns=[translate("upload.col_field", lang),
-                                                               translate("upload.col_field_value", lang)]
-                 ).to_csv(out, index=False)
+    """The receipt, its figures and its changes as one CSV (UTF-8 with BOM, formula cells neutralised)."""
+    facts = pd.DataFrame(receipt_lines(receipt, plan, lang), columns=[translate("upload.col_field", lang),
+                                                                       translate("upload.col_field_value", lang)])
+    tables = []
+    if receipt.figures:
+        tables.append(figures_table(receipt.figures, lang))
     if receipt.changes:
-        out.write("\n")
-        changes_table(plan, receipt.changes, lang).to_csv(out, index=False)
-    return out.getvalue().encode("utf-8-sig")
+        tables.append(changes_table(plan, receipt.changes, lang))
+    return csv_bytes(facts, *tables)
+
+
+def findings_csv(findings: list[Finding], lang: str = "zh") -> bytes:
+    """The problem list to download (formula cells neutralised: the values come from the user's file)."""
+    return csv_bytes(findings_table(findings, lang))
 
 
 def receipt_filename(receipt: Receipt, ext: str) -> str:

@@ -18,6 +18,7 @@ from worktrack.plan import STATUS_WORDS, Plan, TemplateRow
 
 TEMPLATE_COLUMNS = ("上报单位", "月份", "编号", "事项", "计量单位", "本月数值", "分类", "备注")
 STATUS_MEASURE = "状态"  # what the 计量单位 column shows on task rows
+CONTINUE = "确实要这样填，请点“是”。"  # Excel's warning dialog asks 是/否/取消
 
 VALUE_HELP = ("本月数值填本月新增（当月发生）的数量，不是累计数，系统会自动累计。"
               f"任务类事项（计量单位为“{STATUS_MEASURE}”）填状态：{'、'.join(STATUS_WORDS)}。"
@@ -31,7 +32,8 @@ def instructions(plan: Plan, unit_name: str, month: str) -> list[str]:
         f"{unit_name} {int(year)}年{int(mon)}月 工作进展月报 填表说明",
         "1. 本月数值填本月新增（当月发生）的数量，不是累计数，系统会自动累计。例如本月完成 2 户适老化改造，就填 2。",
         f"2. 任务类事项（计量单位一列显示“{STATUS_MEASURE}”）在本月数值一列填状态：{'、'.join(STATUS_WORDS)}。",
-        "3. 数量只填数字，如 5、12000（也可写 5户、1.2万元，系统会自动换算）；不要写中文数字（如 五十）。",
+        "3. 数量只填数字，如 5、12000（也可写 5户、1.2万元，系统会自动换算；Excel 弹出提示时点“是”即可）；"
+        "不要写中文数字（如 五十）。",
         "4. 本月没有发生的数量可以留空，按 0 记录；任务状态留空表示本月不更新，保持上次报送的状态。"
         "如果填了备注，就必须填写数值或状态。",
         "5. 有分类的指标（募集渠道、帮扶类别）每个分类一行，只填本月有发生的分类。",
@@ -144,28 +146,34 @@ def _build_xlsx(plan: Plan, unit_name: str, month: str) -> bytes:
             category_cells.setdefault(dimension, []).append(
                 sheet.cell(row=row_number, column=category_col).coordinate)
 
+    # Every rule is a warning, never a refusal: intake accepts more than a strict Excel rule would
+    # (5户, 1.2万元, 12,000, 完成 for 已完成, "99 公益日"), and the 填表说明 says so. Excel (and WPS) then
+    # ask "continue?" for an unusual entry; the upload check has the last word, with row and column.
     def validate(cells: list[str], **options) -> None:
         if not cells:
             return
-        rule = DataValidation(allow_blank=True, showErrorMessage=True, showInputMessage=True, **options)
+        rule = DataValidation(allow_blank=True, showErrorMessage=True, showInputMessage=True,
+                              errorStyle="warning", **options)
         sheet.add_data_validation(rule)
         for coordinate in cells:
             rule.add(coordinate)
 
-    validate(status_cells, type="list", formula1='"' + ",".join(STATUS_WORDS) + '"', errorTitle="状态不对",
-             error=f"任务状态只能是：{'、'.join(STATUS_WORDS)}", promptTitle="任务状态",
-             prompt="从下拉列表选择本月状态；本月无变化可留空")
-    validate(count_cells, type="whole", operator="greaterThanOrEqual", formula1="0", errorTitle="请填整数",
-             error="本月新增数量，填 0 或正整数（不是累计数）", promptTitle="本月新增", prompt="填本月新增数量，不是累计数")
-    validate(amount_cells, type="decimal", operator="greaterThanOrEqual", formula1="0", errorTitle="请填金额",
-             error="本月新增金额（元），填 0 或正数（不是累计数）", promptTitle="本月新增（元）",
-             prompt="填本月新增金额，单位元，不是累计数")
+    validate(status_cells, type="list", formula1='"' + ",".join(STATUS_WORDS) + '"', errorTitle="请核对状态",
+             error=f"任务状态填：{'、'.join(STATUS_WORDS)}（写成“完成”“推进中”等常见说法也可以，上传时会自动识别）。"
+                   f"{CONTINUE}", promptTitle="任务状态", prompt="从下拉列表选择本月状态；本月无变化可留空")
+    validate(count_cells, type="whole", operator="greaterThanOrEqual", formula1="0", errorTitle="请核对数量",
+             error=f"填本月新增数量（不是累计数），如 5；写成 5户 也可以，上传时会自动换算。不要写中文数字（如 五十）。"
+                   f"{CONTINUE}", promptTitle="本月新增", prompt="填本月新增数量，不是累计数；如 5（也可写 5户）")
+    validate(amount_cells, type="decimal", operator="greaterThanOrEqual", formula1="0", errorTitle="请核对金额",
+             error=f"填本月新增金额（元，不是累计数），如 12000；写成 1.2万元、12,000元 也可以，上传时会自动换算。"
+                   f"{CONTINUE}", promptTitle="本月新增（元）",
+             prompt="填本月新增金额，单位元，不是累计数；如 12000（也可写 1.2万元）")
     for dimension, cells in category_cells.items():
         values = plan.dimensions[dimension].values
         if len(",".join(values)) > 250:  # Excel's limit for an inline list; the cells stay pre-filled anyway
             continue
-        validate(cells, type="list", formula1='"' + ",".join(values) + '"', errorTitle="分类不对",
-                 error=f"分类只能是：{'、'.join(values)}")
+        validate(cells, type="list", formula1='"' + ",".join(values) + '"', errorTitle="请核对分类",
+                 error=f"分类已预先填好，请不要修改；可选：{'、'.join(values)}。{CONTINUE}")
 
     for col, width in enumerate((12, 10, 24, 44, 10, 12, 14, 40), start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=col).column_letter].width = width
