@@ -337,3 +337,51 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
     result = cli(db, "uploads")
     assert result.returncode == 1 and "无法打开数据库文件" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------------
+# Damaged databases and full disks
+
+
+def test_regression_ingest_printed_a_receipt_on_a_damaged_database(tmp_path, files, plan):
+    from tests.test_store import flip_block_of
+
+    db = tmp_path / "w.duckdb"
+    assert cli(db, "ingest", files["may"], files["tuxin"]).returncode == 0
+    flip_block_of(db, "metric_totals")
+    result = cli(db, "ingest", files["june"])
+    assert result.returncode == 1, result.stdout
+    assert "已接收" not in result.stdout
+    assert "已损坏" in result.stderr and "restore" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_truncated_database_points_to_restore_and_forced_restore_rebuilds_it(tmp_path, files):
+    db = tmp_path / "w.duckdb"
+    assert cli(db, "ingest", files["may"], files["june"]).returncode == 0
+    assert cli(db, "backup", str(tmp_path / "bk")).returncode == 0
+    with open(db, "r+b") as fh:
+        fh.truncate(db.stat().st_size // 2)
+    damaged = db.read_bytes()
+    listing = cli(db, "uploads")
+    assert listing.returncode == 1 and "已损坏" in listing.stderr and "restore" in listing.stderr
+    assert "Traceback" not in listing.stderr
+    refused = cli(db, "restore", str(tmp_path / "bk"))
+    assert refused.returncode == 1 and "--force" in refused.stderr
+    restored = cli(db, "restore", str(tmp_path / "bk"), "--force")
+    assert restored.returncode == 0, restored.stderr
+    assert "改名保留" in restored.stdout
+    kept = [p for p in tmp_path.glob("w.duckdb.replaced-*") if not p.name.endswith(".wal")]
+    assert len(kept) == 1 and kept[0].read_bytes() == damaged
+    assert len(json.loads(cli(db, "uploads", "--json").stdout)["uploads"]) == 2
+
+
+def test_a_full_disk_is_a_chinese_message_without_traceback(tiny_disk, files):
+    db = tiny_disk / "w.duckdb"
+    assert cli(db, "ingest", files["may"]).returncode == 0
+    free = os.statvfs(tiny_disk).f_bavail * os.statvfs(tiny_disk).f_frsize
+    (tiny_disk / "filler").write_bytes(b"\0" * (free - 4096))
+    result = cli(db, "ingest", files["june"])
+    assert result.returncode == 1
+    assert "磁盘空间不足" in result.stderr and "Traceback" not in result.stderr
+    assert "已接收" not in result.stdout
