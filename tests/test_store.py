@@ -1031,3 +1031,133 @@ def test_a_full_disk_during_backup_is_a_clear_error(tiny_disk, tmp_path, plan):
     (tiny_disk / "filler").write_bytes(b"\0" * (free - 20_000))  # leave less than the backup needs
     with pytest.raises(StoreDiskFull, match="磁盘空间不足"):
         store.backup(tiny_disk / "backup")
+
+
+def test_backup_fails_with_a_clear_error_when_a_raw_file_hits_a_full_disk(tmp_path, plan, monkeypatch):
+    # Where no tmpfs can be mounted: the disk fills while a raw file is written.
+    import errno as errno_module
+
+    import worktrack.store as store_module
+
+    store = Store(tmp_path / "w.duckdb")
+    store.submit(*make_report(plan), submitted_by="t")
+
+    def full(path, data):
+        raise OSError(errno_module.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(store_module, "_write_private", full)
+    with pytest.raises(StoreDiskFull, match="磁盘空间不足"):
+        store.backup(tmp_path / "backup")
+
+
+# ---------------------------------------------------------------------------
+# Private files
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_database_wal_backup_and_raw_files_are_private(tmp_path, plan, monkeypatch):
+    import worktrack.store as store_module
+
+    old_umask = os.umask(0o022)  # a permissive umask, as a default login shell has
+    try:
+        db = tmp_path / "data" / "w.duckdb"
+        store = Store(db)
+        assert mode(db) == 0o600 and mode(db.parent) == 0o700
+        # The write-ahead log lives from a commit to the checkpoint right after it: look at it then.
+        wal_modes = []
+        make_private = store_module._make_database_private
+
+        def look(path):
+            make_private(path)
+            if Path(f"{path}.wal").exists():
+                wal_modes.append(mode(Path(f"{path}.wal")))
+
+        monkeypatch.setattr(store_module, "_make_database_private", look)
+        store.submit(*make_report(plan), submitted_by="t")
+        assert wal_modes == [0o600]
+        backup = tmp_path / "backups" / "b1"
+        store.backup(backup, sign_key=b"k" * 32)
+        assert mode(backup) == 0o700 and mode(backup / "raw") == 0o700 and mode(backup.parent) == 0o700
+        files = [p for p in backup.rglob("*") if p.is_file()]
+        assert {p.name for p in files} >= {"manifest.json", "manifest.json.sig", "uploads.parquet"}
+        assert {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
+        restored = tmp_path / "restored" / "r.duckdb"
+        Store.restore(backup, restored)
+        assert mode(restored) == 0o600 and mode(restored.parent) == 0o700
+    finally:
+        os.umask(old_umask)
+
+
+# ---------------------------------------------------------------------------
+# Signed backups
+
+
+KEY = b"0123456789abcdef0123456789abcdef"
+
+
+def recompute_manifest(backup: Path) -> None:
+    """What someone who alters a backup does to get past the hash check: rewrite the manifest."""
+    manifest = json.loads((backup / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"] = {rel: hashlib.sha256((backup / rel).read_bytes()).hexdigest() for rel in manifest["files"]}
+    (backup / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def test_a_signed_backup_restores_and_records_a_valid_signature(tmp_path, plan):
+    source = Store(tmp_path / "a.duckdb")
+    _populated(source, plan)
+    source.backup(tmp_path / "backup", sign_key=KEY)
+    restored = Store.restore(tmp_path / "backup", tmp_path / "r.duckdb", sign_key=KEY)
+    detail = json.loads(restored.audit_log(action="db.restore").iloc[-1]["detail"])
+    assert detail["signature"] == "valid"
+
+
+def test_a_tampered_backup_with_a_recomputed_manifest_is_refused_when_signed(tmp_path, plan):
+    source = Store(tmp_path / "a.duckdb")
+    _populated(source, plan)
+    backup = tmp_path / "backup"
+    source.backup(backup, sign_key=KEY)
+    # Change a figure inside the facts table and make every hash match again.
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * REPLACE (value * 100 AS value) FROM read_parquet('{backup / 'facts.parquet'}')) "
+                f"TO '{tmp_path / 'facts.parquet'}' (FORMAT parquet)")
+    con.close()
+    (tmp_path / "facts.parquet").replace(backup / "facts.parquet")
+    recompute_manifest(backup)
+    # without a signature this would pass every check
+    from worktrack.store import verify_backup
+
+    verify_backup(backup)
+    with pytest.raises(StoreRefused, match="签名与清单不符"):
+        Store.restore(backup, tmp_path / "r.duckdb", sign_key=KEY)
+    assert not list(tmp_path.glob("r.duckdb*"))
+    with pytest.raises(StoreRefused, match="签名与清单不符"):
+        Store.restore(backup, tmp_path / "r.duckdb", sign_key=b"another key of enough length!!")
+
+
+def test_an_unsigned_backup_still_restores_and_says_so(tmp_path, plan):
+    source = Store(tmp_path / "a.duckdb")
+    source.submit(*make_report(plan), submitted_by="t")
+    source.backup(tmp_path / "backup")
+    assert not (tmp_path / "backup" / "manifest.json.sig").exists()
+    restored = Store.restore(tmp_path / "backup", tmp_path / "r.duckdb", sign_key=KEY)
+    assert json.loads(restored.audit_log(action="db.restore").iloc[-1]["detail"])["signature"] == "unsigned"
+    unchecked = tmp_path / "signed"
+    source.backup(unchecked, sign_key=KEY)
+    other = Store.restore(unchecked, tmp_path / "r2.duckdb")
+    assert json.loads(other.audit_log(action="db.restore").iloc[-1]["detail"])["signature"] == "unchecked"
+
+
+@pytest.mark.parametrize("content, message", [(None, "无法读取"), (b"short\n", "太短")])
+def test_a_missing_or_short_signing_key_is_refused(tmp_path, content, message):
+    from worktrack.store import load_sign_key
+
+    path = tmp_path / "key"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(StoreRefused, match=message):
+        load_sign_key(path)
+    path.write_bytes(KEY + b"\n")
+    assert load_sign_key(path) == KEY

@@ -28,6 +28,14 @@ converted to UTC+8; naive ones are taken to be UTC+8 already.
 Backups hold one Parquet file per source table (uploads without its raw column), every distinct
 uploaded file once under raw/<sha256>, and manifest.json with the sha256 of every file, row
 counts and the schema version. metric_totals is derived from facts and rebuilt on restore.
+A backup made with a signing key also holds manifest.json.sig, an HMAC-SHA256 of the manifest:
+hashes alone only catch accidents, since whoever rewrites a file can rewrite the manifest too.
+
+Faults: a damaged file (bad block checksum, truncation) is `StoreCorrupt` and a full disk is
+`StoreDiskFull`, both with a Chinese message that says what to do. After every commit the write
+is read back (`_verify_written`) before any result is returned, so no receipt is given for data
+the file cannot give back. Database files, write-ahead logs, backups and their raw files are
+owner-only (0600, directories 0700).
 
 Nothing is ever deleted: superseded and rolled-back uploads keep their rows, facts and raw
 bytes; unlocking a month closes its lock period instead of removing it; the audit log is
@@ -39,6 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -1007,12 +1016,27 @@ class Store:
 
     # -- backup and restore ------------------------------------------------
 
-    def backup(self, directory: str | os.PathLike) -> dict[str, Any]:
-        """Write every table as Parquet, raw files under raw/<sha256>, and manifest.json; return it."""
+    def backup(self, directory: str | os.PathLike, *, sign_key: bytes | None = None) -> dict[str, Any]:
+        """Write every table as Parquet, raw files under raw/<sha256>, and manifest.json; return it.
+
+        With sign_key, manifest.json.sig holds an HMAC-SHA256 of the manifest's bytes, so that a
+        restore holding the same key can tell this backup from one whose files and manifest were
+        both rewritten. Every file and directory is created readable by the owner only.
+        """
         out = Path(directory)
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise StoreRefused(f"备份目录“{out}”不是空目录；为免覆盖已有备份，请指定一个新目录。")
-        (out / "raw").mkdir(parents=True, exist_ok=True)
+        try:
+            return self._backup(out, sign_key)
+        except OSError as exc:
+            known = store_error(exc, out)
+            if known is None:
+                raise
+            raise known from exc
+
+    def _backup(self, out: Path, sign_key: bytes | None) -> dict[str, Any]:
+        _mkdir_private(out / "raw")
+        _make_private(out, PRIVATE_DIR_MODE)
         tables: dict[str, dict[str, Any]] = {}
         raw_count = 0
         with self.snapshot() as reader:  # one transaction: every table from the same moment
@@ -1023,12 +1047,13 @@ class Store:
                 target = out / f"{table}.parquet"
                 con.execute(f"COPY (SELECT {columns} FROM {table} ORDER BY {_TABLE_ORDER[table]}) "
                             f"TO {_sql_text(target)} (FORMAT parquet)")
+                _make_private(target)
                 tables[table] = {"file": target.name,
                                  "rows": con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]}
             cursor = con.execute("SELECT sha256, any_value(raw) FROM uploads GROUP BY sha256 ORDER BY sha256")
             while batch := cursor.fetchmany(256):
                 for sha, raw in batch:
-                    (out / "raw" / sha).write_bytes(bytes(raw))
+                    _write_private(out / "raw" / sha, bytes(raw))
                     raw_count += 1
         files = {p.relative_to(out).as_posix(): _sha256_file(p) for p in sorted(out.rglob("*")) if p.is_file()}
         manifest = {
@@ -1036,20 +1061,28 @@ class Store:
             "created_at": now_china().isoformat(sep=" "), "database": str(self.path),
             "tables": tables, "raw_files": raw_count, "files": files,
         }
+        data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+        if sign_key is not None:
+            signature = {"algorithm": SIGNATURE_ALGORITHM, "signature": _manifest_signature(sign_key, data)}
+            _write_private(out / SIGNATURE_FILE, json.dumps(signature, indent=2).encode("utf-8"))
         # Written last: a directory without a manifest is an unfinished backup.
-        (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        _write_private(out / "manifest.json", data)
         return manifest
 
     @classmethod
     def restore(cls, directory: str | os.PathLike, db_path: str | os.PathLike, *, force: bool = False,
-                actor: str = SYSTEM_ACTOR, busy_timeout: float = 10.0) -> Store:
+                actor: str = SYSTEM_ACTOR, busy_timeout: float = 10.0, sign_key: bytes | None = None) -> Store:
         """Verify a backup, rebuild the database from it and return the restored store.
 
-        Every file's hash is checked before anything is touched. A database that already holds
-        data is refused unless force=True, and even then it is renamed aside, never deleted. The
-        restored audit log is the backup's, plus one `db.restore` row recording the restore.
+        With sign_key the backup's signature is checked first: a signature that does not match is
+        refused; a backup without one is restored, and the audit row says it was unsigned. Every
+        file's hash is checked before anything is touched. A database that already holds data, or
+        a damaged one, is refused unless force=True, and even then it is renamed aside, never
+        deleted. The restored audit log is the backup's, plus one `db.restore` row recording the
+        restore (with `signature`: valid, unsigned or unchecked).
         """
         src = Path(directory)
+        signature = backup_signature(src, sign_key)
         manifest = verify_backup(src)
         target = Path(db_path)
         _mkdir_private(target.parent)
@@ -1079,7 +1112,7 @@ class Store:
             detail = {"backup": str(src.resolve()), "backup_created_at": manifest["created_at"],
                       "schema_version": manifest["schema_version"],
                       "rows": {t: v["rows"] for t, v in manifest["tables"].items()},
-                      "previous_database": str(moved_aside) if moved_aside else None}
+                      "previous_database": str(moved_aside) if moved_aside else None, "signature": signature}
             return _Outcome(None, [_Audit(target="database", new_value=str(src.resolve()), detail=detail)])
 
         store._write(actor, "db.restore", record)
@@ -1305,6 +1338,54 @@ def _has_content(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute(
         "SELECT (SELECT count(*) FROM uploads) + (SELECT count(*) FROM month_locks) + "
         "(SELECT count(*) FROM audit_log WHERE action <> 'schema.migrate')").fetchall()[0][0] > 0
+
+
+def _manifest_signature(key: bytes, manifest_bytes: bytes) -> str:
+    return hmac.new(key, manifest_bytes, hashlib.sha256).hexdigest()
+
+
+MIN_SIGN_KEY_BYTES = 16
+
+
+def load_sign_key(path: str | os.PathLike) -> bytes:
+    """The backup signing key from the operator's key file (surrounding whitespace ignored)."""
+    key_path = Path(path)
+    try:
+        key = key_path.read_bytes().strip()
+    except OSError as exc:
+        raise StoreRefused(f"无法读取签名密钥文件“{key_path}”：{exc.strerror or exc}。") from None
+    if len(key) < MIN_SIGN_KEY_BYTES:
+        raise StoreRefused(f"签名密钥文件“{key_path}”太短（至少 {MIN_SIGN_KEY_BYTES} 个字符），"
+                           "可用 openssl rand -hex 32 生成。")
+    if key_path.stat().st_mode & 0o077:
+        logger.warning("signing key %s is readable by other users", key_path)
+    return key
+
+
+def backup_signature(directory: str | os.PathLike,
+                     sign_key: bytes | None) -> Literal["valid", "unsigned", "unchecked"]:
+    """Check a backup's manifest signature: valid, unsigned, or unchecked (signed, but no key given).
+
+    Raises StoreRefused when the signature does not match the manifest under this key: the backup
+    was not made with this key, or its manifest was changed after it was signed.
+    """
+    src = Path(directory)
+    sig_path = src / SIGNATURE_FILE
+    if not sig_path.is_file():
+        return "unsigned"
+    if sign_key is None:
+        return "unchecked"
+    try:
+        recorded = json.loads(sig_path.read_text(encoding="utf-8"))
+        algorithm, signature = recorded["algorithm"], recorded["signature"]
+        manifest_bytes = (src / "manifest.json").read_bytes()
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        raise StoreRefused(f"备份签名文件 {SIGNATURE_FILE} 已损坏或缺少清单，没有做任何恢复。") from None
+    if algorithm != SIGNATURE_ALGORITHM or not isinstance(signature, str) or not hmac.compare_digest(
+            signature, _manifest_signature(sign_key, manifest_bytes)):
+        raise StoreRefused("备份签名与清单不符：这份备份不是用本机的密钥制作的，或制作后被改动过"
+                           "（即使清单里的校验值都对得上）。没有做任何恢复。")
+    return "valid"
 
 
 def verify_backup(directory: str | os.PathLike) -> dict[str, Any]:
