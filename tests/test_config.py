@@ -86,3 +86,12 @@ def test_no_module_reads_the_environment_behind_the_settings_back():
         if re.search(r"os\.environ|os\.getenv", text):
             readers.append(path.relative_to(ROOT).as_posix())
     assert readers == []
+
+
+def test_a_bad_value_fixed_is_seen_at_the_next_call(monkeypatch):
+    monkeypatch.setenv("WORKTRACK_BUSY_TIMEOUT", "soon")
+    with pytest.raises(SettingsError):
+        settings()
+    monkeypatch.setenv("WORKTRACK_BUSY_TIMEOUT", "3")
+    assert settings().busy_timeout == 3.0
+    assert settings() is settings()  # one immutable object per environment

@@ -1,13 +1,14 @@
 """Settings: where the plan, database and users file live, and how worktrack behaves.
 
 Every setting is read from an environment variable WORKTRACK_<NAME> (an empty value counts as
-unset). `settings()` reads them afresh on every call, never at import time: AppTest runs and tests
-share one process and change the environment between runs. The README's settings table lists
+unset). `settings()` looks at the environment on every call, never at import time: AppTest runs and
+tests share one process and change the environment between runs. The README's settings table lists
 every field (tests/test_config.py checks it).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Literal
@@ -47,7 +48,19 @@ class Settings(BaseSettings):
 
 
 def settings() -> Settings:
-    """The settings as the environment says now; SettingsError names any variable that is wrong."""
+    """The settings as the environment says now; SettingsError names any variable that is wrong.
+
+    Building a Settings object costs about a millisecond and pages ask for paths many times per run,
+    so one object is kept per distinct set of WORKTRACK_* values (a change of environment is seen at
+    the next call; the objects are immutable, so sharing them between sessions is safe).
+    """
+    key = tuple(sorted((name, value) for name, value in os.environ.items() if name.startswith(ENV_PREFIX)))
+    return _settings_for(key)
+
+
+@functools.lru_cache(maxsize=16)
+def _settings_for(environment: tuple[tuple[str, str], ...]) -> Settings:
+    # `environment` is the cache key only: Settings reads the same values from os.environ.
     try:
         return Settings()
     except ValidationError as exc:
