@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -15,6 +17,8 @@ from worktrack.plan import Plan, load_plan
 
 if TYPE_CHECKING:
     from worktrack.auth import AuthResult, User, UserStore
+
+logger = logging.getLogger(__name__)
 
 
 def _leave_legacy_multipage_mode() -> None:
@@ -85,12 +89,52 @@ def db_file() -> Path:
 def _cached_store(path: str):
     from worktrack.store import Store
 
-    return Store(path)
+    return Store(path, busy_timeout=config.settings().busy_timeout)
+
+
+def show_store_problem(exc: Exception) -> None:
+    """Say in the user's language that the database is busy, damaged or out of disk; offer a retry."""
+    from worktrack.store import StoreBusy, StoreCorrupt, StoreDiskFull
+
+    key = {StoreBusy: "ops.db_busy", StoreCorrupt: "ops.db_corrupt", StoreDiskFull: "ops.disk_full"}.get(
+        type(exc), "ops.db_error")
+    logger.warning("database problem shown to the user: %s", exc)
+    st.error(t(key), icon=":material/database:")
+    if key == "ops.db_error":
+        st.caption(t("ops.detail", detail=str(exc)))
+    st.button(t("ops.retry"), key="ops_retry", icon=":material/refresh:")  # a click reruns the page
+
+
+def _guarded(call, *args: Any, **kwargs: Any):
+    """Run a store call; a busy, damaged or full database ends the page run with a message and a retry
+    button instead of Streamlit's error box. A refusal (StoreRefused) is the caller's to show."""
+    from worktrack.store import StoreError, StoreRefused
+
+    try:
+        return call(*args, **kwargs)
+    except StoreRefused:
+        raise
+    except StoreError as exc:
+        show_store_problem(exc)
+        st.stop()
+
+
+class _GuardedStore:
+    """The store as pages see it: every method call goes through `_guarded`."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def __getattr__(self, name: str):
+        value = getattr(self._store, name)
+        if not callable(value):
+            return value
+        return functools.wraps(value)(functools.partial(_guarded, value))
 
 
 def get_store():
     """The store for WORKTRACK_DB; connections are short-lived, so sharing it is safe."""
-    return _cached_store(str(db_file()))
+    return _GuardedStore(_guarded(_cached_store, str(db_file())))
 
 
 @st.cache_data(show_spinner=False, ttl=2, max_entries=4)
@@ -102,7 +146,7 @@ def data_version() -> int:
     """Changes with every write to the database, by this dashboard or by the command line in another
     process; every cached query takes it as an argument, so nothing cached outlives a write by more
     than two seconds."""
-    return _data_version(str(db_file()))
+    return _guarded(_data_version, str(db_file()))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -151,21 +195,21 @@ def _slide_deck(db: str, version: int, plan_mtime: float, as_of: str, unit: str 
 def slide_deck(as_of: str, unit: str | None, language: str):
     """The meeting's slides, built once per month, unit, language and day (and after every upload)."""
 
-    return _slide_deck(str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit, language,
-                       today())
+    return _guarded(_slide_deck, str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit,
+                    language, today())
 
 
 def status(as_of: str, unit: str | None = None):
     """The progress report as of a month (street-wide, or for one unit); reports not yet due are pending."""
-    return _status(str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit, today())
+    return _guarded(_status, str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit, today())
 
 
 def monthly_values(through: str):
-    return _monthly(str(db_file()), data_version(), through)
+    return _guarded(_monthly, str(db_file()), data_version(), through)
 
 
 def category_values(through: str):
-    return _category_values(str(db_file()), data_version(), through)
+    return _guarded(_category_values, str(db_file()), data_version(), through)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -180,7 +224,7 @@ def audit_log_table(actor: str | None, action: str | None, since, until, lang_co
     """(the whole audit log, the filtered display table newest first) for the admin page."""
     from worktrack import administration
 
-    log, table = _audit(str(db_file()), data_version(), lang_code)
+    log, table = _guarded(_audit, str(db_file()), data_version(), lang_code)
     keep = administration.audit_filter(log, actor, action, since, until)
     if bool(keep.all()):
         return log, table
@@ -198,7 +242,7 @@ def _uploads(db: str, version: int, lang_code: str):
 
 def uploads_tables(lang_code: str):
     """(every upload, its display table, picker labels of the active ones) for the admin page."""
-    return _uploads(str(db_file()), data_version(), lang_code)
+    return _guarded(_uploads, str(db_file()), data_version(), lang_code)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -278,12 +322,12 @@ def clear_data_caches() -> None:
 
 def demo_mode() -> bool:
     """Demo data on screen: the README's run command, or a database holding the demo loader's uploads."""
-    return demo_requested() or _demo_loaded(str(db_file()), data_version())
+    return demo_requested() or _guarded(_demo_loaded, str(db_file()), data_version())
 
 
 def demo_requested() -> bool:
     """WORKTRACK_DEMO=1 (scripts/run.sh sets it): offer the password-free role picker if the database allows."""
-    return os.environ.get("WORKTRACK_DEMO") == "1"
+    return config.settings().demo
 
 
 def demo_refusal() -> str | None:
@@ -472,11 +516,11 @@ def sidebar(user: User | None = None) -> None:
     if user is None:
         return
     account_box(user)
-    latest = _latest_month(str(db_file()), data_version())
+    latest = _guarded(_latest_month, str(db_file()), data_version())
     months = [m for m in plan.months if latest is None or m <= max(latest, plan.start_month)]
     if st.session_state.get("as_of") not in months:
         # the latest month whose reports are all in or due: one unit filing early moves nobody
-        default = _default_month(str(db_file()), data_version(), os.path.getmtime(plan_file()), today())
+        default = _guarded(_default_month, str(db_file()), data_version(), os.path.getmtime(plan_file()), today())
         st.session_state["as_of"] = default if default in months else months[-1]
     from worktrack.views import month_label, reporting_badge
 
@@ -496,7 +540,7 @@ def sidebar(user: User | None = None) -> None:
 
 def as_of() -> str:
     plan = get_plan()
-    return st.session_state.get("as_of") or _latest_month(str(db_file()), data_version()) or plan.start_month
+    return st.session_state.get("as_of") or _guarded(_latest_month, str(db_file()), data_version()) or plan.start_month
 
 
 def unit_filter() -> str | None:

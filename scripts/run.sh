@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+umask 077  # from here on: the database, its write-ahead log and the users file are the owner's alone
 if [ -z "${WORKTRACK_DB:-}" ]; then
   export WORKTRACK_DB="data/demo.duckdb"
   export WORKTRACK_DEMO=1

@@ -337,3 +337,123 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
     result = cli(db, "uploads")
     assert result.returncode == 1 and "无法打开数据库文件" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------------
+# Damaged databases and full disks
+
+
+def test_regression_ingest_printed_a_receipt_on_a_damaged_database(tmp_path, files, plan):
+    from tests.test_store import flip_block_of
+
+    db = tmp_path / "w.duckdb"
+    assert cli(db, "ingest", files["may"], files["tuxin"]).returncode == 0
+    flip_block_of(db, "metric_totals")
+    result = cli(db, "ingest", files["june"])
+    assert result.returncode == 1, result.stdout
+    assert "已接收" not in result.stdout
+    assert "已损坏" in result.stderr and "restore" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_truncated_database_points_to_restore_and_forced_restore_rebuilds_it(tmp_path, files):
+    db = tmp_path / "w.duckdb"
+    assert cli(db, "ingest", files["may"], files["june"]).returncode == 0
+    assert cli(db, "backup", str(tmp_path / "bk")).returncode == 0
+    with open(db, "r+b") as fh:
+        fh.truncate(db.stat().st_size // 2)
+    damaged = db.read_bytes()
+    listing = cli(db, "uploads")
+    assert listing.returncode == 1 and "已损坏" in listing.stderr and "restore" in listing.stderr
+    assert "Traceback" not in listing.stderr
+    refused = cli(db, "restore", str(tmp_path / "bk"))
+    assert refused.returncode == 1 and "--force" in refused.stderr
+    restored = cli(db, "restore", str(tmp_path / "bk"), "--force")
+    assert restored.returncode == 0, restored.stderr
+    assert "改名保留" in restored.stdout
+    kept = [p for p in tmp_path.glob("w.duckdb.replaced-*") if not p.name.endswith(".wal")]
+    assert len(kept) == 1 and kept[0].read_bytes() == damaged
+    assert len(json.loads(cli(db, "uploads", "--json").stdout)["uploads"]) == 2
+
+
+def test_a_full_disk_is_a_chinese_message_without_traceback(tiny_disk, files):
+    db = tiny_disk / "w.duckdb"
+    assert cli(db, "ingest", files["may"]).returncode == 0
+    free = os.statvfs(tiny_disk).f_bavail * os.statvfs(tiny_disk).f_frsize
+    (tiny_disk / "filler").write_bytes(b"\0" * (free - 4096))
+    result = cli(db, "ingest", files["june"])
+    assert result.returncode == 1
+    assert "磁盘空间不足" in result.stderr and "Traceback" not in result.stderr
+    assert "已接收" not in result.stdout
+
+
+# ---------------------------------------------------------------------------
+# Signed backups and private files
+
+
+def test_signed_backup_restore_and_a_tampered_copy_is_refused(tmp_path, files):
+    from tests.test_store import recompute_manifest
+
+    db = tmp_path / "w.duckdb"
+    key = tmp_path / "backup.key"
+    key.write_text("8f1c0a9e5b7d4c2a8f1c0a9e5b7d4c2a\n")
+    key.chmod(0o600)
+    assert cli(db, "ingest", files["may"]).returncode == 0
+    made = cli(db, "backup", str(tmp_path / "bk"), "--sign-key", str(key))
+    assert made.returncode == 0 and "签名" in made.stdout
+    good = cli(tmp_path / "r1.duckdb", "restore", str(tmp_path / "bk"), "--sign-key", str(key))
+    assert good.returncode == 0 and "签名核验通过" in good.stdout and not good.stderr
+
+    # someone changes a raw file and rewrites the manifest so that every hash matches
+    raw = next((tmp_path / "bk" / "raw").iterdir())
+    raw.write_bytes(raw.read_bytes().replace(b",1,", b",9,", 1))
+    recompute_manifest(tmp_path / "bk")
+    bad = cli(tmp_path / "r2.duckdb", "restore", str(tmp_path / "bk"), env={"WORKTRACK_BACKUP_SIGN_KEY": str(key)})
+    assert bad.returncode == 1 and "签名与清单不符" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "r2.duckdb").exists()
+
+
+def test_an_unsigned_backup_restores_with_a_warning(tmp_path, files):
+    db = tmp_path / "w.duckdb"
+    key = tmp_path / "backup.key"
+    key.write_text("8f1c0a9e5b7d4c2a8f1c0a9e5b7d4c2a\n")
+    assert cli(db, "ingest", files["may"]).returncode == 0
+    assert cli(db, "backup", str(tmp_path / "bk")).returncode == 0
+    restored = cli(tmp_path / "r.duckdb", "restore", str(tmp_path / "bk"), "--sign-key", str(key))
+    assert restored.returncode == 0, restored.stderr
+    assert "没有签名" in restored.stderr and "已从" in restored.stdout
+
+
+def test_a_short_signing_key_is_refused(tmp_path, files):
+    key = tmp_path / "backup.key"
+    key.write_text("abc")
+    result = cli(tmp_path / "w.duckdb", "backup", str(tmp_path / "bk"), "--sign-key", str(key))
+    assert result.returncode == 1 and "太短" in result.stderr
+
+
+CRASH_AFTER_COMMIT = """
+import os, signal, sys
+import worktrack.store as store
+keep_private = store._make_database_private
+def crash_once_the_log_exists(path):
+    if os.path.exists(f"{path}.wal"):
+        os.kill(os.getpid(), signal.SIGKILL)  # power cut between commit and checkpoint
+    keep_private(path)
+store._make_database_private = crash_once_the_log_exists
+os.umask(0o022)
+from worktrack.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_the_cli_creates_database_and_log_owner_only_even_when_it_crashes(tmp_path, files):
+    db = tmp_path / "w.duckdb"
+    environment = {**os.environ, "WORKTRACK_PLAN": str(PLAN_PATH), "PYTHONPATH": str(ROOT)}
+    crashed = subprocess.run([sys.executable, "-c", CRASH_AFTER_COMMIT, "--db", str(db), "ingest", files["may"]],
+                             capture_output=True, text=True, env=environment, cwd=ROOT, timeout=120)
+    assert crashed.returncode == -9
+    wal = Path(f"{db}.wal")
+    assert wal.exists()
+    assert {p.name: p.stat().st_mode & 0o777 for p in (db, wal)} == {db.name: 0o600, wal.name: 0o600}
+    # the log is replayed at the next opening
+    assert cli(db, "uploads").returncode == 0

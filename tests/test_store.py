@@ -35,6 +35,8 @@ from worktrack.store import (
     SCHEMA_VERSION,
     Store,
     StoreBusy,
+    StoreCorrupt,
+    StoreDiskFull,
     StoreError,
     StoreRefused,
     Submission,
@@ -915,3 +917,247 @@ def test_a_file_in_use_by_another_process_is_not_restored_over(tmp_path, plan):
 def test_environment_points_nowhere_near_the_project_database(db_path):
     # Guard: the tests above must never touch data/worktrack.duckdb.
     assert Path(os.environ["WORKTRACK_DB"]) == db_path
+
+
+# ---------------------------------------------------------------------------
+# Damaged files and full disks
+
+
+def flip_block_of(db: Path, table: str) -> int:
+    """Flip one byte inside the storage block holding `table`'s data, as a bad disk sector would."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        block_size = con.execute("PRAGMA database_size").fetchall()[0][2]
+        block = con.execute(f"SELECT min(block_id) FROM pragma_storage_info('{table}') "
+                            "WHERE persistent AND block_id >= 0").fetchall()[0][0]
+    finally:
+        con.close()
+    assert block is not None, f"{table} has no block on disk"
+    offset = 3 * 4096 + block * block_size + 64  # after the file and database headers
+    data = bytearray(db.read_bytes())
+    data[offset] ^= 0xFF
+    db.write_bytes(bytes(data))
+    return offset
+
+
+def damaged_database(tmp_path: Path, plan, table: str) -> Path:
+    db = tmp_path / "damaged.duckdb"
+    store = Store(db)
+    for scale in range(1, 4):
+        store.submit(*make_report(plan, scale=scale), submitted_by="t")
+    flip_block_of(db, table)
+    return db
+
+
+@pytest.mark.parametrize("table", ["schema_version", "audit_log", "metric_totals"])
+def test_regression_upload_accepted_on_a_database_with_a_damaged_block(tmp_path, plan, table):
+    # The write used to commit and hand out a receipt although the file could no longer be read.
+    db = damaged_database(tmp_path, plan, table)
+    store = Store(db)
+    with pytest.raises(StoreCorrupt, match="已损坏") as info:
+        store.submit(*make_report(plan, scale=9), submitted_by="t")
+    assert "restore" in str(info.value) and "--force" in str(info.value)
+
+
+def test_a_truncated_database_is_reported_as_damaged(tmp_path, plan):
+    db = tmp_path / "t.duckdb"
+    store = Store(db)
+    for scale in range(1, 4):
+        store.submit(*make_report(plan, scale=scale), submitted_by="t")
+    with open(db, "r+b") as fh:
+        fh.truncate(db.stat().st_size // 2)
+    with pytest.raises(StoreCorrupt, match="已损坏"):
+        Store(db).facts(include_inactive=True)
+
+
+def test_a_damaged_database_header_is_reported_as_damaged_not_foreign(tmp_path, plan):
+    db = damaged_database(tmp_path, plan, "uploads")
+    data = bytearray(db.read_bytes())
+    data[4096 + 100] ^= 0xFF  # inside the first database header
+    db.write_bytes(bytes(data))
+    with pytest.raises(StoreCorrupt, match="restore"):
+        Store(db)
+
+
+@pytest.mark.parametrize("damage", ["header", "truncated", "block"])
+def test_forced_restore_rebuilds_a_database_that_cannot_be_opened(tmp_path, plan, damage):
+    source = Store(tmp_path / "a.duckdb")
+    _populated(source, plan)
+    source.backup(tmp_path / "backup")
+    db = damaged_database(tmp_path, plan, "uploads")
+    if damage == "header":
+        data = bytearray(db.read_bytes())
+        data[4096 + 100] ^= 0xFF
+        db.write_bytes(bytes(data))
+    elif damage == "truncated":
+        with open(db, "r+b") as fh:
+            fh.truncate(db.stat().st_size // 3)
+    damaged_bytes = db.read_bytes()
+    with pytest.raises(StoreRefused, match="--force"):
+        Store.restore(tmp_path / "backup", db)
+    assert db.read_bytes() == damaged_bytes
+
+    restored = Store.restore(tmp_path / "backup", db, force=True)
+    assert _same(_snapshot(source)["uploads"], _snapshot(restored)["uploads"])
+    kept = list(tmp_path.glob("damaged.duckdb.replaced-*"))
+    assert [k.read_bytes() == damaged_bytes for k in kept if not k.name.endswith(".wal")] == [True]
+
+
+def test_restore_never_overwrites_a_file_moved_aside_in_the_same_second(tmp_path, plan):
+    source = Store(tmp_path / "a.duckdb")
+    source.submit(*make_report(plan), submitted_by="t")
+    source.backup(tmp_path / "backup")
+    target = tmp_path / "live.duckdb"
+    for _ in range(3):
+        Store.restore(tmp_path / "backup", target, force=True)
+    # three restores over one path: the two earlier databases are both kept
+    assert len([p for p in tmp_path.glob("live.duckdb.replaced-*") if not p.name.endswith(".wal")]) == 2
+
+
+def test_a_full_disk_is_a_clear_error_not_a_receipt(tiny_disk, plan):
+    store = Store(tiny_disk / "w.duckdb")
+    results = []
+    with pytest.raises(StoreDiskFull, match="磁盘空间不足"):
+        for scale in range(1, 60):
+            results.append(store.submit(*make_report(plan, scale=scale), submitted_by="t"))
+    assert all(r.status == "accepted" for r in results)
+
+
+def test_a_full_disk_during_backup_is_a_clear_error(tiny_disk, tmp_path, plan):
+    store = Store(tmp_path / "w.duckdb")
+    for scale in range(1, 6):
+        store.submit(*make_report(plan, scale=scale), submitted_by="t")
+    free = os.statvfs(tiny_disk).f_bavail * os.statvfs(tiny_disk).f_frsize
+    (tiny_disk / "filler").write_bytes(b"\0" * (free - 20_000))  # leave less than the backup needs
+    with pytest.raises(StoreDiskFull, match="磁盘空间不足"):
+        store.backup(tiny_disk / "backup")
+
+
+def test_backup_fails_with_a_clear_error_when_a_raw_file_hits_a_full_disk(tmp_path, plan, monkeypatch):
+    # Where no tmpfs can be mounted: the disk fills while a raw file is written.
+    import errno as errno_module
+
+    import worktrack.store as store_module
+
+    store = Store(tmp_path / "w.duckdb")
+    store.submit(*make_report(plan), submitted_by="t")
+
+    def full(path, data):
+        raise OSError(errno_module.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(store_module, "_write_private", full)
+    with pytest.raises(StoreDiskFull, match="磁盘空间不足"):
+        store.backup(tmp_path / "backup")
+
+
+# ---------------------------------------------------------------------------
+# Private files
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_database_wal_backup_and_raw_files_are_private(tmp_path, plan, monkeypatch):
+    import worktrack.store as store_module
+
+    old_umask = os.umask(0o022)  # a permissive umask, as a default login shell has
+    try:
+        db = tmp_path / "data" / "w.duckdb"
+        store = Store(db)
+        assert mode(db) == 0o600 and mode(db.parent) == 0o700
+        # The write-ahead log lives from a commit to the checkpoint right after it: look at it then.
+        wal_modes = []
+        make_private = store_module._make_database_private
+
+        def look(path):
+            make_private(path)
+            if Path(f"{path}.wal").exists():
+                wal_modes.append(mode(Path(f"{path}.wal")))
+
+        monkeypatch.setattr(store_module, "_make_database_private", look)
+        store.submit(*make_report(plan), submitted_by="t")
+        assert wal_modes == [0o600]
+        backup = tmp_path / "backups" / "b1"
+        store.backup(backup, sign_key=b"k" * 32)
+        assert mode(backup) == 0o700 and mode(backup / "raw") == 0o700 and mode(backup.parent) == 0o700
+        files = [p for p in backup.rglob("*") if p.is_file()]
+        assert {p.name for p in files} >= {"manifest.json", "manifest.json.sig", "uploads.parquet"}
+        assert {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
+        restored = tmp_path / "restored" / "r.duckdb"
+        Store.restore(backup, restored)
+        assert mode(restored) == 0o600 and mode(restored.parent) == 0o700
+    finally:
+        os.umask(old_umask)
+
+
+# ---------------------------------------------------------------------------
+# Signed backups
+
+
+KEY = b"0123456789abcdef0123456789abcdef"
+
+
+def recompute_manifest(backup: Path) -> None:
+    """What someone who alters a backup does to get past the hash check: rewrite the manifest."""
+    manifest = json.loads((backup / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"] = {rel: hashlib.sha256((backup / rel).read_bytes()).hexdigest() for rel in manifest["files"]}
+    (backup / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def test_a_signed_backup_restores_and_records_a_valid_signature(tmp_path, plan):
+    source = Store(tmp_path / "a.duckdb")
+    _populated(source, plan)
+    source.backup(tmp_path / "backup", sign_key=KEY)
+    restored = Store.restore(tmp_path / "backup", tmp_path / "r.duckdb", sign_key=KEY)
+    detail = json.loads(restored.audit_log(action="db.restore").iloc[-1]["detail"])
+    assert detail["signature"] == "valid"
+
+
+def test_a_tampered_backup_with_a_recomputed_manifest_is_refused_when_signed(tmp_path, plan):
+    source = Store(tmp_path / "a.duckdb")
+    _populated(source, plan)
+    backup = tmp_path / "backup"
+    source.backup(backup, sign_key=KEY)
+    # Change a figure inside the facts table and make every hash match again.
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * REPLACE (value * 100 AS value) FROM read_parquet('{backup / 'facts.parquet'}')) "
+                f"TO '{tmp_path / 'facts.parquet'}' (FORMAT parquet)")
+    con.close()
+    (tmp_path / "facts.parquet").replace(backup / "facts.parquet")
+    recompute_manifest(backup)
+    # without a signature this would pass every check
+    from worktrack.store import verify_backup
+
+    verify_backup(backup)
+    with pytest.raises(StoreRefused, match="签名与清单不符"):
+        Store.restore(backup, tmp_path / "r.duckdb", sign_key=KEY)
+    assert not list(tmp_path.glob("r.duckdb*"))
+    with pytest.raises(StoreRefused, match="签名与清单不符"):
+        Store.restore(backup, tmp_path / "r.duckdb", sign_key=b"another key of enough length!!")
+
+
+def test_an_unsigned_backup_still_restores_and_says_so(tmp_path, plan):
+    source = Store(tmp_path / "a.duckdb")
+    source.submit(*make_report(plan), submitted_by="t")
+    source.backup(tmp_path / "backup")
+    assert not (tmp_path / "backup" / "manifest.json.sig").exists()
+    restored = Store.restore(tmp_path / "backup", tmp_path / "r.duckdb", sign_key=KEY)
+    assert json.loads(restored.audit_log(action="db.restore").iloc[-1]["detail"])["signature"] == "unsigned"
+    unchecked = tmp_path / "signed"
+    source.backup(unchecked, sign_key=KEY)
+    other = Store.restore(unchecked, tmp_path / "r2.duckdb")
+    assert json.loads(other.audit_log(action="db.restore").iloc[-1]["detail"])["signature"] == "unchecked"
+
+
+@pytest.mark.parametrize("content, message", [(None, "无法读取"), (b"short\n", "太短")])
+def test_a_missing_or_short_signing_key_is_refused(tmp_path, content, message):
+    from worktrack.store import load_sign_key
+
+    path = tmp_path / "key"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(StoreRefused, match=message):
+        load_sign_key(path)
+    path.write_bytes(KEY + b"\n")
+    assert load_sign_key(path) == KEY

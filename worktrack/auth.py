@@ -68,7 +68,7 @@ def users_path(explicit: str | os.PathLike | None = None) -> Path:
     """The users file: explicit argument, then WORKTRACK_USERS, then data/users.yaml in the project."""
     from worktrack import config
 
-    return Path(explicit or os.environ.get(USERS_ENV) or config.PROJECT_ROOT / "data" / "users.yaml")
+    return config.users_path(explicit)
 
 
 # ---------------------------------------------------------------------------

@@ -6,8 +6,11 @@ Exit status: 0 success, 1 input rejected (invalid plan, rejected file, ...), 2 u
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import json
+import logging
+import os
 import sys
 from typing import Any
 
@@ -15,6 +18,10 @@ from worktrack import config
 from worktrack.plan import Plan, PlanError, check_plan, load_plan, plan_as_dict
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+# Files the command line creates (databases, their logs, backups) are readable by their owner only.
+PRIVATE_UMASK = 0o077
+
+logger = logging.getLogger(__name__)
 
 
 class UsageError(Exception):
@@ -156,6 +163,14 @@ COMMAND_MODULES: list[str] = ["worktrack.cli_demo", "worktrack.cli_progress", "w
                                "worktrack.cli_intake", "worktrack.cli_store", "worktrack.cli_export"]
 
 
+def _log_to_stderr() -> None:
+    """Diagnostics (English, for the operator) go to stderr at WORKTRACK_LOG_LEVEL, after the Chinese message."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="[%(levelname)s] %(name)s: %(message)s")
+    logging.getLogger("worktrack").setLevel(config.settings().log_level)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -163,16 +178,24 @@ def main(argv: list[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    previous_umask = os.umask(PRIVATE_UMASK)
     try:
+        _log_to_stderr()
         return func(args)
-    except UsageError as exc:
+    except (UsageError, config.SettingsError) as exc:
         print(f"用法错误：{exc}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:
-        # A busy or refused database is an expected condition: a clear message, never a traceback.
-        from worktrack.store import StoreError
+        # A busy, damaged or refused database and a full disk are expected conditions: a clear
+        # message, never a traceback.
+        from worktrack.store import StoreDiskFull, StoreError
 
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            exc = StoreDiskFull(f"磁盘空间不足，无法写入“{exc.filename or ''}”，本次操作没有完成。请清理磁盘空间后重试。")
         if isinstance(exc, StoreError):
+            logger.info("command failed: %s", exc)
             print(str(exc), file=sys.stderr)
             return EXIT_REJECTED
         raise
+    finally:
+        os.umask(previous_umask)

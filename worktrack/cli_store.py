@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import getpass
-import os
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,21 +22,24 @@ from worktrack.cli import (
     unit_option,
 )
 
-BUSY_TIMEOUT_ENV = "WORKTRACK_BUSY_TIMEOUT"
 USER_ENV = "WORKTRACK_USER"
 STATE_LABELS = {"active": "有效", "superseded": "已替换", "rolled_back": "已撤回"}
+SIGNATURE_WARNINGS = {
+    "unsigned": "注意：这份备份没有签名，无法确认它是本机制作且未被改动（只核对了清单里的校验值）。",
+    "unchecked": "注意：这份备份有签名，但没有提供签名密钥（--sign-key 或 WORKTRACK_BACKUP_SIGN_KEY），签名未核验。",
+}
+
 
 def _busy_timeout() -> float:
-    raw = os.environ.get(BUSY_TIMEOUT_ENV)
-    if raw is None or raw.strip() == "":
-        return 10.0
-    try:
-        value = float(raw)
-    except ValueError:
-        raise UsageError(f"环境变量 {BUSY_TIMEOUT_ENV}=“{raw}”应为秒数，如 10") from None
-    if value < 0:
-        raise UsageError(f"环境变量 {BUSY_TIMEOUT_ENV} 不能为负数")
-    return value
+    return config.settings().busy_timeout
+
+
+def _sign_key(args: argparse.Namespace) -> bytes | None:
+    """The signing key from --sign-key, else from WORKTRACK_BACKUP_SIGN_KEY, else None."""
+    from worktrack.store import load_sign_key
+
+    path = getattr(args, "sign_key", None) or config.settings().backup_sign_key
+    return load_sign_key(path) if path else None
 
 
 def _db(args: argparse.Namespace) -> Path:
@@ -54,8 +57,9 @@ def _open_store(args: argparse.Namespace):
 def _user(args: argparse.Namespace) -> str:
     if getattr(args, "user", None):
         return args.user
-    if os.environ.get(USER_ENV):
-        return os.environ[USER_ENV]
+    configured = config.settings().user
+    if configured:
+        return configured
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
@@ -277,14 +281,15 @@ def cmd_unlock(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    manifest = _open_store(args).backup(args.directory)
+    key = _sign_key(args)
+    manifest = _open_store(args).backup(args.directory, sign_key=key)
     if args.json:
         print_json({"directory": str(args.directory), "manifest": manifest})
         return EXIT_OK
     rows = manifest["tables"]
     print(f"已备份到 {args.directory}：上传 {rows['uploads']['rows']} 份、数据 {rows['facts']['rows']} 行、"
           f"审计记录 {rows['audit_log']['rows']} 条、原始文件 {manifest['raw_files']} 个；"
-          f"每个文件的校验值记在 manifest.json。")
+          f"每个文件的校验值记在 manifest.json" + ("，并已用密钥签名。" if key else "（未签名）。"))
     return EXIT_OK
 
 
@@ -292,18 +297,20 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from worktrack.store import Store
 
     db = _db(args)
-    store = Store.restore(args.directory, db, force=args.force, actor=_user(args), busy_timeout=_busy_timeout())
+    store = Store.restore(args.directory, db, force=args.force, actor=_user(args), busy_timeout=_busy_timeout(),
+                          sign_key=_sign_key(args))
     counts = store.counts()
     restored = store.audit_log(action="db.restore").iloc[-1]
+    signature = json.loads(restored["detail"]).get("signature")
+    if signature in SIGNATURE_WARNINGS:
+        print(SIGNATURE_WARNINGS[signature], file=sys.stderr)
     message = (f"已从 {args.directory} 恢复到 {db}：上传 {counts['uploads']} 份、数据 {counts['facts']} 行、"
                f"审计记录 {counts['audit_log']} 条（含本次恢复记录）。")
     if args.json:
         print_json({"directory": str(args.directory), "db": str(db), "counts": counts,
                     "detail": restored["detail"], "message": message})
         return EXIT_OK
-    print(message)
-    import json
-
+    print(message + ("备份签名核验通过。" if signature == "valid" else ""))
     previous = json.loads(restored["detail"]).get("previous_database")
     if previous:
         print(f"原数据库已改名保留为 {previous}。")
@@ -347,12 +354,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("backup", help="备份数据库到一个新目录（Parquet + 原始文件 + 校验清单）")
     p.add_argument("directory", metavar="DIR", help="备份目录（须为空或不存在）")
+    p.add_argument("--sign-key", metavar="FILE", help="用此密钥文件给备份签名（默认：WORKTRACK_BACKUP_SIGN_KEY）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.set_defaults(func=_refusals_exit_1(cmd_backup))
 
     p = sub.add_parser("restore", help="从备份目录恢复数据库（先校验每个文件）")
     p.add_argument("directory", metavar="DIR", help="备份目录")
-    p.add_argument("--force", action="store_true", help="数据库已有数据时仍然恢复（原文件改名保留）")
+    p.add_argument("--force", action="store_true", help="数据库已有数据或已损坏时仍然恢复（原文件改名保留）")
+    p.add_argument("--sign-key", metavar="FILE",
+                   help="用此密钥文件核验备份签名，不符则拒绝恢复（默认：WORKTRACK_BACKUP_SIGN_KEY）")
     p.add_argument("--user", help="操作人")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.set_defaults(func=_refusals_exit_1(cmd_restore))

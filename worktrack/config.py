@@ -1,33 +1,113 @@
-"""Where the plan, database and users file live; read lazily so tests can point elsewhere."""
+"""Settings: where the plan, database and users file live, and how worktrack behaves.
+
+Every setting is read from an environment variable WORKTRACK_<NAME> (an empty value counts as
+unset). `settings()` looks at the environment on every call, never at import time: AppTest runs and
+tests share one process and change the environment between runs. The README's settings table lists
+every field (tests/test_config.py checks it).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PLAN = PROJECT_ROOT / "targets.yaml"
 DEFAULT_DB = PROJECT_ROOT / "data" / "worktrack.duckdb"
+DEFAULT_USERS = PROJECT_ROOT / "data" / "users.yaml"
 DEMO_DB = PROJECT_ROOT / "data" / "demo.duckdb"
 SAMPLES_DIR = PROJECT_ROOT / "data" / "samples"
+ENV_PREFIX = "WORKTRACK_"
+
+
+class SettingsError(ValueError):
+    """A setting with a value that cannot be used; the message names the variable (Chinese)."""
+
+
+class Settings(BaseSettings):
+    """Every setting of worktrack; the environment variable is WORKTRACK_ + the field name in capitals."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore",
+                                      frozen=True)
+
+    db: Path = Field(DEFAULT_DB, description="数据库文件（DuckDB）")
+    plan: Path = Field(DEFAULT_PLAN, description="计划文件 targets.yaml")
+    users: Path = Field(DEFAULT_USERS, description="账号文件 users.yaml")
+    demo: bool = Field(False, description="演示模式：1 时在演示数据库上提供免密码的角色选择")
+    busy_timeout: float = Field(10.0, ge=0, description="数据库被另一程序占用时最多等待的秒数")
+    user: str | None = Field(None, description="命令行操作记入审计日志的操作人（默认 cli:系统用户名）")
+    backup_sign_key: Path | None = Field(None, description="备份签名密钥文件：backup 用它签名，restore 用它核验")
+    chromium: Path | None = Field(None, description="导出 PDF 用的 Chromium 路径（默认自动查找）")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "WARNING", description="命令行写到标准错误的日志级别")
+    today: dt.date | None = Field(None, description="把“今天”固定为某日（如 2023-11-03），用于测试和例会预演；默认按北京时间")
+
+
+def settings() -> Settings:
+    """The settings as the environment says now; SettingsError names any variable that is wrong.
+
+    Building a Settings object costs about a millisecond and pages ask for paths many times per run,
+    so one object is kept per distinct set of WORKTRACK_* values (a change of environment is seen at
+    the next call; the objects are immutable, so sharing them between sessions is safe).
+    """
+    key = tuple(sorted((name, value) for name, value in os.environ.items() if name.startswith(ENV_PREFIX)))
+    return _settings_for(key)
+
+
+@functools.lru_cache(maxsize=16)
+def _settings_for(environment: tuple[tuple[str, str], ...]) -> Settings:
+    # `environment` is the cache key only: Settings reads the same values from os.environ.
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ENV_PREFIX + str(error["loc"][0]).upper() if error["loc"] else ENV_PREFIX
+            raw = os.environ.get(name, "")
+            problems.append(f"环境变量 {name}=“{raw}” 无效：{_reason(error)}")
+        raise SettingsError("；".join(problems)) from None
+
+
+def _reason(error: dict) -> str:
+    kind = error.get("type", "")
+    if kind.startswith("float") or kind.startswith("int"):
+        return "应为数字（秒数），如 10"
+    if kind.startswith("bool"):
+        return "应为 1 或 0"
+    if kind == "literal_error":
+        return "应为 DEBUG、INFO、WARNING、ERROR 或 CRITICAL"
+    if kind == "greater_than_equal":
+        return "不能为负数"
+    return str(error.get("msg", kind))
 
 
 def plan_path(explicit: str | os.PathLike | None = None) -> Path:
     """The plan file: explicit argument, then WORKTRACK_PLAN, then targets.yaml in the project."""
-    return Path(explicit or os.environ.get("WORKTRACK_PLAN") or DEFAULT_PLAN)
+    return Path(explicit) if explicit else settings().plan
 
 
 def db_path(explicit: str | os.PathLike | None = None) -> Path:
     """The database file: explicit argument, then WORKTRACK_DB, then data/worktrack.duckdb."""
-    return Path(explicit or os.environ.get("WORKTRACK_DB") or DEFAULT_DB)
+    return Path(explicit) if explicit else settings().db
+
+
+def users_path(explicit: str | os.PathLike | None = None) -> Path:
+    """The users file: explicit argument, then WORKTRACK_USERS, then data/users.yaml."""
+    return Path(explicit) if explicit else settings().users
 
 
 def today() -> dt.date:
-    """Today in China (Asia/Shanghai); WORKTRACK_TODAY=YYYY-MM-DD pins it (tests, rehearsing a meeting)."""
-    pinned = os.environ.get("WORKTRACK_TODAY")
-    if pinned:
-        return dt.date.fromisoformat(pinned)
+    """Today in China (Asia/Shanghai); the `today` setting (WORKTRACK_TODAY=YYYY-MM-DD) pins it for tests
+    and for rehearsing a meeting."""
+    pinned = settings().today
+    if pinned is not None:
+        return pinned
     from worktrack.store import now_china
 
     return now_china().date()

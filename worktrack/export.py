@@ -1160,9 +1160,11 @@ class ExportUnavailable(RuntimeError):
 
 def chromium_path() -> str | None:
     """The Chromium binary: WORKTRACK_CHROMIUM if set (even when it does not exist), else from PATH."""
-    configured = os.environ.get("WORKTRACK_CHROMIUM")
+    from worktrack import config
+
+    configured = config.settings().chromium
     if configured:
-        return configured
+        return str(configured)
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         found = shutil.which(name)
         if found:

@@ -28,6 +28,14 @@ converted to UTC+8; naive ones are taken to be UTC+8 already.
 Backups hold one Parquet file per source table (uploads without its raw column), every distinct
 uploaded file once under raw/<sha256>, and manifest.json with the sha256 of every file, row
 counts and the schema version. metric_totals is derived from facts and rebuilt on restore.
+A backup made with a signing key also holds manifest.json.sig, an HMAC-SHA256 of the manifest:
+hashes alone only catch accidents, since whoever rewrites a file can rewrite the manifest too.
+
+Faults: a damaged file (bad block checksum, truncation) is `StoreCorrupt` and a full disk is
+`StoreDiskFull`, both with a Chinese message that says what to do. After every commit the write
+is read back (`_verify_written`) before any result is returned, so no receipt is given for data
+the file cannot give back. Database files, write-ahead logs, backups and their raw files are
+owner-only (0600, directories 0700).
 
 Nothing is ever deleted: superseded and rolled-back uploads keep their rows, facts and raw
 bytes; unlocking a month closes its lock period instead of removing it; the audit log is
@@ -37,8 +45,11 @@ append-only; a forced restore moves the old database file aside.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
+import hmac
 import json
+import logging
 import os
 import re
 import threading
@@ -56,6 +67,8 @@ if TYPE_CHECKING:
 
     from worktrack.intake import FactRow, IntakeReport
 
+logger = logging.getLogger(__name__)
+
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 UPLOAD_STATES = ("active", "superseded", "rolled_back")
@@ -63,6 +76,15 @@ SYSTEM_ACTOR = "system"
 BACKUP_FORMAT = "worktrack-backup"
 BACKUP_FORMAT_VERSION = 1
 BUSY_MESSAGE = "数据库正被另一个程序使用（例如正在导入数据或备份），已等待 {seconds:g} 秒仍未释放，请稍后重试。"
+CORRUPT_MESSAGE = ("数据库文件“{path}”已损坏，无法可靠读写（{detail}）。请停止使用该文件，从最近的备份恢复："
+                   "python -m worktrack restore 备份目录 --force（损坏的文件会改名保留，不会删除）。")
+DISK_FULL_MESSAGE = ("磁盘空间不足，无法写入“{path}”，本次操作没有完成。请清理磁盘空间后重试；"
+                     "若数据库随后打不开，请用 restore 从最近的备份恢复。")
+# Database files, their write-ahead logs, backups and raw files are readable by their owner only.
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+SIGNATURE_FILE = "manifest.json.sig"
+SIGNATURE_ALGORITHM = "hmac-sha256"
 
 SubmitStatus = Literal["accepted", "unchanged", "rejected", "needs_confirmation", "locked"]
 
@@ -81,6 +103,71 @@ class StoreBusy(StoreError):
 
 class StoreRefused(StoreError):
     """A request the store declines: rollback of an inactive upload, a locked month, a bad backup ..."""
+
+
+class StoreCorrupt(StoreError):
+    """The database file is damaged (bad checksum, truncated, unreadable): restore it from a backup."""
+
+
+class StoreDiskFull(StoreError):
+    """A write ran out of disk space."""
+
+
+# What DuckDB says when a file is damaged or the disk is full (its exceptions carry no codes).
+_CORRUPT_SIGNS = ("corrupt database", "checksum", "could not read enough bytes", "not a valid duckdb database",
+                  "has been invalidated", "failed to read database header", "database header")
+_DISK_FULL_SIGNS = ("no space left", "disk is full", "disk full", "errno 28")
+
+
+def store_error(exc: BaseException, path: str | os.PathLike) -> StoreError | None:
+    """The user-facing StoreError for a DuckDB or OS error that means damage or a full disk, else None."""
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return StoreDiskFull(DISK_FULL_MESSAGE.format(path=path))
+    if not isinstance(exc, duckdb.Error | OSError):
+        return None
+    text = str(exc).lower()
+    if any(sign in text for sign in _DISK_FULL_SIGNS):
+        return StoreDiskFull(DISK_FULL_MESSAGE.format(path=path))
+    if any(sign in text for sign in _CORRUPT_SIGNS):
+        detail = str(exc).strip().splitlines()[0][:200]
+        return StoreCorrupt(CORRUPT_MESSAGE.format(path=path, detail=detail))
+    return None
+
+
+def _make_private(path: Path, mode: int = PRIVATE_FILE_MODE) -> None:
+    """chmod a file (or directory) we created to owner-only, if it is not already."""
+    try:
+        if os.stat(path).st_mode & 0o777 != mode:
+            os.chmod(path, mode)
+    except FileNotFoundError:
+        pass  # a write-ahead log that DuckDB has just folded into the main file
+
+
+def _make_database_private(path: str | os.PathLike) -> None:
+    _make_private(Path(path))
+    _make_private(Path(f"{path}.wal"))
+
+
+def _mkdir_private(path: Path) -> None:
+    """Create a directory (and missing parents) owner-only; an existing directory is left as it is."""
+    missing = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    path.mkdir(parents=True, exist_ok=True)
+    for created in missing:
+        _make_private(created, PRIVATE_DIR_MODE)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a new file that only the owner can read (created 0600, not chmod-ed after the fact)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    _make_private(path)  # the file may have existed with a wider mode
 
 
 # ---------------------------------------------------------------------------
@@ -254,6 +341,7 @@ class _Outcome:
 
     result: Any
     audits: list[_Audit] = field(default_factory=list)
+    uploads: dict[int, tuple[str, int]] = field(default_factory=dict)  # upload_id -> (sha256, row count)
 
 
 # ---------------------------------------------------------------------------
@@ -355,10 +443,15 @@ def _attach(entry: _AttachedFile, busy_timeout: float) -> None:
         cur = _cursor()
         try:
             cur.execute(f"ATTACH {_sql_text(entry.path)} AS {entry.alias}")
+            _make_database_private(entry.path)  # DuckDB creates files with the process umask
             return
         except duckdb.Error as exc:
             if not (isinstance(exc, _BUSY_ERRORS) and _is_busy_error(exc)):
-                raise StoreError(f"无法打开数据库文件“{entry.path}”：{exc}") from exc
+                known = store_error(exc, entry.path)
+                if isinstance(known, StoreCorrupt) and not _looks_like_duckdb(Path(entry.path)):
+                    known = None  # some other kind of file, not a damaged database
+                logger.warning("cannot attach %s: %s", entry.path, exc)
+                raise known or StoreError(f"无法打开数据库文件“{entry.path}”：{exc}") from exc
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise StoreBusy(BUSY_MESSAGE.format(seconds=busy_timeout)) from None
@@ -372,8 +465,25 @@ def _detach(entry: _AttachedFile) -> None:
     cur = _cursor()
     try:
         cur.execute(f"DETACH {entry.alias}")
+    except duckdb.Error as exc:
+        # DETACH checkpoints; a damaged file or a full disk fails it (the file is detached anyway).
+        logger.error("detaching %s failed: %s", entry.path, exc)
+        known = store_error(exc, entry.path)
+        if known is None:
+            raise
+        raise known from exc
     finally:
         cur.close()
+
+
+def _looks_like_duckdb(path: Path) -> bool:
+    """True for an empty file or one with DuckDB's magic bytes: a (possibly damaged) database file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    return len(head) == 0 or head[8:12] == b"DUCK"
 
 
 @contextmanager
@@ -389,6 +499,12 @@ def _open(path: Path, busy_timeout: float) -> Iterator[duckdb.DuckDBPyConnection
         cur = _cursor()
         cur.execute(f"USE {entry.alias}")
         yield cur
+    except (duckdb.Error, OSError) as exc:
+        known = store_error(exc, path)
+        if known is None or known is exc:
+            raise
+        logger.error("database %s: %s", path, exc)
+        raise known from exc
     finally:
         if cur is not None:
             cur.close()
@@ -399,32 +515,61 @@ def _open(path: Path, busy_timeout: float) -> Iterator[duckdb.DuckDBPyConnection
 
 
 @contextmanager
-def _exclusive(path: Path, busy_timeout: float) -> Iterator[bool]:
+def _exclusive(path: Path, busy_timeout: float) -> Iterator[Literal["absent", "empty", "data", "damaged"]]:
     """Nothing in this process touches the file while the block runs (so it can be moved).
 
-    Yields whether the file holds data (see `_has_content`). Attaching it first proves that no
-    other process has it open at that moment.
+    Yields what the file is: absent, an empty worktrack database, one holding data (see
+    `_has_content`), or a damaged database file that cannot be read. Attaching it first proves that
+    no other process has it open at that moment; a damaged file is probed with the same lock DuckDB
+    takes. A file that is not a DuckDB database at all is refused.
     """
     entry = _file(path)
     with entry.writer, entry.guard:
         if entry.users:
             raise StoreBusy("数据库正被本程序的其他操作使用，请稍后重试。")
-        has_content = False
-        if path.exists():
-            try:
-                _attach(entry, busy_timeout)
-            except StoreBusy:
+        if not path.exists():
+            yield "absent"
+            return
+        try:
+            _attach(entry, busy_timeout)
+        except StoreCorrupt as exc:
+            logger.warning("%s is damaged: %s", path, exc)
+            _probe_lock(path)
+            yield "damaged"
+            return
+        except StoreBusy:
+            raise
+        except StoreError:
+            raise StoreRefused(f"“{path}”不是 worktrack 数据库文件，不会覆盖它。") from None
+        state: Literal["empty", "data", "damaged"] = "empty"
+        cur = _cursor()
+        try:
+            cur.execute(f"USE {entry.alias}")
+            state = "data" if _has_content(cur) else "empty"
+        except duckdb.Error as exc:
+            if not isinstance(store_error(exc, path), StoreCorrupt):
                 raise
-            except StoreError:
-                raise StoreRefused(f"“{path}”不是 worktrack 数据库文件，不会覆盖它。") from None
-            cur = _cursor()
+            logger.warning("%s is damaged: %s", path, exc)
+            state = "damaged"
+        finally:
+            cur.close()
             try:
-                cur.execute(f"USE {entry.alias}")
-                has_content = _has_content(cur)
-            finally:
-                cur.close()
                 _detach(entry)
-        yield has_content
+            except StoreCorrupt:
+                state = "damaged"
+        yield state
+
+
+def _probe_lock(path: Path) -> None:
+    """Raise StoreBusy if another process holds the file's lock (DuckDB locks the whole file with fcntl)."""
+    import fcntl
+
+    with open(path, "rb+") as fh:
+        try:
+            fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise StoreBusy(BUSY_MESSAGE.format(seconds=0)) from None
+        fcntl.lockf(fh, fcntl.LOCK_UN)
 
 
 def _forget_instance_in_child() -> None:
@@ -590,7 +735,7 @@ class Store:
     def __init__(self, path: str | os.PathLike, *, busy_timeout: float = 10.0):
         self.path = Path(path)
         self.busy_timeout = float(busy_timeout)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _mkdir_private(self.path.parent)
         self._migrate()
 
     def __repr__(self) -> str:
@@ -641,13 +786,18 @@ class Store:
                 except duckdb.Error:
                     pass  # already rolled back by the failure itself
                 raise
+            _make_database_private(self.path)  # the write-ahead log may have just been created
             # The commit is already durable in the write-ahead log; the checkpoint folds it into
             # the main file. DuckDB refuses it while another thread has a transaction open, and
-            # then it happens at a later write or when the file is detached.
+            # then it happens at a later write or when the file is detached. Any other failure
+            # (a damaged file, a full disk) means the write cannot be vouched for.
             try:
                 con.execute(f"CHECKPOINT {entry.alias}")
-            except duckdb.Error:
-                pass
+            except duckdb.Error as exc:
+                if store_error(exc, self.path) is not None:
+                    raise
+                logger.debug("checkpoint of %s deferred: %s", self.path, exc)
+            _verify_written(con, self.path, next_id, len(outcome.audits), outcome.uploads)
             return outcome.result
 
     def _migrate(self) -> None:
@@ -700,12 +850,14 @@ class Store:
 
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
             audits: list[_Audit] = []
+            written: dict[int, tuple[str, int]] = {}
             for index, upload in enumerate(uploads):
                 if upload.verdict is None:
                     outcome = upload.write(con)
                     results[index] = outcome.result
                     audits += outcome.audits
-            return _Outcome(None, audits)
+                    written.update(outcome.uploads)
+            return _Outcome(None, audits, written)
 
         if any(u.verdict is None for u in uploads):
             self._write(SYSTEM_ACTOR, "upload.accept", write)
@@ -864,12 +1016,27 @@ class Store:
 
     # -- backup and restore ------------------------------------------------
 
-    def backup(self, directory: str | os.PathLike) -> dict[str, Any]:
-        """Write every table as Parquet, raw files under raw/<sha256>, and manifest.json; return it."""
+    def backup(self, directory: str | os.PathLike, *, sign_key: bytes | None = None) -> dict[str, Any]:
+        """Write every table as Parquet, raw files under raw/<sha256>, and manifest.json; return it.
+
+        With sign_key, manifest.json.sig holds an HMAC-SHA256 of the manifest's bytes, so that a
+        restore holding the same key can tell this backup from one whose files and manifest were
+        both rewritten. Every file and directory is created readable by the owner only.
+        """
         out = Path(directory)
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise StoreRefused(f"备份目录“{out}”不是空目录；为免覆盖已有备份，请指定一个新目录。")
-        (out / "raw").mkdir(parents=True, exist_ok=True)
+        try:
+            return self._backup(out, sign_key)
+        except OSError as exc:
+            known = store_error(exc, out)
+            if known is None:
+                raise
+            raise known from exc
+
+    def _backup(self, out: Path, sign_key: bytes | None) -> dict[str, Any]:
+        _mkdir_private(out / "raw")
+        _make_private(out, PRIVATE_DIR_MODE)
         tables: dict[str, dict[str, Any]] = {}
         raw_count = 0
         with self.snapshot() as reader:  # one transaction: every table from the same moment
@@ -880,12 +1047,13 @@ class Store:
                 target = out / f"{table}.parquet"
                 con.execute(f"COPY (SELECT {columns} FROM {table} ORDER BY {_TABLE_ORDER[table]}) "
                             f"TO {_sql_text(target)} (FORMAT parquet)")
+                _make_private(target)
                 tables[table] = {"file": target.name,
                                  "rows": con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]}
             cursor = con.execute("SELECT sha256, any_value(raw) FROM uploads GROUP BY sha256 ORDER BY sha256")
             while batch := cursor.fetchmany(256):
                 for sha, raw in batch:
-                    (out / "raw" / sha).write_bytes(bytes(raw))
+                    _write_private(out / "raw" / sha, bytes(raw))
                     raw_count += 1
         files = {p.relative_to(out).as_posix(): _sha256_file(p) for p in sorted(out.rglob("*")) if p.is_file()}
         manifest = {
@@ -893,34 +1061,44 @@ class Store:
             "created_at": now_china().isoformat(sep=" "), "database": str(self.path),
             "tables": tables, "raw_files": raw_count, "files": files,
         }
+        data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+        if sign_key is not None:
+            signature = {"algorithm": SIGNATURE_ALGORITHM, "signature": _manifest_signature(sign_key, data)}
+            _write_private(out / SIGNATURE_FILE, json.dumps(signature, indent=2).encode("utf-8"))
         # Written last: a directory without a manifest is an unfinished backup.
-        (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        _write_private(out / "manifest.json", data)
         return manifest
 
     @classmethod
     def restore(cls, directory: str | os.PathLike, db_path: str | os.PathLike, *, force: bool = False,
-                actor: str = SYSTEM_ACTOR, busy_timeout: float = 10.0) -> Store:
+                actor: str = SYSTEM_ACTOR, busy_timeout: float = 10.0, sign_key: bytes | None = None) -> Store:
         """Verify a backup, rebuild the database from it and return the restored store.
 
-        Every file's hash is checked before anything is touched. A database that already holds
-        data is refused unless force=True, and even then it is renamed aside, never deleted. The
-        restored audit log is the backup's, plus one `db.restore` row recording the restore.
+        With sign_key the backup's signature is checked first: a signature that does not match is
+        refused; a backup without one is restored, and the audit row says it was unsigned. Every
+        file's hash is checked before anything is touched. A database that already holds data, or
+        a damaged one, is refused unless force=True, and even then it is renamed aside, never
+        deleted. The restored audit log is the backup's, plus one `db.restore` row recording the
+        restore (with `signature`: valid, unsigned or unchecked).
         """
         src = Path(directory)
+        signature = backup_signature(src, sign_key)
         manifest = verify_backup(src)
         target = Path(db_path)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _mkdir_private(target.parent)
         building = target.with_name(f"{target.name}.restoring-{os.getpid()}-{threading.get_ident()}")
         _build_from_backup(src, manifest, building)
         moved_aside = None
         try:
-            with _exclusive(target, busy_timeout) as has_content:
-                if target.exists():
-                    if has_content and not force:
-                        raise StoreRefused(f"数据库“{target}”里已有数据，不会覆盖。确需用备份替换，请加 --force"
-                                           "（原数据库文件会改名保留，不会删除）。")
-                    stamp = now_china().strftime("%Y%m%d-%H%M%S")
-                    moved_aside = target.with_name(f"{target.name}.replaced-{stamp}")
+            with _exclusive(target, busy_timeout) as state:
+                if state == "data" and not force:
+                    raise StoreRefused(f"数据库“{target}”里已有数据，不会覆盖。确需用备份替换，请加 --force"
+                                       "（原数据库文件会改名保留，不会删除）。")
+                if state == "damaged" and not force:
+                    raise StoreRefused(f"数据库“{target}”已损坏，无法打开。确认要用备份重建，请加 --force"
+                                       "（损坏的文件会改名保留，不会删除）。")
+                if state != "absent":
+                    moved_aside = _aside_name(target)
                     target.rename(moved_aside)
                     wal = target.with_name(target.name + ".wal")
                     if wal.exists():
@@ -934,7 +1112,7 @@ class Store:
             detail = {"backup": str(src.resolve()), "backup_created_at": manifest["created_at"],
                       "schema_version": manifest["schema_version"],
                       "rows": {t: v["rows"] for t, v in manifest["tables"].items()},
-                      "previous_database": str(moved_aside) if moved_aside else None}
+                      "previous_database": str(moved_aside) if moved_aside else None, "signature": signature}
             return _Outcome(None, [_Audit(target="database", new_value=str(src.resolve()), detail=detail)])
 
         store._write(actor, "db.restore", record)
@@ -1036,11 +1214,49 @@ class _Upload:
         return _Outcome(SubmitResult(
             "accepted", True, f"已接收：{unit} {month_label(month)}第 {version} 版，共 {len(report.rows)} 行{replaced}。",
             upload_id=upload_id, version=version, superseded_upload_id=previous[0] if previous else None,
-            changes=changes, **self.base), audits)
+            changes=changes, **self.base), audits, {upload_id: (self.sha, len(report.rows))})
 
 
 # ---------------------------------------------------------------------------
 # Internals
+
+
+def _verify_written(con: duckdb.DuckDBPyConnection, path: Path, first_audit: int, n_audits: int,
+                    uploads: dict[int, tuple[str, int]]) -> None:
+    """Read back what a write just committed; raise StoreCorrupt if the file does not give it back.
+
+    A receipt is only handed out for data the database can be shown to hold: the audit rows, each
+    new upload's bytes (by hash), its fact rows and metric totals, and the small tables every
+    reading starts from. A damaged block anywhere on that path fails here, not at the next read.
+    """
+    problems = []
+    audits = con.execute("SELECT count(*) FROM audit_log WHERE audit_id BETWEEN ? AND ?",
+                         [first_audit, first_audit + n_audits - 1]).fetchall()[0][0]
+    if audits != n_audits:
+        problems.append(f"审计记录应有 {n_audits} 条，读回 {audits} 条")
+    con.execute("SELECT count(*), max(version), max(length(description)) FROM schema_version").fetchall()
+    con.execute("SELECT count(*), max(month), max(locked_by), max(unlocked_by) FROM month_locks").fetchall()
+    if uploads:
+        low, high = min(uploads), max(uploads)
+        stored = {row[0]: row[1:] for row in con.execute(
+            "SELECT upload_id, sha256, row_count, sha256(raw) FROM uploads WHERE upload_id BETWEEN ? AND ?",
+            [low, high]).fetchall()}
+        facts = dict(con.execute("SELECT upload_id, count(*) FROM facts WHERE upload_id BETWEEN ? AND ? "
+                                 "GROUP BY upload_id", [low, high]).fetchall())
+        totals = dict(con.execute("SELECT upload_id, count(*) FROM metric_totals WHERE upload_id BETWEEN ? AND ? "
+                                  "GROUP BY upload_id", [low, high]).fetchall())
+        expected_totals = dict(con.execute(
+            "SELECT upload_id, count(DISTINCT item) FROM facts WHERE upload_id BETWEEN ? AND ? "
+            "AND value IS NOT NULL GROUP BY upload_id", [low, high]).fetchall())
+        for upload_id, (sha, rows) in uploads.items():
+            got = stored.get(upload_id)
+            if got is None or got[0] != sha or got[2] != sha or got[1] != rows:
+                problems.append(f"上传 {upload_id} 的记录或原始文件读回不一致")
+            elif facts.get(upload_id, 0) != rows or totals.get(upload_id, 0) != expected_totals.get(upload_id, 0):
+                problems.append(f"上传 {upload_id} 的数据行读回不一致")
+    if problems:
+        logger.error("read-back after commit to %s failed: %s", path, problems)
+        raise StoreCorrupt(CORRUPT_MESSAGE.format(path=path, detail="写入后读回校验不符：" + "；".join(problems[:3])))
 
 
 def _first(result: duckdb.DuckDBPyConnection) -> tuple | None:
@@ -1124,6 +1340,54 @@ def _has_content(con: duckdb.DuckDBPyConnection) -> bool:
         "(SELECT count(*) FROM audit_log WHERE action <> 'schema.migrate')").fetchall()[0][0] > 0
 
 
+def _manifest_signature(key: bytes, manifest_bytes: bytes) -> str:
+    return hmac.new(key, manifest_bytes, hashlib.sha256).hexdigest()
+
+
+MIN_SIGN_KEY_BYTES = 16
+
+
+def load_sign_key(path: str | os.PathLike) -> bytes:
+    """The backup signing key from the operator's key file (surrounding whitespace ignored)."""
+    key_path = Path(path)
+    try:
+        key = key_path.read_bytes().strip()
+    except OSError as exc:
+        raise StoreRefused(f"无法读取签名密钥文件“{key_path}”：{exc.strerror or exc}。") from None
+    if len(key) < MIN_SIGN_KEY_BYTES:
+        raise StoreRefused(f"签名密钥文件“{key_path}”太短（至少 {MIN_SIGN_KEY_BYTES} 个字符），"
+                           "可用 openssl rand -hex 32 生成。")
+    if key_path.stat().st_mode & 0o077:
+        logger.warning("signing key %s is readable by other users", key_path)
+    return key
+
+
+def backup_signature(directory: str | os.PathLike,
+                     sign_key: bytes | None) -> Literal["valid", "unsigned", "unchecked"]:
+    """Check a backup's manifest signature: valid, unsigned, or unchecked (signed, but no key given).
+
+    Raises StoreRefused when the signature does not match the manifest under this key: the backup
+    was not made with this key, or its manifest was changed after it was signed.
+    """
+    src = Path(directory)
+    sig_path = src / SIGNATURE_FILE
+    if not sig_path.is_file():
+        return "unsigned"
+    if sign_key is None:
+        return "unchecked"
+    try:
+        recorded = json.loads(sig_path.read_text(encoding="utf-8"))
+        algorithm, signature = recorded["algorithm"], recorded["signature"]
+        manifest_bytes = (src / "manifest.json").read_bytes()
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        raise StoreRefused(f"备份签名文件 {SIGNATURE_FILE} 已损坏或缺少清单，没有做任何恢复。") from None
+    if algorithm != SIGNATURE_ALGORITHM or not isinstance(signature, str) or not hmac.compare_digest(
+            signature, _manifest_signature(sign_key, manifest_bytes)):
+        raise StoreRefused("备份签名与清单不符：这份备份不是用本机的密钥制作的，或制作后被改动过"
+                           "（即使清单里的校验值都对得上）。没有做任何恢复。")
+    return "valid"
+
+
 def verify_backup(directory: str | os.PathLike) -> dict[str, Any]:
     """Check a backup's manifest and every file's hash; return the manifest or raise StoreRefused."""
     src = Path(directory)
@@ -1163,6 +1427,17 @@ def verify_backup(directory: str | os.PathLike) -> dict[str, Any]:
         shown = "；".join(problems[:10]) + (f"；另有 {len(problems) - 10} 处" if len(problems) > 10 else "")
         raise StoreRefused(f"备份校验未通过，没有做任何恢复：{shown}。")
     return manifest
+
+
+def _aside_name(target: Path) -> Path:
+    """target.replaced-<China time>[-n]: a name no file has yet, so nothing is ever overwritten."""
+    stamp = now_china().strftime("%Y%m%d-%H%M%S")
+    candidate = target.with_name(f"{target.name}.replaced-{stamp}")
+    n = 1
+    while candidate.exists() or candidate.with_name(candidate.name + ".wal").exists():
+        n += 1
+        candidate = target.with_name(f"{target.name}.replaced-{stamp}-{n}")
+    return candidate
 
 
 def _remove_build(building: Path) -> None:
@@ -1212,8 +1487,12 @@ def _build_from_backup(src: Path, manifest: dict[str, Any], building: Path) -> N
                 con.execute(rebuild)
         con.execute("COMMIT")
         con.execute("CHECKPOINT")
-    except BaseException:
+    except BaseException as exc:
         con.close()
         _remove_build(building)
-        raise
+        known = store_error(exc, building)
+        if known is None or known is exc:
+            raise
+        raise known from exc
     con.close()
+    _make_database_private(building)
