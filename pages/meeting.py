@@ -1,92 +1,65 @@
-"""例会: the review meeting on the big screen, one slide at a time, with presenter notes and the pack exports.
+"""例会: the review meeting for a projector and a clicker, the presenter's own view, and the pack exports.
 
+The slides are presented on a 16:9 stage (keys → ← PageDown PageUp Space Home End, F for full screen,
+Esc to leave); "演讲者视图" opens the same deck in a second tab with the next slide and the notes.
 Everyone signed in may follow the slides; building the pack is for leaders and administrators.
 """
 
 import streamlit as st
 
-from app_support import as_of, current_user, get_plan, get_store, lang, slide_deck, status, t, unit_filter
+from app_support import (
+    as_of,
+    current_user,
+    get_plan,
+    get_store,
+    lang,
+    slide_deck,
+    status,
+    t,
+    today,
+    unit_filter,
+)
 from worktrack import export
 from worktrack.auth import can_export
-from worktrack.charts import month_label
+from worktrack.views import as_of_caption
 
-SLIDE = "meeting_slide"
 EXPORTS = "meeting_exports"
-ROW_HEIGHT = 52
-TABLE_WIDTH = 960  # pixels shared out by the slide's relative column widths
+STAGE_HEIGHT = 640  # the stage letterboxes a 16:9 slide into whatever width the page has
+PRESENTER_HEIGHT = 900
 
-# Font sizes only, so the back of a meeting room can read the screen. No data goes into this HTML.
-ROOM_TYPE = """<style>
-[data-testid="stMain"] h1 { font-size: 3.2rem; }
-[data-testid="stMain"] h3 { font-size: 1.9rem; }
-[data-testid="stMetricLabel"] p { font-size: 1.5rem; }
-[data-testid="stMetricValue"] { font-size: 2.6rem; }
-[data-testid="stMetricDelta"] { font-size: 1.15rem; }
-[data-testid="stMain"] [data-testid="stText"] { font-size: 1.45rem; }
-[data-testid="stExpander"] [data-testid="stText"] { font-size: 1.3rem; }
+# The presenter's tab shows nothing but the presenter view. No data goes into this CSS.
+PRESENTER_ONLY = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+[data-testid="stMainMenu"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { padding: 0 !important; max-width: none !important; }
 </style>"""
-st.markdown(ROOM_TYPE, unsafe_allow_html=True)
 
 plan = get_plan()
 month = as_of()
 unit = unit_filter()
 language = lang()
+presenter = st.query_params.get("view") == "presenter"
 
 with st.spinner():
     report = status(month, unit)
     slides = slide_deck(month, unit, language)
-total = len(slides)
-if st.session_state.get(SLIDE) not in range(total):
-    st.session_state[SLIDE] = 0
+deck_id = f"{plan.id}:{month}:{unit or '*'}:{language}"  # the slide a browser was on survives a reload
+stage = export.stage_html(plan, report, slides, lang=language, deck_id=deck_id, generated=today(),
+                          view="presenter" if presenter else "stage")
 
+if presenter:
+    st.html(PRESENTER_ONLY)
+    st.iframe(stage, height=PRESENTER_HEIGHT)
+    st.stop()
 
-def step(delta: int) -> None:
-    st.session_state[SLIDE] = min(max(st.session_state.get(SLIDE, 0) + delta, 0), total - 1)
-
-
-current = st.session_state[SLIDE]
-titles = [t("meeting.picker_item", n=i + 1, title=s.title) for i, s in enumerate(slides)]
-st.caption(t("meeting.caption", month=month_label(month, language), unit=unit or t("sidebar.all_units"), n=total))
-back, pick, forward = st.columns([1, 4, 1], vertical_alignment="bottom")
-back.button(t("meeting.prev"), key="meeting_prev", icon=":material/arrow_back:", on_click=step, args=(-1,),
-            disabled=current == 0, width="stretch")
-pick.selectbox(t("meeting.picker"), list(range(total)), key=SLIDE, format_func=titles.__getitem__)
-forward.button(t("meeting.next"), key="meeting_next", icon=":material/arrow_forward:", on_click=step, args=(1,),
-               disabled=current == total - 1, width="stretch")
-
-slide = slides[st.session_state[SLIDE]]
-st.title(slide.title)
-if slide.subtitle:
-    st.text(slide.subtitle)
-
-if slide.cards:
-    for column, card in zip(st.columns(len(slide.cards)), slide.cards, strict=True):
-        with column.container(border=True):
-            st.metric(card.name, card.value, delta=f"{card.change_label} {card.change}", delta_color="off",
-                      delta_arrow="off")
-            st.text(card.status_label)
-            st.text(f"{t('overview.target')} {card.target}" + (f" · {card.percent}" if card.percent else ""))
-
-if slide.charts:
-    for column, chart in zip(st.columns(len(slide.charts)), slide.charts, strict=True):
-        column.plotly_chart(export.chart_figure(chart, height=480 if not slide.cards else 420), width="stretch",
-                            config={"displayModeBar": False}, key=f"meeting_{chart.key}")
-
-if slide.table is not None:
-    table = slide.table
-    scale = TABLE_WIDTH / sum(table.widths)
-    st.dataframe(export.styled_table(table), hide_index=True, width="stretch", row_height=ROW_HEIGHT,
-                 height=ROW_HEIGHT * (len(table.rows) + 1) + 2,
-                 column_config={c: st.column_config.TextColumn(width=int(w * scale))
-                                for c, w in zip(table.columns, table.widths, strict=False)})
-
-for line in slide.bullets:
-    st.text(f"• {line}")
+st.caption(as_of_caption(report, language) + " · " + t("meeting.count", n=len(slides)))
+st.iframe(stage, height=STAGE_HEIGHT)
+st.caption(t("meeting.stage_help"))
 
 with st.expander(t("meeting.notes"), icon=":material/record_voice_over:"):
-    st.text(slide.notes)
-st.text(t("meeting.page_of", n=st.session_state[SLIDE] + 1, total=total) + " · "
-        + export.footer_text(plan, report, lang=language))
+    for number, slide in enumerate(slides, start=1):
+        st.markdown(f"**{number}. {slide.title}**")
+        st.text(slide.notes)
 
 # -- the pack handed out after the meeting
 st.divider()
@@ -97,9 +70,10 @@ if not can_export(current_user()):
 st.caption(t("meeting.export_caption"))
 pdf_problem = export.pdf_problem(language)
 builders = {
-    "pptx": lambda: export.pptx_bytes(plan, report, lang=language, slides=slides),
-    "xlsx": lambda: export.xlsx_bytes(plan, report, get_store().facts(through=month), lang=language),
-    "pdf": lambda: export.pdf_bytes(plan, report, lang=language, slides=slides),
+    "pptx": lambda: export.pptx_bytes(plan, report, lang=language, slides=slides, generated=today()),
+    "xlsx": lambda: export.xlsx_bytes(plan, report, get_store().facts(through=month), lang=language,
+                                      generated=today()),
+    "pdf": lambda: export.pdf_bytes(plan, report, lang=language, slides=slides, generated=today()),
 }
 built = st.session_state.setdefault(EXPORTS, {})
 version = (language, export.report_fingerprint(report))  # new data (an upload, another month) needs a new file

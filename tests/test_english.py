@@ -39,7 +39,7 @@ def plan_text(plan, demo_db) -> list[str]:
             words |= {group.number, group.title, group.text or "", group.lead}
     for item in plan.items.values():
         words |= {item.number, item.title, item.text, item.lead, *item.responsible, item.deadline_text,
-                  *item.communities}
+                  *item.communities, *(task for _, task in item.assignments)}
     for target in plan.targets:
         words.add(target.source_quote)
     facts = Store(demo_db).facts()

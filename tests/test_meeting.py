@@ -6,6 +6,9 @@ leader (may export) or a community (may follow the slides, may not export).
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -42,8 +45,11 @@ def open_meeting(lang: str | None = None, username: str = "leader", **state) -> 
     return dashboard(UserStore().get(username), PAGE, lang, **state)
 
 
-def slide_title(at: AppTest) -> str:
-    return at.title[0].value
+def stage(at: AppTest) -> str:
+    """The presenter stage's document (the slides, escaped, with the keyboard script)."""
+    frames = at.get("iframe")
+    assert len(frames) == 1
+    return frames[0].proto.srcdoc
 
 
 @pytest.fixture
@@ -54,62 +60,61 @@ def deck(plan, demo_env):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_meeting_page_runs_on_an_empty_database(db_path, plan, lang):
     at = open_meeting(lang)
-    assert slide_title(at) == plan.title
-    at.button(key="meeting_next").click().run()
-    assert not at.exception
-    assert slide_title(at) == ("核心指标" if lang == "zh" else "Headline metrics")
+    document = stage(at)
+    assert html.escape(plan.title) in document
+    assert ("核心指标" if lang == "zh" else "Headline metrics") in document
 
 
-def test_meeting_page_shows_the_same_slides_as_the_deck(demo_env, deck):
+def test_the_stage_holds_the_same_slides_as_the_deck(demo_env, deck):
     at = open_meeting(as_of=AS_OF)
-    picker = at.selectbox(key="meeting_slide")
-    assert len(picker.options) == len(deck)
-    assert picker.options[1] == "2. 核心指标"
-    assert slide_title(at) == deck[0].title
-    assert at.button(key="meeting_prev").disabled
+    document = stage(at)
+    assert re.findall(r'data-key="([^"]+)"', document) == [html.escape(s.key) for s in deck]
+    assert document.count('<section class="slide') == len(deck)
+    for slide in deck:
+        assert html.escape(slide.title) in document
+    assert f"共 {len(deck)} 页" in " ".join(c.value for c in at.caption)
+    # the keys a clicker sends are handled by the stage itself, on the page as well as in the frame
+    for key in ("PageDown", "PageUp", "ArrowRight", "ArrowLeft", "Home", "End", '" "', "Escape"):
+        assert key in document
+    assert "localStorage" in document  # a reload keeps the slide
 
 
-def test_next_and_previous_change_the_slide(demo_env, deck):
+def test_the_stage_shows_the_headline_numbers_of_the_status_contract(demo_env, plan):
     at = open_meeting(as_of=AS_OF)
-    seen = [slide_title(at)]
-    for _ in range(3):
-        at.button(key="meeting_next").click().run()
-        assert not at.exception
-        seen.append(slide_title(at))
-    assert seen == [s.title for s in deck[:4]]
-    at.button(key="meeting_prev").click().run()
-    assert slide_title(at) == deck[2].title
-    assert at.session_state["meeting_slide"] == 2
-
-
-def test_the_picker_jumps_and_next_stops_at_the_last_slide(demo_env, deck):
-    at = open_meeting(as_of=AS_OF)
-    last = len(deck) - 1
-    at.selectbox(key="meeting_slide").select(last).run()
-    assert slide_title(at) == deck[last].title and deck[last].title.startswith("督办事项")
-    assert at.button(key="meeting_next").disabled
-    index = next(i for i, s in enumerate(deck) if s.title == "夏家冲社区 目标完成情况")
-    at.selectbox(key="meeting_slide").select(index).run()
-    table = at.dataframe[0].value
-    assert table[table["指标"] == "适老化改造"]["状态"].iloc[0] == "▼ 滞后"
-
-
-def test_headline_slide_numbers_equal_the_status_contract(demo_env, plan):
-    at = open_meeting(as_of=AS_OF, meeting_slide=1)
+    document = stage(at)
     contract = status_from_store(plan, Store(demo_env), AS_OF).as_dict()
     street = {t["metric"]: t for t in contract["targets"] if t["reporting_unit"] is None}
-    shown = {m.label: m.value for m in at.metric}
-    assert shown["适老化改造"] == format_amount(street["retrofit_households"]["actual"], "户", compact=True)
-    assert shown["基金募集"] == format_amount(street["fund_raised_yuan"]["actual"], "元", compact=True)
-    assert shown["帮扶人数"] == format_amount(street["people_helped"]["actual"], "人", compact=True)
-    assert len(at.get("plotly_chart")) == 1
+    for metric, measure in (("retrofit_households", "户"), ("fund_raised_yuan", "元"), ("people_helped", "人")):
+        assert format_amount(street[metric]["actual"], measure) in document
 
 
-def test_presenter_notes_follow_the_slide(demo_env, deck):
-    at = open_meeting(as_of=AS_OF, meeting_slide=1)
+def test_presenter_notes_of_every_slide_are_on_the_page(demo_env, deck):
+    at = open_meeting(as_of=AS_OF)
     assert at.expander[0].label == "讲稿（演讲者备注）"
-    assert deck[1].notes in [t.value for t in at.expander[0].text]
-    assert "截至2023年9月" in deck[1].notes
+    texts = [t.value for t in at.expander[0].text]
+    assert all(slide.notes in texts for slide in deck)
+    assert "截至2023年9月" in deck[2].notes
+    assert html.escape(deck[1].notes) in stage(at)  # and in the stage, for the presenter's own view
+
+
+def test_the_presenter_tab_shows_only_the_presenter_view(demo_env, deck):
+    from tests.apptest import ENTRY
+
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    from worktrack.auth import UserStore
+
+    at.session_state["auth_user"] = UserStore().get("leader")
+    at.session_state["auth_method"] = "password"
+    at.session_state["as_of"] = AS_OF
+    at.query_params["view"] = "presenter"
+    at.run()
+    at.switch_page(PAGE)
+    at.query_params["view"] = "presenter"
+    at.run()
+    assert not at.exception
+    document = stage(at)
+    assert '"view": "presenter"' in document
+    assert not [b for b in at.button if b.key and b.key.startswith("meeting_build_")]
 
 
 def test_building_the_pptx_offers_its_download(demo_env):
@@ -132,8 +137,6 @@ def test_without_chromium_the_page_says_what_to_install(demo_env, monkeypatch):
 
 def test_a_community_follows_the_slides_but_cannot_export(demo_env):
     at = open_meeting(as_of=AS_OF, username="tianjian")
-    assert at.title[0].value
-    at.button(key="meeting_next").click().run()
-    assert at.title[0].value == "核心指标"
+    assert "核心指标" in stage(at)
     assert any("只有街道领导和管理员" in i.value for i in at.info)
     assert not [b for b in at.button if b.key and b.key.startswith("meeting_build_")]

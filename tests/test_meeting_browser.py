@@ -1,4 +1,4 @@
-"""例会 in headless Chromium: page through the slides on a running dashboard with the demo data.
+"""例会 in headless Chromium: the presenter stage driven by keyboard and clicker on a running dashboard.
 
 The dashboard runs in demo mode on the demo database, so the street leader is picked without a
 password; the meeting page is then opened from the navigation (a fresh URL would start a new session).
@@ -13,6 +13,42 @@ from tests.conftest import PLAN_PATH
 
 pytestmark = pytest.mark.browser
 
+# Every element of a slide must lie inside the slide; text must not be cut inside its cell or box.
+MEASURE_SLIDE = """() => {
+  const doc = document.querySelector('iframe').contentDocument;
+  const slide = doc.querySelector('#wt-stage .slide.active');
+  const stage = doc.querySelector('#wt-stage').getBoundingClientRect();
+  const box = slide.getBoundingClientRect();
+  const outside = [];
+  for (const el of slide.querySelectorAll('h1, p, td, th, li, .card, .card div, svg, svg text, footer span')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1) {
+      outside.push(el.tagName + ': ' + (el.textContent || '').slice(0, 40));
+    }
+    if ((el.tagName === 'TD' || el.tagName === 'TH') && el.scrollHeight > el.clientHeight + 2) {
+      outside.push('cut ' + (el.textContent || '').slice(0, 40));
+    }
+  }
+  const body = slide.querySelector('.body');
+  if (body) {
+    const b = body.getBoundingClientRect();
+    for (const child of body.children) {
+      if (child.getBoundingClientRect().bottom > b.bottom + 1) outside.push('below the body: ' + child.tagName);
+    }
+  }
+  const sizes = [...slide.querySelectorAll('td, th, li, svg text')].map(el => parseFloat(getComputedStyle(el).fontSize)
+      * (el.ownerSVGElement ? el.ownerSVGElement.getScreenCTM().a : 1) * parseFloat(doc.body.dataset.scale));
+  return {
+    key: slide.dataset.key, outside,
+    smallest: sizes.length ? Math.min(...sizes) : null,
+    scroll: [doc.scrollingElement.scrollHeight > doc.scrollingElement.clientHeight,
+             document.scrollingElement.scrollHeight > document.scrollingElement.clientHeight + 1],
+    fits: stage.right <= window.innerWidth + 1 && stage.bottom <= window.innerHeight + 1,
+    slide: doc.body.dataset.slide,
+  };
+}"""
+
 
 @pytest.fixture(scope="module")
 def dashboard_url(demo_db):
@@ -21,32 +57,100 @@ def dashboard_url(demo_db):
         yield url
 
 
-def slide_title(page) -> str:
-    return page.locator("[data-testid='stMain'] h1").first.inner_text().strip()
+def open_meeting(page, url: str) -> None:
+    page.goto(url)
+    wait_for_app(page)
+    page.locator(".st-key-demo_enter button").click()  # the first identity offered is the street leader
+    wait_for_app(page)
+    page.locator("[data-testid='stSidebarNav'] a[href$='/meeting']").click()
+    wait_for_app(page)
+    page.frame_locator("iframe").first.locator("#wt-present").wait_for(timeout=30_000)
 
 
-def test_clicking_next_walks_through_the_slides(dashboard_url, plan):
+def current(page) -> int:
+    return int(page.evaluate("() => document.querySelector('iframe').contentDocument.body.dataset.slide"))
+
+
+@pytest.mark.parametrize(("width", "height"), [(1920, 1080), (1366, 768)])
+def test_the_presenter_view_fits_every_slide_without_scrolling(dashboard_url, width, height):
     with browser_page() as page:
-        page.goto(dashboard_url)
-        wait_for_app(page)
-        page.locator(".st-key-demo_enter button").click()  # the first identity offered is the street leader
-        wait_for_app(page)
-        page.locator("[data-testid='stSidebarNav'] a[href$='/meeting']").click()
-        wait_for_app(page)
-        next_button = page.get_by_role("button", name="下一页")
-        next_button.wait_for(timeout=30_000)
-        titles = [slide_title(page)]
-        assert titles[0] == plan.title
+        page.set_viewport_size({"width": width, "height": height})
+        open_meeting(page, dashboard_url)
+        frame = page.frame_locator("iframe").first
+        total = int(frame.locator("#wt-count").inner_text().split("/")[1])
+        frame.locator("#wt-present").click()
+        page.keyboard.press("Home")
+        assert current(page) == 0
+        seen = []
+        for number in range(total):
+            result = page.evaluate(MEASURE_SLIDE)
+            assert result["outside"] == [], result
+            assert result["fits"] and result["scroll"] == [False, False], result
+            if width == 1920 and result["smallest"] is not None:
+                assert result["smallest"] >= 19.9, result  # table text and axis labels readable from the back
+            seen.append(result["key"])
+            if number in (0, 3, 4):
+                screenshot(page, f"stage-{width}-{number + 1}")
+            page.keyboard.press("PageDown" if number % 2 == 0 else "ArrowRight")  # a clicker sends PageDown
+        assert len(set(seen)) == total
+        assert current(page) == total - 1  # the last key press stops at the end
+        page.keyboard.press("PageUp")
+        assert current(page) == total - 2
+        page.keyboard.press("Space")
+        assert current(page) == total - 1
+        page.keyboard.press("Home")
+        assert current(page) == 0
+        page.keyboard.press("End")
+        assert current(page) == total - 1
+        page.keyboard.press("ArrowLeft")
+        assert current(page) == total - 2
+        # presenting covers the page: nothing but the slide and the progress line
+        frame_box = page.locator("iframe").first.bounding_box()
+        assert frame_box["width"] >= width - 1 and frame_box["height"] >= height - 1
+        page.keyboard.press("Escape")
+        page.wait_for_function("() => document.querySelector('iframe').getBoundingClientRect().width < innerWidth")
+
+
+def test_a_reload_keeps_the_slide(dashboard_url):
+    with browser_page() as page:
+        open_meeting(page, dashboard_url)
+        page.keyboard.press("Home")
         for _ in range(3):
-            next_button.click()
-            page.wait_for_function(
-                "previous => { const h = document.querySelector(\"[data-testid='stMain'] h1\");"
-                " return h && h.innerText.trim() !== previous; }", arg=titles[-1], timeout=30_000)
+            page.keyboard.press("PageDown")
+        assert current(page) == 3
+        page.reload()
+        wait_for_app(page)
+        page.wait_for_selector(".st-key-demo_enter button, iframe", timeout=30_000)
+        if page.locator(".st-key-demo_enter button").count():  # a reload is a new session: sign in again
+            page.locator(".st-key-demo_enter button").click()
             wait_for_app(page)
-            titles.append(slide_title(page))
-        assert len(set(titles[1:])) == 3, titles
-        assert titles[1] == "核心指标" and titles[2].startswith("一、")
-        assert page.get_by_text("第 4 / ").count() >= 1
-        assert page.locator("[data-testid='stException']").count() == 0
-        assert page.get_by_text("Traceback").count() == 0
-        screenshot(page, "meeting")
+        page.frame_locator("iframe").first.locator("#wt-present").wait_for(timeout=30_000)
+        page.wait_for_function("() => document.querySelector('iframe').contentDocument.body.dataset.slide")
+        assert current(page) == 3
+
+
+def test_the_presenter_tab_follows_the_stage(dashboard_url):
+    with browser_page() as page:
+        open_meeting(page, dashboard_url)
+        page.keyboard.press("Home")
+        frame = page.frame_locator("iframe").first
+        with page.context.expect_page() as opened:
+            frame.locator("#wt-presenter-open").click()
+        presenter = opened.value
+        wait_for_app(presenter)
+        presenter.wait_for_selector(".st-key-demo_enter button, iframe", timeout=30_000)
+        if presenter.locator(".st-key-demo_enter button").count():  # a new tab is a new session
+            presenter.locator(".st-key-demo_enter button").click()
+            wait_for_app(presenter)
+        notes = presenter.frame_locator("iframe").first.locator("#wt-notes")
+        notes.wait_for(timeout=30_000)
+        first_notes = notes.inner_text()
+        assert len(first_notes) > 20
+        page.bring_to_front()
+        page.keyboard.press("PageDown")
+        presenter.wait_for_function(
+            "() => document.querySelector('iframe').contentDocument.body.dataset.slide === '1'", timeout=10_000)
+        assert notes.inner_text() != first_notes
+        upcoming = presenter.frame_locator("iframe").first.locator("#wt-upcoming .slide")
+        assert upcoming.count() == 1
+        screenshot(presenter, "presenter-view")

@@ -64,7 +64,7 @@ def test_every_month_cards_are_never_done(report):
     cards = {c.metric: c for c in headline_cards(report)}
     monthly = [c for c in cards.values() if c.period == "month"]
     assert monthly and all("已完成" not in c.status_label for c in monthly)
-    assert cards["governance_reports"].detail == "本月达标 6/6 个单位"
+    assert cards["governance_reports"].detail == "6/6 个单位本月达标"
     assert cards["roundtable_meetings"].detail == "已达标 6/6 个月"
     assert cards["fund_raised_yuan"].value == "791.13万元" and cards["fund_raised_yuan"].target == "1000万元"
 

@@ -105,6 +105,8 @@ class ItemIn(_Strict):
     communities: list[str] = []
     deadline: str | dt.date | None = None
     status_tracked: bool = True
+    # what the text assigns to each named unit, e.g. {狮子山社区: 完整社区} for the 做靓社区 themes
+    assignments: dict[str, str] = {}
 
 
 class GroupIn(_Strict):
@@ -231,6 +233,7 @@ class Item:
     group_id: str | None
     status_tracked: bool
     reporting_units: tuple[str, ...]  # unit names that report this item's status
+    assignments: tuple[tuple[str, str], ...] = ()  # (unit name, what the text assigns it)
 
 
 @dataclass(frozen=True)
@@ -730,11 +733,18 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         expanded = expand(responsible)
         reporting = [n for n in [u.name for u in units] if n in expanded or n == lookup.get(_fold(lead))]
         number = section.number + (group.number if group else "") + it.number.rstrip(".")
+        assignments = []
+        for name, task in it.assignments.items():
+            unit_name = lookup.get(_fold(name))
+            if unit_name is None:
+                error((*path, "assignments", name), f"分工里的单位“{name}”不在 units 里")
+                continue
+            assignments.append((unit_name, task))
         items[it.id] = Item(
             id=it.id, number=number, title=it.title, text=it.text, lead=lead, responsible=tuple(expanded),
             communities=tuple(expand(it.communities)), deadline=deadline, deadline_text=deadline_text,
             section_id=section.id, group_id=group.id if group else None, status_tracked=it.status_tracked,
-            reporting_units=tuple(reporting),
+            reporting_units=tuple(reporting), assignments=tuple(assignments),
         )
         return it.id
 
@@ -945,7 +955,7 @@ def plan_as_dict(plan: Plan) -> dict[str, Any]:
             {"id": i.id, "number": i.number, "title": i.title, "text": i.text, "lead": i.lead,
              "responsible": list(i.responsible), "units": list(i.communities), "deadline": i.deadline.isoformat(),
              "section": i.section_id, "group": i.group_id, "status_tracked": i.status_tracked,
-             "reporting_units": list(i.reporting_units)}
+             "reporting_units": list(i.reporting_units), "assignments": dict(i.assignments)}
             for i in plan.items.values()
         ],
         "metrics": [

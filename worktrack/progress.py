@@ -353,6 +353,7 @@ class StatusReport:
     metric_totals: pd.DataFrame  # street-wide per metric, with quota reconciliation
     pending_units: tuple[str, ...] = ()  # units whose as_of report is missing but not yet due
     today: dt.date | None = None
+    monthly_values: pd.DataFrame | None = field(default=None, repr=False)  # the figures it was computed from
 
     @property
     def yearly(self) -> pd.DataFrame:
@@ -486,7 +487,7 @@ def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame
     pending_units = tuple(c.units[i] for i in np.flatnonzero(pending)
                           if unit_name is None or c.units[i] == unit_name)
     return StatusReport(plan, as_of, unit_name, targets, obligations, task_frame, reporting, unit_metrics,
-                        metric_totals, pending_units, today)
+                        metric_totals, pending_units, today, monthly)
 
 
 def _dense_monthly(plan: Plan, c: _Compiled, monthly: pd.DataFrame, n_months: int
