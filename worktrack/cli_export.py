@@ -43,15 +43,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     store = Store(config.db_path(args.db))
-    report = status_from_store(plan, store, as_of, unit=unit)
-    slides = export.slide_deck(plan, report, lang=args.lang)
+    today = config.today()
+    report = status_from_store(plan, store, as_of, unit=unit, today=today)
+    slides = export.slide_deck(plan, report, lang=args.lang, generated=today)
     try:
         if args.format == "pptx":
-            data = export.pptx_bytes(plan, report, lang=args.lang, slides=slides)
+            data = export.pptx_bytes(plan, report, lang=args.lang, slides=slides, generated=today)
         elif args.format == "xlsx":
-            data = export.xlsx_bytes(plan, report, store.facts(through=report.as_of), lang=args.lang)
+            data = export.xlsx_bytes(plan, report, store.facts(through=report.as_of), lang=args.lang, generated=today)
         else:
-            data = export.pdf_bytes(plan, report, lang=args.lang, slides=slides)
+            data = export.pdf_bytes(plan, report, lang=args.lang, slides=slides, generated=today)
     except export.ExportUnavailable as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_REJECTED
@@ -72,7 +73,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="导出例会材料：PPTX 演示文稿、XLSX 数据工作簿或 PDF")
-    p.add_argument("--as-of", help="截至月份，如 2023-09（默认：最近一个有月报的月份）")
+    p.add_argument("--as-of", help="截至月份，如 2023-09（默认：最近一个已报齐或已过报送截止日的月份）")
     p.add_argument("--format", required=True, choices=FORMATS, help="导出格式：pptx、xlsx 或 pdf")
     p.add_argument("-o", "--output", required=True, help="输出文件路径")
     p.add_argument("--unit", help="只导出一个报送单位，如 黄土岭社区")

@@ -26,6 +26,7 @@ from worktrack.meeting.slides import (
     Table,
     bullets_height_in,
     row_height_in,
+    text_width_in,
     tint_color,
 )
 from worktrack.plan import Plan
@@ -238,11 +239,12 @@ class _PptxWriter:
             frame = shape.text_frame
             frame.vertical_anchor = MSO_ANCHOR.MIDDLE
             target, change = card_lines(card, self.lang)
+            room = (width - 0.3) * 0.85  # office suites substitute wider fonts: leave a margin
             _pptx_text(frame, [
-                (card.name, 15, False, MUTED),
-                (card.value, 26, True, INK),
-                (target, 11, False, MUTED),
-                (change, 12, True, TONE_COLORS.get(card.tone, MUTED)),
+                (card.name, _fitting(card.name, room, 15), False, MUTED),
+                (card.value, _fitting(card.value, room, 26), True, INK),
+                (target, _fitting(target, room, 11, 8), False, MUTED),
+                (change, _fitting(change, room, 12, 8), True, TONE_COLORS.get(card.tone, MUTED)),
                 (card.status_label, 13, True, STATUS_COLORS.get(card.status, INK)),
             ], align=PP_ALIGN.CENTER, lang=self.lang)
         return top + height + 0.12
@@ -368,6 +370,13 @@ class _PptxWriter:
 
 
 CARD_HEIGHT_IN = 1.75
+
+
+def _fitting(text: str, width_in: float, size: float, smallest: float = 12) -> float:
+    """The largest type, from `size` down to `smallest` points, at which `text` fits on one line."""
+    while size > smallest and text_width_in(text, size) > width_in:
+        size -= 1
+    return size
 
 
 def bullet_points(slide: Slide) -> float:
