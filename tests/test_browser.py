@@ -84,8 +84,10 @@ def test_every_screen_shows_its_chinese_heading_and_no_error(demo_story_url, lab
         page.get_by_role("link", name=label).first.click()
         if heading:
             page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=30_000)
-        else:  # the meeting page opens on the title slide, headed by the plan's title
-            page.get_by_role("heading", name="金盆岭街道2023年民政和基层社会治理工作要点").first.wait_for(timeout=30_000)
+        else:  # the meeting page opens its stage on the title slide, headed by the plan's title
+            stage = page.frame_locator("iframe").first
+            stage.get_by_role("heading", name="金盆岭街道2023年民政和基层社会治理工作要点").first.wait_for(
+                timeout=30_000)
         wait_for_app(page)
         page.wait_for_timeout(1000)
         assert page.get_by_text("Page not found").count() == 0
