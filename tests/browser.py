@@ -61,15 +61,18 @@ def running_dashboard(env: dict[str, str], timeout: float = 60.0):
 
 
 @contextlib.contextmanager
-def browser_page():
-    """A Playwright page in the system's headless Chromium (no browser download needed)."""
+def browser_page(**context_options):
+    """A Playwright page in the system's headless Chromium (no browser download needed); context options
+    (viewport, user_agent, is_mobile, ...) override the 1440-pixel desktop default."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} not found: run scripts/setup.sh --with-browser (apt-get install chromium)")
+    options = {"viewport": {"width": 1440, "height": int(os.environ.get("WORKTRACK_VIEWPORT_HEIGHT", "1000"))},
+               "locale": "zh-CN", "accept_downloads": True, **context_options}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1440, "height": int(os.environ.get("WORKTRACK_VIEWPORT_HEIGHT", "1000"))}, locale="zh-CN", accept_downloads=True)
+        context = browser.new_context(**options)
         page = context.new_page()
         try:
             yield page

@@ -9,13 +9,12 @@ What is checked here, by the boxes the browser lays out (screenshots go to test-
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, running_dashboard, wait_for_app
+from tests.browser import browser_page, running_dashboard, wait_for_app
 from tests.browser import screenshot as save_screenshot
 from tests.conftest import PLAN_PATH
 from worktrack.auth import UserStore
@@ -58,20 +57,8 @@ def server(tmp_path_factory, plan):
         yield {"url": url, "db": db, "root": root}
 
 
-@contextlib.contextmanager
 def phone_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport=PHONE, user_agent=PHONE_UA, is_mobile=True, has_touch=True,
-                                      device_scale_factor=2, locale="zh-CN", accept_downloads=True)
-        page = context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
+    return browser_page(viewport=PHONE, user_agent=PHONE_UA, is_mobile=True, has_touch=True, device_scale_factor=2)
 
 
 def sign_in(page, url: str, username: str) -> None:
