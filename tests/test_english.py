@@ -113,3 +113,27 @@ def test_english_deck_and_packs_have_no_chinese_but_the_plans(plan, demo_db):
     assert not foreign(cells, allowed), sorted(set(foreign(cells, allowed)))[:40]
     page = export.deck_html(plan, report, lang="en", slides=deck)
     assert not foreign(re.sub(r"<[^>]+>", " ", page), allowed)
+
+
+@pytest.fixture(scope="module")
+def example_db(tmp_path_factory):
+    from worktrack.demo import load_demo
+    from worktrack.plan import load_plan
+
+    from tests.conftest import ROOT
+
+    plan = load_plan(ROOT / "examples" / "qingshuiwan-2024" / "targets.yaml")
+    root = tmp_path_factory.mktemp("example-en")
+    path = root / "example_demo.duckdb"
+    load_demo(plan, Store(path), "2024-09", root / "samples")
+    return plan, path
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/plan.py", "pages/community.py", "pages/meeting.py"])
+def test_the_example_plan_in_english_has_no_chinese_but_the_plans(example_db, accounts, monkeypatch, page):
+    plan, path = example_db
+    monkeypatch.setenv("WORKTRACK_DB", str(path))
+    monkeypatch.setenv("WORKTRACK_PLAN", plan.path)
+    at = dashboard(LEADER, page, "en", as_of="2024-09")
+    leftovers = foreign(app_text(at), plan_text(plan, path))
+    assert not leftovers, sorted(set(leftovers))[:40]

@@ -199,7 +199,7 @@ BROKEN_CASES = [
      "dimension: fund_channels"),
     ("misspelt-field", "    reported_by: [各社区]\n    targets:\n      - scope: street\n        value: 35\n",
      "    reported_by: [各社区]\n    targets:\n      - scope: street\n        valeu: 35\n", "valeu", "不认识的字段", "valeu: 35"),
-    ("negative-target", "        value: 35\n", "        value: -35\n", "value", "大于 0", "value: -35"),
+    ("negative-target", "        value: 35\n", "        value: -35\n", "value", "不能是负数", "value: -35"),
     ("unknown-item", "    item: T3-1\n", "    item: T9-9\n", "item", "T9-9", "item: T9-9"),
     ("fractional-count", "        value: 35\n", "        value: 35.5\n", "value", "整数", "value: 35.5"),
     ("bad-scope", "      - scope: street\n        value: 35\n", "      - scope: city\n        value: 35\n", "scope",

@@ -29,6 +29,7 @@ STATUS_COLORS = {
     "at_risk": "#E69F00",
     "behind": "#D55E00",
     "overdue": "#882255",
+    "exceeded": "#882255",
     "not_started": "#999999",
 }
 SERIES_COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",

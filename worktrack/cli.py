@@ -90,7 +90,30 @@ def cmd_plan_check(args: argparse.Namespace) -> int:
             assert plan is not None
             print(f"计划文件有效：{len(plan.sections)} 个部分、{len(plan.items)} 个事项、"
                   f"{len(plan.metrics)} 个指标、{len(plan.targets)} 个目标" + (f"；{n_warn} 条提示" if n_warn else "") + "。")
+            for line in kind_summary(plan):
+                print(line)
     return EXIT_REJECTED if errors else EXIT_OK
+
+
+KIND_EXPLANATIONS = {
+    "cumulative": "累计目标 {n} 个：到完成时限累计达到目标值，按月平均摊“按进度应完成”",
+    "every_period": "每期任务 {n} 个（{cadences}）：每一期都要达到，逐期考核，不计“已完成”",
+    "level": "水平（比率）目标 {n} 个：以最近一次上报的数值为准，不累加",
+    "ceiling": "控制类目标 {n} 个：越少越好，超过上限即“已超限”，低于按进度的上限为正常",
+    "stock": "存量目标 {n} 个：计划开始前的数量（opening）加上新增，到时限达到目标值",
+}
+CADENCE_WORDS = {"month": "每月", "quarter": "每季度", "half_year": "每半年"}
+
+
+def kind_summary(plan) -> list[str]:
+    """One line per kind of target in the plan: how many, and how each is judged."""
+    lines = []
+    for kind, text in KIND_EXPLANATIONS.items():
+        targets = [t for t in plan.targets if t.kind == kind]
+        if targets:
+            cadences = "、".join(CADENCE_WORDS[c] for c in dict.fromkeys(t.cadence for t in targets))
+            lines.append("  · " + text.format(n=len(targets), cadences=cadences))
+    return lines
 
 
 def cmd_plan_show(args: argparse.Namespace) -> int:
@@ -185,6 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, config.SettingsError) as exc:
         print(f"用法错误：{exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # the reader went away (`status | head`): stop quietly, as other command-line tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:
         # A busy, damaged or refused database and a full disk are expected conditions: a clear
         # message, never a traceback.

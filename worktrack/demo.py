@@ -79,8 +79,15 @@ def _task_status(unit: str, item_id: str, month_index: int, deadline_month_index
     return "已完成" if month_index >= finish else "进行中"
 
 
+def tells_the_story(plan: Plan) -> bool:
+    """The shipped plan has its own demo story; any other plan gets believable figures from the plan alone."""
+    return set(RETROFITS) <= set(plan.unit_names) and "retrofit_households" in plan.metrics
+
+
 def demo_rows(plan: Plan, unit: str, month: str, *, corrected: bool = True) -> list[list[str]]:
     """The filled rows of one unit's report for one month (seeded by unit and month)."""
+    if not tells_the_story(plan):
+        return plan_rows(plan, unit, month)
     months = plan.months
     idx = months.index(month)
     rng = random.Random(f"{DEMO_SEED}:{unit}:{month}")
@@ -134,6 +141,74 @@ def demo_rows(plan: Plan, unit: str, month: str, *, corrected: bool = True) -> l
             value = "1" if month.endswith("-12") else "0"
         rows.append([unit, month, row.item, row.name, row.measure, value, row.category, note])
     return rows
+
+
+def plan_rows(plan: Plan, unit: str, month: str) -> list[list[str]]:
+    """Believable figures for any plan, from its targets alone (seeded by unit and month).
+
+    Cumulative and stock targets advance at roughly the pace they need (some units ahead, some
+    behind); every-period obligations are usually met, now and then missed; levels climb from their
+    opening towards the target; ceilings stay mostly below their pro-rata line; tasks move from 未开始
+    through 进行中 to 已完成 before their deadline.
+    """
+    months = plan.months
+    idx = months.index(month)
+    unit_rng = random.Random(f"{DEMO_SEED}:{plan.id}:{unit}")
+    pace = unit_rng.uniform(0.7, 1.25)  # this unit's speed against the plan
+    rng = random.Random(f"{DEMO_SEED}:{plan.id}:{unit}:{month}")
+    rows: list[list[str]] = []
+    for row in plan.template_rows(unit):
+        note = ""
+        if row.kind == "task":
+            item = plan.items[row.item]
+            deadline_idx = months.index(f"{item.deadline.year:04d}-{item.deadline.month:02d}")
+            seeded = random.Random(f"{DEMO_SEED}:{plan.id}:{unit}:{row.item}")
+            value = _task_status(unit, row.item, idx, deadline_idx, seeded)
+        else:
+            target = plan.unit_target(row.item, unit) or plan.street_target(row.item)
+            value = _plan_figure(plan, row.item, target, unit, idx, pace, rng)
+            categories = plan.categories(row.item)
+            if categories and value not in ("", "0") and target is not None and target.kind != "level":
+                # spread the figure over the categories: the first rows get the most
+                share = 1 / len(categories) if len(categories) else 1
+                value = str(max(round(float(value) * share * rng.uniform(0.6, 1.4)), 0))
+        rows.append([unit, month, row.item, row.name, row.measure, value, row.category, note])
+    return rows
+
+
+def _plan_figure(plan: Plan, metric_id: str, target, unit: str, month_index: int, pace: float,
+                 rng: random.Random) -> str:
+    """One month's figure of one metric for one unit, shaped by the kind of its target."""
+    if target is None:
+        return str(rng.randint(0, 3))
+    months_total = max(plan.months.index(f"{target.deadline.year:04d}-{target.deadline.month:02d}") + 1, 1)
+    reporters = max(len(plan.metrics[metric_id].reported_by), 1)
+    share = target.value if target.scope == "unit" else target.value / reporters
+    if target.kind == "every_period":
+        length = {"month": 1, "quarter": 3, "half_year": 6}[target.cadence]
+        if length == 1:
+            return str(max(int(round(target.value * rng.choice([0.5, 1, 1, 1.5, 2]))), 0))
+        # a quarterly or half-yearly duty is done in one month of its period (now and then not at all)
+        ordinal = int(plan.months[month_index][:4]) * 12 + int(plan.months[month_index][5:]) - 1
+        period = random.Random(f"{DEMO_SEED}:{plan.id}:{unit}:{metric_id}:{ordinal // length}")
+        held = period.random() < 0.85
+        return str(int(target.value) if held and ordinal % length == period.randrange(length) else 0)
+    if target.kind == "level":
+        start = target.opening if target.opening is not None else target.value * 0.7
+        level = start + (target.value - start) * min((month_index + 1) / months_total * pace, 1.05)
+        return f"{min(level * rng.uniform(0.98, 1.02), 100 if plan.metrics[metric_id].measure == '%' else 1e12):.1f}"
+    if target.kind == "ceiling":
+        per_month = target.value / months_total / reporters
+        return str(int(rng.random() < 0.05) if per_month == 0 else max(int(round(per_month * rng.uniform(0.3, 1.3))), 0))
+    if target.kind == "stock":
+        share = (target.value - (target.opening or 0)) / reporters
+    if target.pace == "at_deadline":
+        return "1" if month_index == months_total - 1 else "0"
+    per_month = share / months_total * pace
+    figure = per_month * rng.uniform(0.5, 1.5)
+    if plan.metrics[metric_id].is_count:  # whole households or people: round up as often as the fraction says
+        return str(int(figure) + (rng.random() < figure - int(figure)))
+    return f"{round(figure, -2):.0f}"
 
 
 def _csv_bytes(title: str, rows: list[list[str]], encoding: str) -> bytes:

@@ -15,8 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 COMMUNITY_KIND = "community"
 STREET_OFFICE_KIND = "street_office"
 ALL_COMMUNITIES = "各社区"
-COUNT_MEASURES = frozenset({"户", "人", "篇", "次", "个"})
-MEASURES = COUNT_MEASURES | {"元"}
+COUNT_MEASURES = frozenset({"户", "人", "篇", "次", "个", "件", "起", "场", "项"})
+MEASURES = COUNT_MEASURES | {"元", "%"}
+# Target kinds: how a target is judged (see progress.py and the head of targets.yaml).
+TARGET_KINDS = ("cumulative", "every_period", "level", "ceiling", "stock")
+CADENCES = {"month": 1, "quarter": 3, "half_year": 6}
 STATUS_WORDS = ("未开始", "进行中", "已完成", "受阻")
 
 
@@ -131,11 +134,17 @@ class SectionIn(_Strict):
 class TargetIn(_Strict):
     scope: Literal["street", "unit"]
     units: list[str] = []
-    value: float = Field(gt=0)
-    period: Literal["year", "month"]
+    value: float = Field(ge=0)
+    # kind: cumulative (at least N by the deadline, the default), every_period (at least N every month,
+    # quarter or half year), level (the latest reported value counts, e.g. a rate), ceiling (at most N,
+    # lower is better), stock (an opening balance plus what is added)
+    kind: Literal["cumulative", "every_period", "level", "ceiling", "stock"] | None = None
+    period: Literal["year", "month"] | None = None  # the first plan's spelling: year = cumulative, month = every month
+    cadence: Literal["month", "quarter", "half_year"] | None = None
+    opening: float | None = None  # stock: the balance before the plan; level: the starting level
     deadline: str | dt.date
     source_quote: str = Field(min_length=1)
-    pace: Literal["linear", "at_deadline"] = "linear"
+    pace: Literal["linear", "at_deadline"] | None = None
 
 
 class MetricIn(_Strict):
@@ -262,10 +271,13 @@ class Target:
     value: float
     scope: str  # "street" | "unit"
     reporting_unit: str | None
-    period: str  # "year" | "month"
+    period: str  # "year" (judged on the total by the deadline) | "month" (every period: month, quarter, half year)
     deadline: dt.date
     source_quote: str
     pace: str = "linear"  # "linear": expected grows month by month; "at_deadline": a one-off due at the deadline
+    kind: str = "cumulative"  # one of TARGET_KINDS
+    cadence: str = "month"  # every_period: month | quarter | half_year
+    opening: float | None = None  # stock: the balance before the plan; level: the starting level
 
 
 @dataclass(frozen=True)
@@ -573,7 +585,7 @@ _PYDANTIC_MESSAGES = {
     "bool_type": "应为 true 或 false",
     "literal_error": "取值不在允许范围内",
     "greater_than": "必须大于 0",
-    "greater_than_equal": "数值太小",
+    "greater_than_equal": "不能是负数（目标值应大于 0；只有控制类目标可以是 0）",
     "less_than_equal": "数值太大",
     "too_short": "不能为空",
     "string_pattern_mismatch": "编号只能用英文字母、数字、下划线或连字符",
@@ -789,15 +801,18 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         for ti, t in enumerate(m.targets):
             tpath = (*path, "targets", ti)
             deadline, _ = deadline_of(t.deadline, (*tpath, "deadline"))
+            kind, cadence = _target_kind(t, m, deadline, tpath, error)
             if m.measure in COUNT_MEASURES and t.value != int(t.value):
                 error((*tpath, "value"), f"计量单位是“{m.measure}”，目标值必须是整数")
+            period = "month" if kind == "every_period" else "year"
+            pace = t.pace or "linear"
             if t.scope == "street":
                 if t.units:
                     error((*tpath, "units"), "全街道目标（scope: street）不要写 units")
-                if any(x.scope == "street" and x.period == t.period for x in m.targets[:ti]):
+                if any(x.scope == "street" and (x.kind or x.period) == (t.kind or t.period) for x in m.targets[:ti]):
                     error((*tpath, "scope"), "同一指标重复设置了全街道目标")
-                targets.append(Target(f"{m.id}:street", m.id, t.value, "street", None, t.period, deadline,
-                                      t.source_quote, t.pace))
+                targets.append(Target(f"{m.id}:street", m.id, t.value, "street", None, period, deadline,
+                                      t.source_quote, pace, kind, cadence, t.opening))
                 continue
             if not t.units:
                 error((*tpath, "units"), "分解到单位的目标（scope: unit）必须写 units，如 [各社区]")
@@ -810,8 +825,8 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
                     if name not in reported_by:
                         error((*tpath, "units", j), f"“{name}”有分解目标，但不在该指标的报送单位 reported_by 里")
                     unit_id = next(u.id for u in units if u.name == name)
-                    targets.append(Target(f"{m.id}:{unit_id}", m.id, t.value, "unit", name, t.period, deadline,
-                                          t.source_quote, t.pace))
+                    targets.append(Target(f"{m.id}:{unit_id}", m.id, t.value, "unit", name, period, deadline,
+                                          t.source_quote, pace, kind, cadence, t.opening))
 
     # per-unit quota overrides
     for qi, q in enumerate(raw.quotas):
@@ -834,7 +849,8 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         unit_id = next(u.id for u in units if u.name == name)
         targets = [t for t in targets if not (t.metric == q.metric and t.reporting_unit == name)]
         targets.append(Target(f"{q.metric}:{unit_id}", q.metric, q.value, "unit", name, base.period,
-                              base.deadline, q.source_quote or base.source_quote, base.pace))
+                              base.deadline, q.source_quote or base.source_quote, base.pace, base.kind, base.cadence,
+                              base.opening))
 
     # notes
     known = node_ids | set(metrics) | {"plan"} | {u.id for u in units}
@@ -855,6 +871,43 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         notes=tuple(Note(n.about, n.text, n.text_en) for n in raw.notes), path=file, display=display,
     )
     return plan, issues
+
+
+def _target_kind(t: TargetIn, m: MetricIn, deadline: dt.date, path: tuple, error) -> tuple[str, str]:
+    """The target's kind and cadence, with a Chinese error for every field that is missing or contradicts it."""
+    kind = t.kind or ("every_period" if t.period == "month" else "cumulative")
+    if t.kind is not None and t.period is not None and (t.period == "month") != (t.kind == "every_period"):
+        error((*path, "period"), f"period: {t.period} 与 kind: {t.kind} 矛盾：每期任务写 kind: every_period，"
+                                 "其余不写 period")
+    if t.kind is None and t.period is None:
+        error((*path, "kind"), "缺少目标类型：写 kind（cumulative/every_period/level/ceiling/stock）")
+    cadence = t.cadence or "month"
+    if t.cadence is not None and kind != "every_period":
+        error((*path, "cadence"), f"只有每期任务（kind: every_period）才有 cadence，{_KIND_NAMES[kind]}不要写")
+    if kind == "every_period" and deadline.month % CADENCES[cadence]:
+        error((*path, "deadline"), f"按{_CADENCE_NAMES[cadence]}考核的任务，完成时限应在{_CADENCE_NAMES[cadence]}末"
+                                   f"（现为 {deadline.isoformat()}）")
+    if t.pace is not None and kind in ("ceiling", "level", "every_period"):
+        error((*path, "pace"), f"{_KIND_NAMES[kind]}不按进度摊派，不要写 pace")
+    if t.value == 0 and kind != "ceiling":
+        error((*path, "value"), "目标值应大于 0（只有控制类目标 kind: ceiling 可以是 0，如“零发生”）")
+    if m.measure == "%" and t.value > 100:
+        error((*path, "value"), f"比率目标 {t.value:g}% 超过 100%")
+    if kind == "stock":
+        if t.opening is None:
+            error((*path, "opening"), "存量目标（kind: stock）必须写 opening：计划开始前已有的数量")
+        elif t.opening >= t.value:
+            error((*path, "opening"), f"存量目标的起点 opening（{t.opening:g}）应小于目标值（{t.value:g}）")
+    elif t.opening is not None and kind != "level":
+        error((*path, "opening"), f"只有存量目标（stock）和水平目标（level）有 opening，{_KIND_NAMES[kind]}不要写")
+    if m.direction == "lower" and kind not in ("ceiling",):
+        error((*path, "kind"), "指标写了 direction: lower（越少越好），目标应为控制类 kind: ceiling")
+    return kind, cadence
+
+
+_KIND_NAMES = {"cumulative": "累计目标", "every_period": "每期任务", "level": "水平（比率）目标",
+               "ceiling": "控制类目标", "stock": "存量目标"}
+_CADENCE_NAMES = {"month": "月", "quarter": "季度", "half_year": "半年"}
 
 
 def _resolve_display(raw: PlanFileIn, metrics: dict[str, Metric], targets: list[Target], error) -> Display:

@@ -75,11 +75,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from worktrack.plan import Plan, Target, month_range, parse_month
+from worktrack.plan import CADENCES, Plan, Target, month_range, parse_month
 
 STATUSES = ("done", "overdue", "not_started", "on_track", "at_risk", "behind")  # rule order
+YEARLY_STATUSES = ("done", "on_track", "at_risk", "behind", "overdue", "exceeded", "not_started")
 # The state of an every-month obligation for one month (never "done": next month it is due again).
-MONTH_STATES = ("met", "missed", "not_reported", "pending", "not_due")
+MONTH_STATES = ("met", "missed", "not_reported", "pending", "open", "not_due")
 AT_RISK_SHARE = 0.8
 RUN_RATE_MONTHS = 3
 TASK_DONE = "已完成"
@@ -87,7 +88,7 @@ TASK_DONE = "已完成"
 TASK_WORDS = {"未开始": "not_started", "进行中": "in_progress", "已完成": "done", "受阻": "blocked"}
 LOCAL_TZ = "Asia/Shanghai"
 # Attention rows, most urgent first.
-ATTENTION_SEVERITY = ("overdue", "behind", "task_overdue", "blocked", "obligation_missed", "missing", "at_risk",
+ATTENTION_SEVERITY = ("exceeded", "overdue", "behind", "task_overdue", "blocked", "obligation_missed", "missing", "at_risk",
                       "obligation_earlier", "late")
 _SEVERITY = {s: i for i, s in enumerate(ATTENTION_SEVERITY)}
 
@@ -142,6 +143,9 @@ class _Compiled:
     t_value: np.ndarray
     t_monthly: np.ndarray  # bool: period == "month"
     t_at_deadline: np.ndarray  # bool: a one-off expected only at its deadline (pace: at_deadline)
+    t_kind: np.ndarray  # object: the target's kind (plan.TARGET_KINDS)
+    t_cadence: np.ndarray  # months per period of an every-period target (1, 3 or 6)
+    t_opening: np.ndarray  # float: opening balance (stock) or starting level (level); NaN if none
     t_deadline: np.ndarray  # deadline month index relative to the start month
     t_sole_unit: np.ndarray  # street targets: code of the only unit reporting the metric, else -1
     items: list[str]
@@ -209,6 +213,9 @@ def _build_compiled(plan: Plan) -> _Compiled:
         t_value=np.array([t.value for t in targets], dtype=float),
         t_monthly=np.array([t.period == "month" for t in targets], dtype=bool),
         t_at_deadline=np.array([t.pace == "at_deadline" for t in targets], dtype=bool),
+        t_kind=np.array([t.kind for t in targets] or ["cumulative"], dtype=object)[:len(targets)],
+        t_cadence=np.array([CADENCES[t.cadence] for t in targets], dtype=np.int64),
+        t_opening=np.array([np.nan if t.opening is None else t.opening for t in targets], dtype=float),
         t_deadline=np.array([rel(t.deadline) for t in targets], dtype=np.int64),
         t_sole_unit=np.array([sole[t.metric] if t.reporting_unit is None else -1 for t in targets], dtype=np.int64),
         items=items, item_index={i: k for k, i in enumerate(items)},
@@ -387,8 +394,10 @@ class StatusReport:
         Every-month obligations are counted apart (`obligation_counts`): one met month does not make
         an obligation done."""
         counts = self.yearly["status"].value_counts()
-        return {s: int(counts.get(s, 0)) for s in ("done", "on_track", "at_risk", "behind", "overdue",
-                                                   "not_started")}
+        out = {s: int(counts.get(s, 0)) for s in YEARLY_STATUSES}
+        if not out["exceeded"] and "ceiling" not in set(self.targets.get("kind", ())):
+            del out["exceeded"]  # only plans with ceilings know the word
+        return out
 
     def obligation_counts(self) -> dict[str, int]:
         """Every-month obligations by this month's state, and the months missed so far this year."""
@@ -524,7 +533,7 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
     n_months = values.shape[-1]
     n_units = len(c.units)
     ent, met, value = c.t_entity, c.t_metric, c.t_value
-    monthly = c.t_monthly
+    monthly = c.t_monthly & (c.t_cadence == 1)  # quarters and half years are judged below, target by target
     total = np.maximum(c.t_deadline + 1, 1)
     past = a > c.t_deadline
     # A unit whose as_of report is not yet due is judged as of the month before; a street target
@@ -579,6 +588,16 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
     due = np.zeros(len(ent))
     due[obl_targets] = n_due
 
+    gap = expected - actual
+    months_met = np.where(monthly, due - missed, np.nan)
+    due = np.where(monthly, due, np.nan)
+    missed = np.where(monthly, missed, np.nan)
+    extra_rows = _other_kinds(plan, c, values, reported, a, target_pending, n_units, locals())
+    if extra_rows:
+        actual, expected, gap, forecast, status, month_state, due, missed, months_met, extra_obligations = extra_rows
+    else:
+        extra_obligations = []
+
     with np.errstate(invalid="ignore", divide="ignore"):
         percent = actual / value * 100
     targets = pd.DataFrame({
@@ -588,11 +607,13 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "actual": actual,
         "target": value,
         "expected": expected,
-        "gap": expected - actual,
+        "gap": gap,
         "forecast": forecast,
         "status": status,
         "scope": np.where(ent == n_units, "street", "unit").astype(object),
-        "period": np.where(monthly, "month", "year").astype(object),
+        "period": np.where(c.t_monthly, "month", "year").astype(object),
+        "kind": c.t_kind,
+        "cadence": np.array([{1: "month", 3: "quarter", 6: "half_year"}[int(q)] for q in c.t_cadence], dtype=object),
         "deadline": [t.deadline for t in c.targets],
         "percent": percent,
         "reported": np.where(monthly, month_reported, any_reported),
@@ -600,10 +621,10 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "month_value": as_of_figure,
         "months_elapsed": elapsed,
         "months_total": total,
-        "months_due": pd.array(np.where(monthly, due, np.nan), dtype="Int64"),
-        "months_missed": pd.array(np.where(monthly, missed, np.nan), dtype="Int64"),
-        "months_met": pd.array(np.where(monthly, due - missed, np.nan), dtype="Int64"),
-        "month_state": pd.array(np.where(monthly, month_state, None), dtype=object),
+        "months_due": pd.array(due, dtype="Int64"),
+        "months_missed": pd.array(missed, dtype="Int64"),
+        "months_met": pd.array(months_met, dtype="Int64"),
+        "month_state": pd.array(np.where(c.t_monthly, month_state, None), dtype=object),
         "direction": np.where(c.metric_lower[met], "lower", "higher").astype(object),
         "pending": target_pending,
         "sole_unit": c.t_sole_unit,
@@ -618,7 +639,115 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "target_id": _take(c.target_labels, rows),
         "reported": reported[ent[rows], met[rows], month_idx] if len(rows) else np.zeros(0, dtype=bool),
     })
+    if extra_obligations:
+        obligations = pd.concat([obligations, pd.DataFrame(extra_obligations)], ignore_index=True)
     return targets, obligations
+
+
+def _other_kinds(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray, a: int,
+                 target_pending: np.ndarray, n_units: int, arrays: dict) -> tuple | None:
+    """Stock, level, ceiling and quarterly or half-yearly targets, one by one (a plan has a handful).
+
+    stock     actual = opening + the increments; expected grows from the opening to the target.
+    level     actual = the latest reported value (the street: the units' latest values added up, or
+              their mean for a percentage); expected grows from `opening` to the target, or is the
+              target itself when no opening is given (a level to hold).
+    ceiling   actual = the increments added up; the pro-rata ceiling is target x elapsed / total.
+              exceeded once the actual passes the ceiling, at_risk while above the pro-rata ceiling,
+              done once the deadline passed within it; gap = actual - pro-rata ceiling (positive is bad).
+    every period of a quarter or half year: each calendar period's figures add up; a period is due
+              once its last month is reported or due; the current one is pending until then.
+    """
+    kinds = c.t_kind
+    special = [i for i in range(len(kinds))
+               if kinds[i] in ("stock", "level", "ceiling") or (kinds[i] == "every_period" and c.t_cadence[i] > 1)]
+    if not special:
+        return None
+    actual, expected, gap = arrays["actual"].copy(), arrays["expected"].copy(), arrays["gap"].copy()
+    forecast, status = arrays["forecast"].copy(), arrays["status"].copy()
+    month_state = arrays["month_state"].copy()
+    due, missed, months_met = arrays["due"].copy(), arrays["missed"].copy(), arrays["months_met"].copy()
+    elapsed, total, past = arrays["elapsed"], arrays["total"], arrays["past"]
+    rate, any_reported = arrays["rate"], arrays["any_reported"]
+    month_labels = arrays["month_labels"]
+    n_months = values.shape[-1]
+    obligations = []
+    for i in special:
+        e, m, v = int(c.t_entity[i]), int(c.t_metric[i]), float(c.t_value[i])
+        series, seen = values[e, m], reported[e, m]
+        kind = kinds[i]
+        remaining = total[i] - elapsed[i]
+        if kind == "stock":
+            opening = float(c.t_opening[i])
+            actual[i] = opening + series.sum()
+            expected[i] = opening + (v - opening) * elapsed[i] / total[i]
+            forecast[i] = actual[i] + (rate[i] * remaining if remaining > 0 and not np.isnan(rate[i]) else 0)
+            # judged on what was added: the opening balance alone is not progress
+            status[i] = classify([actual[i] - opening], [v - opening], [expected[i] - opening], [past[i]],
+                                 [any_reported[i]])[0]
+        elif kind == "level":
+            actual[i] = _latest_level(plan, c, values, reported, e, m, n_units)
+            opening = c.t_opening[i]
+            expected[i] = v if np.isnan(opening) else opening + (v - opening) * elapsed[i] / total[i]
+            if a < 0:
+                expected[i] = 0.0
+            forecast[i] = np.nan
+            status[i] = classify([actual[i]], [v], [expected[i]], [past[i]], [any_reported[i]])[0]
+        elif kind == "ceiling":
+            actual[i] = series.sum()
+            expected[i] = v * elapsed[i] / total[i]
+            forecast[i] = actual[i] + (rate[i] * remaining if remaining > 0 and not np.isnan(rate[i]) else 0)
+            over = actual[i] > v + 1e-9 * max(1.0, abs(v))
+            status[i] = ("exceeded" if over else "done" if past[i] else "not_started" if a < 0
+                         else "on_track" if actual[i] <= expected[i] + 1e-9 else "at_risk")
+            gap[i] = actual[i] - expected[i]
+            continue
+        else:  # every quarter / half year
+            q = int(c.t_cadence[i])
+            last = min(a, int(c.t_deadline[i]))
+            absolute = c.start_ord + np.arange(max(last + 1, 0))
+            periods = absolute // q
+            done_periods, met_periods, state, figure = 0, 0, "not_due", 0.0
+            for p in dict.fromkeys(periods.tolist()):
+                months = np.flatnonzero(periods == p)
+                end_rel = (p + 1) * q - 1 - c.start_ord  # the period's last month, relative to the start
+                figure = float(series[months].sum()) if len(months) else 0.0
+                complete = end_rel <= last and not (end_rel == a and target_pending[i])
+                met = figure >= v - 1e-9 * max(1.0, abs(v))
+                if complete:
+                    done_periods += 1
+                    met_periods += met
+                    state = "met" if met else ("missed" if seen[months].any() else "not_reported")
+                    obligations.append({"metric": c.metrics[m], "reporting_unit": c.unit_labels.iloc[e],
+                                        "month": month_labels.iloc[min(end_rel, n_months - 1)], "actual": figure,
+                                        "required": v, "met": bool(met), "target_id": c.targets[i].id,
+                                        "reported": bool(seen[months].any())})
+                else:  # the period is still running: met already, or open
+                    state = "met" if met else "open"
+            actual[i], expected[i] = figure, (v if last >= 0 else 0.0)
+            due[i], missed[i], months_met[i] = done_periods, done_periods - met_periods, met_periods
+            month_state[i] = state
+            forecast[i] = np.nan
+            status[i] = {"met": "on_track", "open": "not_started", "not_due": "not_started"}.get(state, "behind")
+        gap[i] = expected[i] - actual[i]
+    return actual, expected, gap, forecast, status, month_state, due, missed, months_met, obligations
+
+
+def _latest_level(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray, e: int, m: int,
+                  n_units: int) -> float:
+    """A level's value: the latest reported figure; for the street, the units' latest figures added up
+    (their mean for a percentage)."""
+    def latest(unit: int) -> float | None:
+        seen = np.flatnonzero(reported[unit, m])
+        return float(values[unit, m, seen[-1]]) if len(seen) else None
+
+    if e < n_units:
+        found = latest(e)
+        return 0.0 if found is None else found
+    figures = [f for f in (latest(u) for u in range(n_units)) if f is not None]
+    if not figures:
+        return 0.0
+    return float(np.mean(figures)) if plan.metrics[c.metrics[m]].measure == "%" else float(sum(figures))
 
 
 def _metric_tables(c: _Compiled, values: np.ndarray, reported: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -813,16 +942,24 @@ def trajectory(plan: Plan, monthly: pd.DataFrame | None, target_id: str, as_of: 
     through = ordinals <= a
     total = max(deadline - start + 1, 1)
     position = np.clip(ordinals - start + 1, 0, total)
-    if target.period == "month":
-        expected = target.value * position
-    elif target.pace == "at_deadline":
-        expected = np.where(position >= total, target.value, 0.0)
+    opening = 0.0 if target.opening is None else float(target.opening)
+    if target.kind == "level":  # a level is not added up: the latest figure holds until the next report
+        latest = pd.Series(np.where(reported, values, np.nan)).ffill().fillna(0.0).to_numpy()
+        actual_cum = np.where(through, latest, np.nan)
+        expected = (np.full(n, target.value) if target.opening is None
+                    else opening + (target.value - opening) * position / total)
     else:
-        expected = target.value * position / total
-    actual_cum = np.where(through, np.cumsum(values), np.nan)
+        base = opening if target.kind == "stock" else 0.0
+        actual_cum = np.where(through, base + np.cumsum(values), np.nan)
+        if target.period == "month":
+            expected = target.value * position
+        elif target.pace == "at_deadline":
+            expected = np.where(position >= total, target.value, 0.0)
+        else:
+            expected = base + (target.value - base) * position / total
     rate = _run_rate(values[through], reported[through])
     forecast = np.full(n, np.nan)
-    if a >= start and not np.isnan(rate) and target.period != "month":  # each month of an obligation stands alone
+    if a >= start and not np.isnan(rate) and target.period != "month" and target.kind != "level":
         at = a - start
         forecast[at:] = actual_cum[at] + rate * np.minimum(ordinals[at:] - a, max(deadline - a, 0))
     return pd.DataFrame({
@@ -907,8 +1044,10 @@ def headline(report: StatusReport) -> pd.DataFrame:
         else:
             state, per_unit = None, math.nan
         short = units[~units["status"].isin(["done", "on_track", "not_started"])]
+        ceiling = bool((chosen["kind"] == "ceiling").any())
         rows.append({
-            "metric": metric_id, "measure": metric.measure, "period": period, "direction": metric.direction,
+            "metric": metric_id, "measure": metric.measure, "period": period,
+            "direction": "lower" if ceiling else metric.direction, "kind": chosen["kind"].iloc[0],
             "value": float(value), "target": float(target), "expected": float(expected),
             "percent": float(value) / float(target) * 100 if target and not monthly else math.nan,
             "change": float(this_month - previous if monthly else this_month),
@@ -924,7 +1063,7 @@ def headline(report: StatusReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=HEADLINE_COLUMNS)
 
 
-HEADLINE_COLUMNS = ["metric", "measure", "period", "direction", "value", "target", "expected", "percent", "change",
+HEADLINE_COLUMNS = ["metric", "measure", "period", "direction", "kind", "value", "target", "expected", "percent", "change",
                     "this_month", "previous_month", "status", "month_state", "per_unit_target", "units_due",
                     "units_met", "months_due", "months_met", "months_missed", "units_total", "units_short", "pending"]
 
@@ -956,7 +1095,7 @@ def attention(report: StatusReport) -> pd.DataFrame:
     """
     plan = report.plan
     parts = []
-    t = report.yearly[report.yearly["status"].isin(["behind", "overdue", "at_risk"])]
+    t = report.yearly[report.yearly["status"].isin(["behind", "overdue", "at_risk", "exceeded"])]
     if len(t):
         parts.append(pd.DataFrame({
             "kind": "target", "status": t["status"].to_numpy(dtype=object),

@@ -68,8 +68,8 @@ from worktrack.views import (
 from worktrack.views.format import MONTH_STATE_ICONS
 
 TASK_ORDER = ("done", "in_progress", "blocked", "not_started")  # how an item's units are tallied
-STATUS_SEVERITY = ("overdue", "behind", "at_risk", "not_started", "on_track", "done")
-ATTENTION_TINT = {"overdue": "overdue", "task_overdue": "overdue", "behind": "behind", "blocked": "behind",
+STATUS_SEVERITY = ("exceeded", "overdue", "behind", "at_risk", "not_started", "on_track", "done")
+ATTENTION_TINT = {"exceeded": "overdue", "overdue": "overdue", "task_overdue": "overdue", "behind": "behind", "blocked": "behind",
                   "obligation_missed": "behind", "missing": "behind", "at_risk": "at_risk",
                   "obligation_earlier": "at_risk", "late": "at_risk"}
 STATE_TINT = {"met": "done", "missed": "behind", "not_reported": "behind", "pending": None, "not_due": None}
@@ -195,7 +195,7 @@ def _summary_sentences(ctx: _Context) -> list[str]:
                  for r in good.itertuples()]
         out.append(ctx.t("summary_good", items=join_list(parts, ctx.lang)))
     sentences = attention_rows(report, ctx.lang, ctx.attention)
-    behind = sentences[sentences["status"].isin(["overdue", "behind"])]
+    behind = sentences[sentences["status"].isin(["exceeded", "overdue", "behind"])]
     if len(behind):
         named = [f"{r.text}{bracket(ctx.t('summary_owner', unit=r.unit), ctx.lang)}"
                  for r in behind.head(SUMMARY_ITEMS).itertuples()]
@@ -643,7 +643,7 @@ def action_items(plan: Plan, report: StatusReport, *, lang: str = "zh", items: p
     sentences = attention_rows(report, lang, items)
     follow_up = date_label(follow_up_date(plan, report.as_of), lang)
     order = {name: i for i, name in enumerate(plan.unit_names)}
-    requirement_key = {"overdue": "action_overdue_do", "behind": "action_behind_do", "at_risk": "action_behind_do",
+    requirement_key = {"exceeded": "action_overdue_do", "overdue": "action_overdue_do", "behind": "action_behind_do", "at_risk": "action_behind_do",
                        "task_overdue": "action_tasks_do", "blocked": "action_blocked_do",
                        "obligation_missed": "action_obligation_do", "obligation_earlier": "action_obligation_do",
                        "missing": "action_missing_do", "late": "action_late_do"}

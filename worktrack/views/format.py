@@ -20,9 +20,11 @@ from worktrack.i18n import translate
 from worktrack.plan import Metric, Plan
 
 # The plan's measures -> locale keys (measure.<code>) for their words in each language.
-MEASURE_CODES = {"户": "households", "元": "yuan", "人": "people", "篇": "reports", "次": "times", "个": "items"}
-STATUS_ICONS = {"done": "✔", "on_track": "●", "at_risk": "▲", "behind": "▼", "overdue": "✖", "not_started": "○"}
-MONTH_STATE_ICONS = {"met": "✔", "missed": "✖", "not_reported": "✖", "pending": "…", "not_due": "○"}
+MEASURE_CODES = {"户": "households", "元": "yuan", "人": "people", "篇": "reports", "次": "times", "个": "items",
+                 "件": "cases", "起": "incidents", "场": "events", "项": "tasks", "%": "percent"}
+STATUS_ICONS = {"done": "✔", "on_track": "●", "at_risk": "▲", "behind": "▼", "overdue": "✖", "exceeded": "✖",
+                "not_started": "○"}
+MONTH_STATE_ICONS = {"met": "✔", "missed": "✖", "not_reported": "✖", "pending": "…", "open": "…", "not_due": "○"}
 WAN = 10_000
 
 
@@ -91,8 +93,10 @@ def format_amount(value: Any, measure: str, lang: str = "zh", *, compact: bool =
         if abs(value) >= WAN:
             return f"{sign}¥{_trim(value / 1_000, 1)}k"
         return f"{sign}¥{_grouped(value, 2)}"
-    decimals = 1 if expected else (0 if float(value).is_integer() else 2)
+    decimals = 1 if expected or measure == "%" else (0 if float(value).is_integer() else 2)
     body = _grouped(value, decimals) if abs(value) >= 1000 else _trim(value, decimals)
+    if measure == "%":
+        return f"{sign}{body}%"
     word = measure_word(measure, lang, value, metric)
     return f"{sign}{body}{word}" if lang == "zh" else f"{sign}{body} {word}"
 

@@ -180,7 +180,7 @@ def community_history(plan: Plan, monthly: pd.DataFrame, unit: str, as_of: str, 
 
 
 # Worst first: an item shows the most urgent status among its tasks and targets.
-STATUS_SEVERITY = ("overdue", "behind", "at_risk", "not_started", "on_track", "done")
+STATUS_SEVERITY = ("exceeded", "overdue", "behind", "at_risk", "not_started", "on_track", "done")
 TASK_WORD_STATUS = {"已完成": "done", "进行中": "on_track", "受阻": "behind", "未开始": "not_started"}
 
 

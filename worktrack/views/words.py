@@ -175,7 +175,12 @@ def attention_rows(report: StatusReport, lang: str = "zh", items: pd.DataFrame |
         def fmt(value, expected=False, metric=metric, measure=measure):
             return format_amount(value, measure, lang, metric=metric, expected=expected)
 
-        if r.kind == "target":
+        if r.kind == "target" and r.status == "exceeded":
+            name = metric_name(plan, r.metric, lang)
+            text = translate("attention.text_exceeded", lang, unit=unit, name=name, actual=fmt(r.actual),
+                             target=fmt(r.target))
+            due = translate("attention.due_target", lang, target=fmt(r.target), date=date_label(r.deadline, lang))
+        elif r.kind == "target":
             name = metric_name(plan, r.metric, lang)
             text = translate("attention.text_target", lang, unit=unit, name=name, actual=fmt(r.actual),
                              expected=fmt(r.expected, True), gap=fmt(r.gap, True))

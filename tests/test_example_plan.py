@@ -1,0 +1,198 @@
+"""A second plan: a fictional street's 2024 plan with every kind of target (examples/qingshuiwan-2024).
+
+The plan model, the progress rules of each kind, the generated demo data, every page and the meeting
+pack are exercised on it, so nothing in the product depends on the shipped plan's ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.apptest import dashboard
+from tests.conftest import ROOT
+from worktrack.auth import User
+from worktrack.plan import check_plan, load_plan
+from worktrack.progress import compute_status, status_from_store
+from worktrack.store import Store
+
+pytest_plugins = ["tests.apptest"]
+
+EXAMPLE = ROOT / "examples" / "qingshuiwan-2024" / "targets.yaml"
+LEADER = User("lead", "王领导", "leader")
+
+
+@pytest.fixture(scope="module")
+def example():
+    return load_plan(EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def example_db(tmp_path_factory, example):
+    from worktrack.demo import load_demo
+
+    root = tmp_path_factory.mktemp("example")
+    path = root / "example_demo.duckdb"
+    load_demo(example, Store(path), "2024-09", root / "samples")
+    return path
+
+
+def monthly(*rows):
+    return pd.DataFrame(rows, columns=["reporting_unit", "item", "month", "value"])
+
+
+def row_of(report, target_id):
+    return report.targets.set_index("target_id").loc[target_id]
+
+
+def test_the_example_plan_is_valid_and_has_every_kind(example):
+    plan, issues = check_plan(EXAMPLE)
+    assert plan is not None and not [i for i in issues if i.severity == "error"]
+    assert {t.kind for t in example.targets} == {"cumulative", "every_period", "level", "ceiling", "stock"}
+    assert {t.cadence for t in example.targets if t.kind == "every_period"} == {"month", "quarter", "half_year"}
+    assert len(example.communities) == 8
+
+
+def test_plan_check_explains_every_kind(capsys):
+    from worktrack.cli import main
+
+    assert main(["--plan", str(EXAMPLE), "plan", "check"]) == 0
+    out = capsys.readouterr().out
+    for words in ("累计目标", "每期任务", "每季度", "每半年", "水平（比率）目标", "控制类目标", "存量目标"):
+        assert words in out
+
+
+BROKEN = [
+    ("ceiling with pace", "kind: ceiling, value: 60,", "kind: ceiling, value: 60, pace: linear,", "pace",
+     "不按进度摊派"),
+    ("rate above 100%", "kind: level, opening: 80, value: 95,", "kind: level, opening: 80, value: 120,", "value",
+     "超过 100%"),
+    ("quarter with a monthly deadline", "cadence: quarter, value: 1, deadline: 2024年全年",
+     "cadence: quarter, value: 1, deadline: 2024年5月", "deadline", "季度末"),
+    ("stock without opening", "kind: stock, opening: 16000, value: 20000,", "kind: stock, value: 20000,",
+     "opening", "必须写 opening"),
+    ("cadence on a cumulative target", "kind: cumulative, value: 40,", "kind: cumulative, cadence: month, value: 40,",
+     "cadence", "只有每期任务"),
+    ("period contradicting kind", "kind: stock, opening: 16000,", "kind: stock, period: month, opening: 16000,",
+     "period", "矛盾"),
+]
+
+
+@pytest.mark.parametrize(("case", "old", "new", "field", "message"), BROKEN, ids=[b[0] for b in BROKEN])
+def test_contradictory_kinds_are_refused_with_file_and_line(tmp_path, case, old, new, field, message):
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert old in text, case
+    broken = tmp_path / "targets.yaml"
+    broken.write_text(text.replace(old, new, 1), encoding="utf-8")
+    plan, issues = check_plan(broken)
+    errors = [i for i in issues if i.severity == "error"]
+    assert plan is None and errors, case
+    line = next(n for n, content in enumerate(broken.read_text(encoding="utf-8").splitlines(), start=1)
+                if new.split(",")[0] in content and new in content)
+    assert any(message in e.message and e.line == line and field in e.field for e in errors), \
+        [e.render() for e in errors]
+
+
+# ---------------------------------------------------------------------------
+# The rules of each kind, on hand-made figures
+
+
+def test_stock_counts_from_its_opening_balance(example):
+    data = monthly(*[(u.name, "registered_volunteers", "2024-03", 50) for u in example.communities])
+    row = row_of(compute_status(example, data, None, None, "2024-03"), "registered_volunteers:street")
+    assert row["actual"] == 16_000 + 400
+    assert row["expected"] == pytest.approx(16_000 + 4_000 * 3 / 12)
+    # judged on what was added (400 of the 1,000 due by March), not on 16,400 against 17,000
+    assert row["status"] == "behind" and row["kind"] == "stock"
+    more = monthly(*[(u.name, "registered_volunteers", "2024-03", 110) for u in example.communities])
+    assert row_of(compute_status(example, more, None, None, "2024-03"), "registered_volunteers:street")["status"] \
+        == "at_risk"
+
+
+def test_a_level_is_the_latest_figure_not_a_sum(example):
+    data = monthly(*[(u.name, "sorting_coverage", "2024-01", 85) for u in example.communities],
+                   *[(u.name, "sorting_coverage", "2024-02", 90) for u in example.communities])
+    row = row_of(compute_status(example, data, None, None, "2024-03"), "sorting_coverage:street")
+    assert row["actual"] == pytest.approx(90)  # the mean of the communities' latest rates
+    assert row["expected"] == pytest.approx(80 + 15 * 3 / 12)
+    assert row["status"] == "on_track" and pd.isna(row["forecast"])
+
+
+def test_a_ceiling_turns_bad_when_passed(example):
+    office = "街道社会事务办"
+    within = monthly((office, "petitions", "2024-01", 3), (office, "petitions", "2024-02", 4))
+    row = row_of(compute_status(example, within, None, None, "2024-02"), "petitions:street")
+    assert (row["actual"], row["expected"], row["status"]) == (7, 10, "on_track")
+    assert row["gap"] == -3  # positive gap = short of the goal: here 3 below the pro-rata ceiling
+    above = monthly((office, "petitions", "2024-01", 9), (office, "petitions", "2024-02", 4))
+    assert row_of(compute_status(example, above, None, None, "2024-02"), "petitions:street")["status"] == "at_risk"
+    over = monthly((office, "petitions", "2024-01", 61))
+    assert row_of(compute_status(example, over, None, None, "2024-02"), "petitions:street")["status"] == "exceeded"
+    zero = monthly((office, "safety_incidents", "2024-05", 1))
+    report = compute_status(example, zero, None, None, "2024-06")
+    assert row_of(report, "safety_incidents:street")["status"] == "exceeded"
+    assert "exceeded" in set(report.status_counts())
+    clean = compute_status(example, None, None, None, "2025-01")
+    assert row_of(clean, "safety_incidents:street")["status"] == "done"  # the year passed without one
+
+
+def test_a_quarterly_duty_is_judged_per_quarter(example):
+    data = monthly(("东山社区", "residents_councils", "2024-02", 1), ("东山社区", "residents_councils", "2024-04", 0))
+    report = compute_status(example, data, None, None, "2024-05")
+    row = row_of(report, "residents_councils:dongshan")
+    assert (row["months_due"], row["months_met"], row["month_state"]) == (1, 1, "open")  # Q2 still running
+    ob = report.obligations[report.obligations["target_id"] == "residents_councils:dongshan"]
+    assert ob[["month", "met"]].values.tolist() == [["2024-03", True]]
+    later = compute_status(example, data, None, None, "2024-06")
+    row = row_of(later, "residents_councils:dongshan")
+    assert (row["months_due"], row["months_met"], row["month_state"]) == (2, 1, "missed")  # April's 0 is a report
+    silent = compute_status(example, data.iloc[:1], None, None, "2024-06")
+    assert row_of(silent, "residents_councils:dongshan")["month_state"] == "not_reported"
+
+
+# ---------------------------------------------------------------------------
+# The product on the example plan
+
+
+def test_demo_data_for_any_plan_goes_through_the_real_intake(example, example_db):
+    report = status_from_store(example, Store(example_db), "2024-09")
+    assert report.reporting["received"].all()
+    statuses = set(report.yearly["status"])
+    assert statuses & {"on_track", "done"} and len(report.monthly)
+    assert row_of(report, "registered_volunteers:street")["actual"] > 16_000
+
+
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/plan.py", "pages/community.py", "pages/meeting.py"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_runs_on_the_example_plan(example_db, accounts, monkeypatch, page, lang):
+    monkeypatch.setenv("WORKTRACK_DB", str(example_db))
+    monkeypatch.setenv("WORKTRACK_PLAN", str(EXAMPLE))
+    at = dashboard(LEADER, page, lang, as_of="2024-09")
+    assert not at.exception
+    if page == "pages/overview.py":
+        names = [m.label for m in at.metric]
+        assert names == (["适老化改造", "注册志愿者", "垃圾分类覆盖率", "信访总量", "居民议事会"] if lang == "zh"
+                         else ["Home retrofits", "Volunteers", "Waste sorting", "Petitions", "Residents' councils"])
+
+
+def test_the_meeting_pack_builds_for_the_example_plan(example, example_db):
+    from openpyxl import load_workbook
+
+    from worktrack import export
+
+    report = status_from_store(example, Store(example_db), "2024-09")
+    for lang in ("zh", "en"):
+        deck = export.slide_deck(example, report, lang=lang)
+        assert deck[0].title == example.title and any(s.kind == "matrix" for s in deck)
+        assert export.pptx_bytes(example, report, lang=lang, slides=deck)[:2] == b"PK"
+        book = load_workbook(io.BytesIO(export.xlsx_bytes(example, report, Store(example_db).facts(), lang=lang)))
+        assert len(book.sheetnames) == 9
+
+
+def test_the_example_plan_is_under_examples_only(example):
+    assert Path(EXAMPLE).is_file() and example.id != load_plan(ROOT / "targets.yaml").id
+    assert dt.date(2024, 1, 1) <= example.issue_date < dt.date(2025, 1, 1)
