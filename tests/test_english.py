@@ -117,10 +117,9 @@ def test_english_deck_and_packs_have_no_chinese_but_the_plans(plan, demo_db):
 
 @pytest.fixture(scope="module")
 def example_db(tmp_path_factory):
+    from tests.conftest import ROOT
     from worktrack.demo import load_demo
     from worktrack.plan import load_plan
-
-    from tests.conftest import ROOT
 
     plan = load_plan(ROOT / "examples" / "qingshuiwan-2024" / "targets.yaml")
     root = tmp_path_factory.mktemp("example-en")
