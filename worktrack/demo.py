@@ -72,6 +72,11 @@ def _task_status(unit: str, item_id: str, month_index: int, deadline_month_index
     if item_id == "T2-6-1":  # the 做靓社区 pilots, due May
         finish = 3 if unit == LATE_PILOT else 1
         return "已完成" if month_index >= finish else "进行中"
+    return _task_progress(month_index, deadline_month_index, rng)
+
+
+def _task_progress(month_index: int, deadline_month_index: int, rng: random.Random) -> str:
+    """未开始, then 进行中, then 已完成 a little before the deadline."""
     start = rng.randint(0, 2)
     finish = max(start + 2, deadline_month_index - rng.randint(0, 3))
     if month_index < start:
@@ -84,9 +89,10 @@ def tells_the_story(plan: Plan) -> bool:
     return set(RETROFITS) <= set(plan.unit_names) and "retrofit_households" in plan.metrics
 
 
-def demo_rows(plan: Plan, unit: str, month: str, *, corrected: bool = True) -> list[list[str]]:
+def demo_rows(plan: Plan, unit: str, month: str, *, corrected: bool = True, story: bool = True
+              ) -> list[list[str]]:
     """The filled rows of one unit's report for one month (seeded by unit and month)."""
-    if not tells_the_story(plan):
+    if not story or not tells_the_story(plan):
         return plan_rows(plan, unit, month)
     months = plan.months
     idx = months.index(month)
@@ -162,8 +168,8 @@ def plan_rows(plan: Plan, unit: str, month: str) -> list[list[str]]:
         if row.kind == "task":
             item = plan.items[row.item]
             deadline_idx = months.index(f"{item.deadline.year:04d}-{item.deadline.month:02d}")
-            seeded = random.Random(f"{DEMO_SEED}:{plan.id}:{unit}:{row.item}")
-            value = _task_status(unit, row.item, idx, deadline_idx, seeded)
+            seeded = random.Random(f"{DEMO_SEED}:{plan.id}:{unit}:{item.number}")
+            value = _task_progress(idx, deadline_idx, seeded)
         else:
             target = plan.unit_target(row.item, unit) or plan.street_target(row.item)
             value = _plan_figure(plan, row.item, target, unit, idx, pace, rng)
@@ -243,11 +249,12 @@ def _xlsx_bytes(title: str, rows: list[list[str]]) -> bytes:
     return out.getvalue()
 
 
-def report_bytes(plan: Plan, unit: str, month: str, *, corrected: bool = True) -> tuple[str, bytes]:
+def report_bytes(plan: Plan, unit: str, month: str, *, corrected: bool = True, story: bool = True
+                 ) -> tuple[str, bytes]:
     """(file name, bytes) of one unit's demo report for one month, in that unit's usual format."""
     y, m = month.split("-")
     title = f"{DEMO_MARK}{unit}{y}年{int(m)}月工作进展月报"
-    rows = demo_rows(plan, unit, month, corrected=corrected)
+    rows = demo_rows(plan, unit, month, corrected=corrected, story=story)
     fmt = FILE_FORMAT.get(unit, "csv")
     unit_id = plan.unit(unit).id
     suffix = "" if corrected else "_初报"
@@ -256,34 +263,37 @@ def report_bytes(plan: Plan, unit: str, month: str, *, corrected: bool = True) -
     return f"demo_{unit_id}_{month}{suffix}.csv", _csv_bytes(title, rows, fmt)
 
 
-def write_demo_files(plan: Plan, through: str, out_dir: Path) -> list[DemoFile]:
-    """Write every demo report from the plan's start month through `through`, in submission order."""
+def write_demo_files(plan: Plan, through: str, out_dir: Path, story: bool = True) -> list[DemoFile]:
+    """Write every demo report from the plan's start month through `through`, in submission order.
+
+    story=False: figures generated from the plan alone, even for the plan that has a story."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    story = story and tells_the_story(plan)
     files: list[DemoFile] = []
     for month in month_range(plan.start_month, through):
         for unit in plan.units:
-            if (unit.name, month) in MISSED:
+            if story and (unit.name, month) in MISSED:
                 continue
             rng = random.Random(f"{DEMO_SEED}:{unit.name}:{month}:received")
-            received = _received_at(unit.name, month, rng, LATE.get((unit.name, month)))
+            received = _received_at(unit.name, month, rng, LATE.get((unit.name, month)) if story else None)
             user = f"{unit.id}_demo"
-            if (unit.name, month) == CORRECTED:
+            if story and (unit.name, month) == CORRECTED:
                 name, data = report_bytes(plan, unit.name, month, corrected=False)
                 (out_dir / name).write_bytes(data)
                 files.append(DemoFile(out_dir / name, unit.name, month, received, user))
                 received = received + dt.timedelta(days=1, hours=2)
-            name, data = report_bytes(plan, unit.name, month)
+            name, data = report_bytes(plan, unit.name, month, story=story)
             (out_dir / name).write_bytes(data)
             files.append(DemoFile(out_dir / name, unit.name, month, received, user))
     files.sort(key=lambda f: f.received_at)
     return files
 
 
-def load_demo(plan: Plan, store, through: str, out_dir: Path, progress=None) -> list:
+def load_demo(plan: Plan, store, through: str, out_dir: Path, progress=None, story: bool = True) -> list:
     """Write the demo files and ingest each through the real intake path; return the submit results."""
     from worktrack.intake import read_report
 
-    files = write_demo_files(plan, through, out_dir)
+    files = write_demo_files(plan, through, out_dir, story=story)
     results = []
     for n, demo_file in enumerate(files, start=1):
         data = demo_file.path.read_bytes()
