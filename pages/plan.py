@@ -26,6 +26,7 @@ from worktrack.views import (
     section_heading,
     source_lines,
     status_label,
+    target_history,
     unit_label,
 )
 
@@ -118,6 +119,12 @@ def show_item(item_id: str) -> bool:
         if item.communities:
             st.markdown(f"**{t('plan_page.named_units')}**")
             st.text(join_list(item.communities, current_lang))
+        if item.assignments:
+            st.markdown(f"**{t('plan_page.assignments')}**")
+            st.text(join_list((f"{u}: {task}" for u, task in item.assignments), current_lang))
+        if item.carry_over:
+            st.info(t("plan_page.carried_over", title=item.carry_over[2], note=item.carry_over[3] or "-"),
+                    icon=":material/redo:")
         st.markdown(f"**{t('plan_page.source_text')}**")
         st.text(item.text)
         if item.status_tracked:
@@ -164,6 +171,7 @@ for target in plan.targets:
         t("plan_page.column_period"): every_month if target.period == "month" else t(
             "plan_page.by_deadline", date=date_label(target.deadline, current_lang)),
         t("plan_page.column_status"): status_text,
+        t("plan_page.column_history"): target_history(target, metric, current_lang),
         t("plan_page.source_quote"): target.source_quote,
     })
 table = pd.DataFrame(rows)

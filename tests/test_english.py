@@ -42,6 +42,10 @@ def plan_text(plan, demo_db) -> list[str]:
                   *item.communities, *(task for _, task in item.assignments)}
     for target in plan.targets:
         words.add(target.source_quote)
+        words |= {reason for _, _, reason in target.history}
+    for item in plan.items.values():
+        if item.carry_over:
+            words |= {item.carry_over[2], item.carry_over[3]}
     facts = Store(demo_db).facts()
     words |= {n for n in facts["note"].dropna() if n}
     words |= {u for u in Store(demo_db).uploads()["submitted_by"].dropna()}

@@ -196,3 +196,56 @@ def test_the_meeting_pack_builds_for_the_example_plan(example, example_db):
 def test_the_example_plan_is_under_examples_only(example):
     assert Path(EXAMPLE).is_file() and example.id != load_plan(ROOT / "targets.yaml").id
     assert dt.date(2024, 1, 1) <= example.issue_date < dt.date(2025, 1, 1)
+
+
+# ---------------------------------------------------------------------------
+# Amendments, carried-over items, and what changed between two plan files
+
+
+def test_an_amendment_counts_from_its_month(example):
+    target = next(t for t in example.targets if t.id == "home_retrofits:nanhu")
+    assert target.value == 5 and target.history[0][:2] == ("2024-07", 3)
+    data = monthly(("南湖社区", "home_retrofits", "2024-03", 2))
+    before = row_of(compute_status(example, data, None, None, "2024-06"), "home_retrofits:nanhu")
+    after = row_of(compute_status(example, data, None, None, "2024-07"), "home_retrofits:nanhu")
+    assert (before["target"], before["expected"]) == (5, pytest.approx(5 * 6 / 12))
+    assert (after["target"], after["expected"], after["original_target"]) == (3, pytest.approx(3 * 7 / 12), 5)
+    from worktrack.progress import trajectory
+
+    path = trajectory(example, data, "home_retrofits:nanhu", "2024-09").set_index("month")
+    assert path.loc["2024-06", "expected_cumulative"] == pytest.approx(2.5)
+    assert path.loc["2024-07", "expected_cumulative"] == pytest.approx(3 * 7 / 12)
+
+
+def test_the_plan_page_shows_the_amendment_and_the_carried_over_item(example_db, accounts, monkeypatch):
+    monkeypatch.setenv("WORKTRACK_DB", str(example_db))
+    monkeypatch.setenv("WORKTRACK_PLAN", str(EXAMPLE))
+    at = dashboard(LEADER, "pages/plan.py", "zh", as_of="2024-09")
+    table = next(df.value for df in at.dataframe if "年中调整" in df.value.columns)
+    amended = table[table["年中调整"] != ""]
+    assert len(amended) == 1 and "2024年7月起 5户 → 3户" in amended["年中调整"].iloc[0]
+    assert any("由上年转入：二(二)1 楼栋议事制度试点" in i.value for i in at.info)
+
+
+def test_plan_diff_lists_what_changed(tmp_path, capsys):
+    from worktrack.cli import main
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    changed = (text.replace("全年信访总量控制在60件以内。", "全年信访总量控制在50件以内。")
+               .replace("kind: ceiling, value: 60,", "kind: ceiling, value: 50,"))
+    new = tmp_path / "new.yaml"
+    new.write_text(changed, encoding="utf-8")
+    assert main(["plan", "diff", str(EXAMPLE), str(new), "--json"]) == 0
+    import json
+
+    changes = json.loads(capsys.readouterr().out)["changes"]
+    kinds = {(c["what"], c["change"], c["id"]) for c in changes}
+    assert ("target", "changed", "petitions:street") in kinds
+    assert ("item", "changed", "C-2") in kinds  # its text changed
+    petitions = next(c for c in changes if c["id"] == "petitions:street")
+    assert petitions["fields"]["value"] == [60, 50]
+    assert main(["plan", "diff", str(EXAMPLE), str(new)]) == 0
+    out = capsys.readouterr().out
+    assert "修改目标：信访总量 · 全街道（value: 60 → 50）" in out
+    assert main(["plan", "diff", str(EXAMPLE), str(EXAMPLE)]) == 0
+    assert "没有不同" in capsys.readouterr().out

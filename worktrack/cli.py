@@ -116,6 +116,34 @@ def kind_summary(plan) -> list[str]:
     return lines
 
 
+DIFF_WHAT = {"item": "事项", "metric": "指标", "target": "目标"}
+DIFF_CHANGE = {"added": "新增", "removed": "删除", "changed": "修改"}
+
+
+def cmd_plan_diff(args: argparse.Namespace) -> int:
+    from worktrack.plan import diff_plans
+
+    plans = []
+    for path in (args.old, args.new):
+        try:
+            plans.append(load_plan(path))
+        except PlanError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_REJECTED
+    changes = diff_plans(*plans)
+    if args.json:
+        print_json({"old": args.old, "new": args.new, "changes": changes})
+        return EXIT_OK
+    if not changes:
+        print("两个计划文件的事项、指标和目标没有不同。")
+    for c in changes:
+        line = f"{DIFF_CHANGE[c['change']]}{DIFF_WHAT[c['what']]}：{c['label']}"
+        if c["fields"]:
+            line += "（" + "；".join(f"{k}: {v[0]} → {v[1]}" for k, v in c["fields"].items()) + "）"
+        print(line)
+    return EXIT_OK
+
+
 def cmd_plan_show(args: argparse.Namespace) -> int:
     plan = load_plan_or_exit(args)
     data = plan_as_dict(plan)
@@ -161,6 +189,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = plan_sub.add_parser("show", help="显示规范化后的计划")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.set_defaults(func=cmd_plan_show)
+    p = plan_sub.add_parser("diff", help="比较两个计划文件：新增、删除、修改的事项、指标和目标")
+    p.add_argument("old", help="原计划文件")
+    p.add_argument("new", help="新计划文件")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.set_defaults(func=cmd_plan_diff)
 
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(sub)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -98,6 +99,15 @@ class DimensionIn(_Strict):
     values_en: list[str] = []  # English names of the values, in the same order (optional)
 
 
+class CarryOverIn(_Strict):
+    """The item of an earlier plan this item continues (its work was not finished there)."""
+
+    plan: str  # the earlier plan's id
+    item: str  # the item's id in that plan
+    title: str = Field(min_length=1)  # its number and title as the earlier plan wrote them
+    note: str = ""  # why it is carried over
+
+
 class ItemIn(_Strict):
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9-]*$")
     number: str
@@ -110,6 +120,7 @@ class ItemIn(_Strict):
     status_tracked: bool = True
     # what the text assigns to each named unit, e.g. {狮子山社区: 完整社区} for the 做靓社区 themes
     assignments: dict[str, str] = {}
+    carry_over: CarryOverIn | None = None  # an unfinished item of last year's plan carried into this one
 
 
 class GroupIn(_Strict):
@@ -186,6 +197,23 @@ class DisplayIn(_Strict):
     trends: list[str] = []  # month-by-month trend lines in the meeting deck
 
 
+class AmendmentIn(_Strict):
+    """A target changed during the year: from `effective` on, the new value counts; before it, the old."""
+
+    metric: str
+    unit: str = "street"  # a unit's name, or "street" for the street-wide target
+    value: float = Field(ge=0)
+    effective: str  # the first month the new value counts, 2023-07
+    reason: str = Field(min_length=1)
+
+    @field_validator("effective", mode="before")
+    @classmethod
+    def _month_text(cls, v: Any) -> Any:
+        if isinstance(v, dt.date):
+            return f"{v.year:04d}-{v.month:02d}"
+        return v
+
+
 class PlanFileIn(_Strict):
     plan: PlanMetaIn
     units: list[UnitIn] = Field(min_length=1)
@@ -193,6 +221,7 @@ class PlanFileIn(_Strict):
     sections: list[SectionIn] = Field(min_length=1)
     metrics: list[MetricIn] = []
     quotas: list[QuotaIn] = []
+    amendments: list[AmendmentIn] = []
     notes: list[NoteIn] = []
     display: DisplayIn | None = None
 
@@ -243,6 +272,7 @@ class Item:
     status_tracked: bool
     reporting_units: tuple[str, ...]  # unit names that report this item's status
     assignments: tuple[tuple[str, str], ...] = ()  # (unit name, what the text assigns it)
+    carry_over: tuple[str, str, str, str] | None = None  # (earlier plan id, item id, its title, why)
 
 
 @dataclass(frozen=True)
@@ -278,6 +308,16 @@ class Target:
     kind: str = "cumulative"  # one of TARGET_KINDS
     cadence: str = "month"  # every_period: month | quarter | half_year
     opening: float | None = None  # stock: the balance before the plan; level: the starting level
+    # amendments in force from a month on: (effective month, value, reason), oldest first
+    history: tuple[tuple[str, float, str], ...] = ()
+
+    def value_as_of(self, month: str) -> float:
+        """The target value in force in a month: the latest amendment effective by then, else the plan's."""
+        value = self.value
+        for effective, amended, _ in self.history:
+            if effective <= month:
+                value = amended
+        return value
 
 
 @dataclass(frozen=True)
@@ -757,6 +797,8 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
             communities=tuple(expand(it.communities)), deadline=deadline, deadline_text=deadline_text,
             section_id=section.id, group_id=group.id if group else None, status_tracked=it.status_tracked,
             reporting_units=tuple(reporting), assignments=tuple(assignments),
+            carry_over=(it.carry_over.plan, it.carry_over.item, it.carry_over.title, it.carry_over.note)
+            if it.carry_over else None,
         )
         return it.id
 
@@ -851,6 +893,29 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         targets.append(Target(f"{q.metric}:{unit_id}", q.metric, q.value, "unit", name, base.period,
                               base.deadline, q.source_quote or base.source_quote, base.pace, base.kind, base.cadence,
                               base.opening))
+
+    # mid-year amendments: the target keeps its history
+    for ai, am in enumerate(raw.amendments):
+        path = ("amendments", ai)
+        if am.metric not in metrics:
+            error((*path, "metric"), f"调整引用了不存在的指标“{am.metric}”")
+            continue
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", am.effective):
+            error((*path, "effective"), f"生效月份“{am.effective}”应写成 2023-07 这样的形式")
+            continue
+        name = None if am.unit == "street" else lookup.get(_fold(am.unit))
+        if am.unit != "street" and name is None:
+            error((*path, "unit"), f"单位“{am.unit}”不在 units 里")
+            continue
+        index = next((k for k, t in enumerate(targets) if t.metric == am.metric and t.reporting_unit == name), None)
+        if index is None:
+            error((*path, "unit"), f"指标“{am.metric}”没有“{am.unit}”的目标，无法调整")
+            continue
+        old = targets[index]
+        if not old.history and am.effective <= plan_start:
+            error((*path, "effective"), f"生效月份 {am.effective} 不晚于计划起始月 {plan_start}：请直接修改目标值")
+        history = tuple(sorted((*old.history, (am.effective, am.value, am.reason))))
+        targets[index] = dataclasses.replace(old, history=history)
 
     # notes
     known = node_ids | set(metrics) | {"plan"} | {u.id for u in units}
@@ -1035,3 +1100,65 @@ def plan_as_dict(plan: Plan) -> dict[str, Any]:
             for r in reconcile(plan)
         ],
     }
+
+
+# ---------------------------------------------------------------------------
+# What changed between two plan files (plan diff)
+
+
+def diff_plans(old: Plan, new: Plan) -> list[dict[str, Any]]:
+    """Items, metrics and targets added, removed or changed between two plans, in the new plan's order.
+
+    Each change: {"what": item|metric|target, "change": added|removed|changed, "id", "label", "fields":
+    {field: [old, new]}}. Items are matched by id, then by number and title when the ids differ.
+    """
+    out: list[dict[str, Any]] = []
+
+    def item_fields(i: Item) -> dict[str, Any]:
+        return {"number": i.number, "title": i.title, "text": i.text, "lead": i.lead,
+                "responsible": list(i.responsible), "deadline": i.deadline.isoformat()}
+
+    by_title = {(i.number, i.title): i for i in old.items.values()}
+    matched: set[str] = set()
+    for item in new.items.values():
+        before = old.items.get(item.id) or by_title.get((item.number, item.title))
+        if before is None:
+            out.append({"what": "item", "change": "added", "id": item.id, "label": f"{item.number} {item.title}",
+                        "fields": {}})
+            continue
+        matched.add(before.id)
+        a, b = item_fields(before), item_fields(item)
+        fields = {k: [a[k], b[k]] for k in b if a[k] != b[k]}
+        if fields:
+            out.append({"what": "item", "change": "changed", "id": item.id, "label": f"{item.number} {item.title}",
+                        "fields": fields})
+    out += [{"what": "item", "change": "removed", "id": i.id, "label": f"{i.number} {i.title}", "fields": {}}
+            for i in old.items.values() if i.id not in matched]
+
+    for metric in new.metrics.values():
+        if metric.id not in old.metrics:
+            out.append({"what": "metric", "change": "added", "id": metric.id, "label": metric.name, "fields": {}})
+    out += [{"what": "metric", "change": "removed", "id": m.id, "label": m.name, "fields": {}}
+            for m in old.metrics.values() if m.id not in new.metrics]
+
+    def target_fields(t: Target) -> dict[str, Any]:
+        return {"value": _num(t.value), "deadline": t.deadline.isoformat(), "kind": t.kind, "cadence": t.cadence,
+                "opening": t.opening, "history": [list(h) for h in t.history]}
+
+    olds = {t.id: t for t in old.targets}
+    for target in new.targets:
+        label = f"{new.metrics[target.metric].name} · {target.reporting_unit or '全街道'}"
+        before = olds.get(target.id)
+        if before is None:
+            if target.metric in old.metrics:
+                out.append({"what": "target", "change": "added", "id": target.id, "label": label, "fields": {}})
+            continue
+        a, b = target_fields(before), target_fields(target)
+        fields = {k: [a[k], b[k]] for k in b if a[k] != b[k]}
+        if fields:
+            out.append({"what": "target", "change": "changed", "id": target.id, "label": label, "fields": fields})
+    news = {t.id for t in new.targets}
+    out += [{"what": "target", "change": "removed", "id": t.id,
+             "label": f"{old.metrics[t.metric].name} · {t.reporting_unit or '全街道'}", "fields": {}}
+            for t in old.targets if t.id not in news and t.metric in new.metrics]
+    return out

@@ -416,7 +416,8 @@ class StatusReport:
             "targets": _records(self.targets, [*TARGET_COLUMNS, "scope", "period", "deadline", "percent",
                                                "reported", "run_rate", "month_value", "months_elapsed",
                                                "months_total", "months_due", "months_missed", "months_met",
-                                               "month_state", "direction", "pending"]),
+                                               "month_state", "direction", "pending", "kind", "cadence",
+                                               "original_target"]),
             "obligations": _records(self.obligations, [*OBLIGATION_COLUMNS, "target_id", "reported"]),
             "tasks": _records(self.tasks, [*TASK_COLUMNS, "month", "deadline", "note", "state"]),
             "reporting": _records(self.reporting, [*REPORTING_COLUMNS, "due_date", "received_at", "pending"]),
@@ -533,6 +534,12 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
     n_months = values.shape[-1]
     n_units = len(c.units)
     ent, met, value = c.t_entity, c.t_metric, c.t_value
+    amended = [i for i, t in enumerate(c.targets) if t.history]
+    if amended:  # a target changed during the year: the value in force in the as-of month counts
+        value = value.copy()
+        as_of_month = _ordinal_to_month(c.start_ord + a)
+        for i in amended:
+            value[i] = c.targets[i].value_as_of(as_of_month)
     monthly = c.t_monthly & (c.t_cadence == 1)  # quarters and half years are judged below, target by target
     total = np.maximum(c.t_deadline + 1, 1)
     past = a > c.t_deadline
@@ -606,6 +613,7 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "reporting_unit": _take(c.unit_labels, ent),
         "actual": actual,
         "target": value,
+        "original_target": c.t_value,
         "expected": expected,
         "gap": gap,
         "forecast": forecast,
@@ -672,8 +680,9 @@ def _other_kinds(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndar
     month_labels = arrays["month_labels"]
     n_months = values.shape[-1]
     obligations = []
+    value = arrays["value"]
     for i in special:
-        e, m, v = int(c.t_entity[i]), int(c.t_metric[i]), float(c.t_value[i])
+        e, m, v = int(c.t_entity[i]), int(c.t_metric[i]), float(value[i])
         series, seen = values[e, m], reported[e, m]
         kind = kinds[i]
         remaining = total[i] - elapsed[i]
@@ -951,12 +960,14 @@ def trajectory(plan: Plan, monthly: pd.DataFrame | None, target_id: str, as_of: 
     else:
         base = opening if target.kind == "stock" else 0.0
         actual_cum = np.where(through, base + np.cumsum(values), np.nan)
+        # the value in force month by month (a target amended in July counts the new value from July)
+        in_force = np.array([target.value_as_of(_ordinal_to_month(int(o))) for o in ordinals], dtype=float)
         if target.period == "month":
-            expected = target.value * position
+            expected = np.cumsum(np.where(position > 0, in_force, 0.0))
         elif target.pace == "at_deadline":
-            expected = np.where(position >= total, target.value, 0.0)
+            expected = np.where(position >= total, in_force, 0.0)
         else:
-            expected = base + (target.value - base) * position / total
+            expected = base + (in_force - base) * position / total
     rate = _run_rate(values[through], reported[through])
     forecast = np.full(n, np.nan)
     if a >= start and not np.isnan(rate) and target.period != "month" and target.kind != "level":

@@ -56,6 +56,7 @@ from worktrack.views.words import (
     reporting_badge,
     source_lines,
     summary_line,
+    target_history,
 )
 
 __all__ = [
@@ -66,6 +67,6 @@ __all__ = [
     "item_statuses", "item_unit_statuses", "measure_word", "method_lines", "metric_name", "metric_series",
     "money_scale", "month_label", "month_state_label", "months_between", "node_label", "note_lines",
     "partial_banner", "reconciliation_lines", "reporting_badge", "reporting_grid", "scorecard", "section_heading", "short_month_label",
-    "source_lines", "status_label", "status_word", "summary_line", "task_table", "task_word",
+    "source_lines", "status_label", "status_word", "summary_line", "target_history", "task_table", "task_word",
     "unit_comparison_rows", "unit_label",
 ]

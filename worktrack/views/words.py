@@ -319,3 +319,15 @@ def method_lines(plan: Plan, lang: str = "zh") -> list[str]:
 def as_of_caption(report: StatusReport, lang: str = "zh", today: dt.date | None = None) -> str:
     return translate("overview.caption", lang, month=month_label(report.as_of, lang),
                      unit=report.unit or translate("sidebar.all_units", lang))
+
+
+def target_history(target, metric, lang: str = "zh") -> str:
+    """'2024年7月起 5户 → 3户（reason）' for a target amended during the year; '' when it never was."""
+    parts = []
+    before = target.value
+    for effective, value, reason in target.history:
+        parts.append(translate("plan_page.amended", lang, month=month_label(effective, lang),
+                               old=format_amount(before, metric.measure, lang, metric=metric),
+                               new=format_amount(value, metric.measure, lang, metric=metric), reason=reason))
+        before = value
+    return ("；" if lang == "zh" else "; ").join(parts)
