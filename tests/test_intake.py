@@ -249,7 +249,8 @@ def test_normalisation_code(plan, example):
 
 
 def test_every_code_in_the_catalogue_has_an_example():
-    assert {e.code for e in ERROR_EXAMPLES} == set(ERROR_CODES)
+    # internal-error cannot be produced by a file: test_reader_bug_is_logged_not_shown_as_unreadable
+    assert {e.code for e in ERROR_EXAMPLES} == set(ERROR_CODES) - {"internal-error"}
     assert {e.code for e in WARNING_EXAMPLES} == set(WARNING_CODES)
     assert {e.code for e in NORMALISATION_EXAMPLES} == set(NORMALISATION_CODES)
 
@@ -784,15 +785,25 @@ def test_performance_street_scale_file_is_fast(plan):
 
 def assert_no_internal_failure(report: IntakeReport) -> None:
     """The last-resort handler in read_report turns a crash into a finding; it must not be needed."""
+    assert "internal-error" not in report.codes(), report.flat()
     assert not [f for f in report.errors if f.message.startswith("文件无法读取（")], report.flat()
 
 
-def test_last_resort_handler_turns_a_crash_into_a_finding(plan, monkeypatch):
-    from worktrack import intake
+def test_reader_bug_is_logged_not_shown_as_unreadable(plan, monkeypatch, caplog):
+    """A bug in the reader was shown as "文件无法读取（AttributeError）" and recorded nowhere."""
+    from worktrack.intake import validate
 
-    monkeypatch.setattr(intake._Reader, "read_table", lambda self, table: 1 / 0)
-    report = read_report(csv_of(ONE), "x.csv", plan)
-    assert report.flat() == [("format-error", None, None)] and report.rows == []
+    def broken(self, table):
+        raise AttributeError("'NoneType' object has no attribute 'strip'")
+
+    monkeypatch.setattr(validate._Reader, "read_table", broken)
+    with caplog.at_level("ERROR", logger="worktrack.intake"):
+        report = read_report(csv_of(ONE), "x.csv", plan)
+    assert report.flat() == [("internal-error", None, None)] and report.rows == []
+    message = report.errors[0].message
+    assert "已记录" in message and "管理员" in message and "AttributeError" not in message
+    record = next(r for r in caplog.records if r.name == "worktrack.intake")
+    assert record.exc_info and record.exc_info[0] is AttributeError and "x.csv" in record.getMessage()
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

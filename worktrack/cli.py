@@ -157,6 +157,9 @@ COMMAND_MODULES: list[str] = ["worktrack.cli_demo", "worktrack.cli_progress", "w
 
 
 def main(argv: list[str] | None = None) -> int:
+    from worktrack.logs import configure_logging
+
+    configure_logging()
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

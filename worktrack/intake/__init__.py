@@ -39,6 +39,8 @@ is the catalogue of codes and the report records, and `validate` checks a table 
 
 from __future__ import annotations
 
+import logging
+
 from worktrack.intake.files import MAX_CELLS, MAX_ROWS, MAX_UNZIPPED_BYTES, MAX_UPLOAD_BYTES
 from worktrack.intake.findings import (
     ERROR_CODES,
@@ -66,6 +68,11 @@ from worktrack.intake.values import (
 )
 from worktrack.plan import Plan
 
+logger = logging.getLogger(__name__)
+
+INTERNAL_ERROR_MESSAGE = ("系统内部出错，这份文件没能完成校验（这不是文件内容的问题）。错误已记录在系统日志里，"
+                          "请联系管理员（街道民政办）处理，并告知上传时间和文件名。")
+
 __all__ = [
     "BLANK_WORDS", "COLUMNS", "COLUMN_LABELS", "ERROR_CODES", "HEADER_ALIASES", "HEADER_SEARCH_ROWS", "MAX_CELLS",
     "MAX_ROWS", "MAX_UNZIPPED_BYTES", "MAX_UPLOAD_BYTES", "MAX_VALUE", "NORMALISATION_CODES", "NOTE_MAX_CHARS",
@@ -80,9 +87,11 @@ def read_report(data: bytes, filename: str, plan: Plan, *, unit: str | None = No
     reader = _Reader(bytes(data or b""), filename or "", plan, unit, month, uploader_unit, max_bytes)
     try:
         return reader.run()
-    except Exception as exc:  # noqa: BLE001 - bad input must come back as a report, never as a crash
+    except Exception:
+        # Every kind of bad input is turned into a finding where it is met, so anything reaching
+        # here is a bug in the reader: record it with its traceback, tell the user it was recorded.
+        logger.exception("internal error while reading upload %r (sha256 %s, %d bytes)", filename,
+                         reader.report.sha256, len(reader.data))
         reader.report.rows = []
-        reader.report.errors.append(Finding(
-            "format-error", f"文件无法读取（{type(exc).__name__}）。请在 Excel/WPS 中重新保存为 .xlsx 或 CSV 后上传；"
-            "如仍有问题，请把文件发给街道民政办。"))
+        reader.report.errors.append(Finding("internal-error", INTERNAL_ERROR_MESSAGE))
         return reader.report

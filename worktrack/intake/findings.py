@@ -115,6 +115,7 @@ ERROR_CODES: dict[str, str] = {
     "conflicting-row": "同一事项（及分类）填了两个不同的值",
     "total-row": "合计行与各行之和不符",
     "note-too-long": "备注超过 500 字",
+    "internal-error": "系统内部错误（已记录在日志中，请联系管理员）",
 }
 
 WARNING_CODES: dict[str, str] = {
