@@ -158,6 +158,10 @@ ERROR_EXAMPLES = [
     Example("total-row", lambda p: csv_of(ONE, row("governance_reports", 2), row("", 5, unit="合计", month="")),
             4, "本月数值"),
     Example("note-too-long", lambda p: csv_of(row("retrofit_households", 1, note=_note_of(501))), 2, "备注"),
+    Example("cell-too-long", lambda p: csv_of(ONE, row(TASK, "进行中", note="走" * 32_768)), 3, "备注"),
+    Example("encrypted-file", lambda p: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600
+            + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 512, None, None, "report.xlsx"),
+    Example("findings-truncated", lambda p: csv_of(*[row("retrofit_households", "五")] * 201), None, None),
 ]
 
 WARNING_EXAMPLES = [
@@ -600,6 +604,26 @@ def test_template_left_blank_needs_confirmation(plan):
 ])
 def test_parse_month(text, expected):
     assert parse_month(text) == expected
+
+
+def test_month_with_day_99_is_rejected_not_read_as_june(plan):
+    """"2023-06-99" was accepted as 2023-06."""
+    assert parse_month("2023-06-99") is None and parse_month("2023/2/30") is None
+    assert parse_month("2023-06-30") == "2023-06" and parse_month("2024-02-29") == "2024-02"
+    report = read(plan, csv_of(row("retrofit_households", 1, month="2023-06-99")))
+    assert report.flat() == [("month-error", 2, "月份")]
+    assert "没有 99 日" in report.errors[0].message
+
+
+def test_one_followed_by_400_zeros_is_out_of_range_not_unreadable(plan):
+    """"1" and 400 zeros gave 文件无法读取（OverflowError） with no row or column."""
+    huge = "1" + "0" * 400
+    report = read(plan, csv_of(row("fund_raised_yuan", huge, "定向捐")))
+    assert report.flat() == [("constraint-error", 2, "本月数值")]
+    assert "超出范围" in report.errors[0].message and len(report.errors[0].message) < 200
+    assert read(plan, csv_of(row("fund_raised_yuan", "¥" + huge, "定向捐"))).flat() == [
+        ("constraint-error", 2, "本月数值")]
+    assert read(plan, csv_of(row("retrofit_households", 1, month=huge))).flat() == [("month-error", 2, "月份")]
 
 
 @pytest.mark.parametrize("alias", sorted(STATUS_ALIASES))

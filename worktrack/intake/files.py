@@ -1,47 +1,71 @@
-"""Reading the bytes of an upload: format sniffing, text decoding, CSV records and XLSX sheets."""
+"""Reading the bytes of an upload: format sniffing, text decoding, CSV records and XLSX sheets.
+
+Every limit is checked while reading, so a hostile or accidental file (a cell in column XFD, a
+merged range down to row 200,000, millions of cells, one 4 MB cell) stops early with one finding.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
+import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from worktrack.intake.values import HEADER_SEARCH_ROWS, _as_text, _Formula, find_header
+from worktrack.intake.values import (
+    HEADER_SEARCH_ROWS,
+    _clean,
+    _column_letter,
+    find_header,
+    parse_month,
+)
+from worktrack.intake.xlsx import (
+    MAX_CELL_CHARS,
+    MAX_COLUMNS,
+    MAX_MERGED_RANGES,
+    MAX_SHEETS,
+    CellTooLong,
+    NotAWorkbook,
+    Workbook,
+    XlsxBomb,
+    XlsxBroken,
+    XlsxLimit,
+)
+
+logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 20_000
-MAX_CELLS = 400_000
+MAX_CELLS = 200_000  # non-empty cells; a full report of 20,000 rows x 8 columns has 160,000
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# One CSV field as the csv module reads it (doublequote on, not strict): a quoted part that may
+# run to the end of the text, then anything up to the next comma or line break.
+_CSV_FIELD = re.compile(r'(?:"[^"]*(?:""[^"]*)*("?))?[^,\r\n]*')
 
 
-def _ends_inside_quotes(text: str, start_line: int) -> bool:
-    """Does the CSV text from physical line start_line to the end finish inside a quoted field?"""
-    offset = 0
-    if start_line > 1:
-        breaks = list(re.finditer(r"\r\n|\r|\n", text))
-        if len(breaks) < start_line - 1:
-            return False
-        offset = breaks[start_line - 2].end()
-    in_quotes = False
-    at_field_start = True
-    i, n = offset, len(text)
-    while i < n:
-        ch = text[i]
-        if in_quotes:
-            if ch == '"':
-                if i + 1 < n and text[i + 1] == '"':
-                    i += 1
-                else:
-                    in_quotes = False
-        elif ch == '"' and at_field_start:
-            in_quotes = True
-        at_field_start = not in_quotes and ch in ",\r\n"
-        i += 1
-    return in_quotes
+def _scan_record(text: str, offset: int) -> list[tuple[int, int, bool]]:
+    """The fields (start, end, quote left open) of the CSV record starting at offset."""
+    fields = []
+    position, n = offset, len(text)
+    while True:
+        m = _CSV_FIELD.match(text, position)
+        opened = text.startswith('"', position)
+        fields.append((m.start(), m.end(), opened and m.group(1) == ""))
+        position = m.end()
+        if position >= n or text[position] != ",":
+            return fields
+        position += 1
 
+
+def _line_starts(text: str) -> list[int]:
+    """Offset of the first character of every physical line (line 1 at index 0)."""
+    return [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
 
 
 @dataclass
@@ -50,9 +74,17 @@ class _Table:
 
     rows: list[tuple[int, list[Any]]]
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # min_row, min_col, max_row, max_col (1-based)
-    cached: dict[tuple[int, int], Any] | None = None  # XLSX formula results, loaded on demand
     csv_widths: bool = False  # CSV: row length is meaningful (extra-cell check)
 
+
+def _dense(cells: dict[int, dict[int, Any]], last_row: int | None = None) -> list[tuple[int, list[Any]]]:
+    """Sparse {row: {column: value}} -> [(row, [values...])] for rows 1..last row, columns from A."""
+    rows = []
+    for r in range(1, (last_row if last_row is not None else max(cells, default=0)) + 1):
+        line = cells.get(r, {})
+        width = max(line) if line else 0
+        rows.append((r, [line.get(c) for c in range(1, width + 1)]))
+    return rows
 
 
 class FileReading:
@@ -64,6 +96,11 @@ class FileReading:
         named = f"（文件名是 .{ext}）" if ext else ""
         if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
             return self.read_zip(named)
+        if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") and "EncryptedPackage".encode("utf-16-le") in data:
+            # An XLSX saved with a password is an OLE2 container holding the encrypted package.
+            self.error("encrypted-file", f"文件设置了打开密码{named}，系统无法读取加密的文件。请在 Excel/WPS 中打开，"
+                       "取消密码（文件 → 信息 → 保护工作簿 → 用密码进行加密，清空密码）后保存，再上传。")
+            return None
         kinds = [
             (b"%PDF", "PDF 文档"),
             (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "旧版 Office 文件（Excel 97-2003 .xls、WPS .et 或 .doc）"),
@@ -91,15 +128,10 @@ class FileReading:
     def read_zip(self, named: str) -> _Table | None:
         try:
             archive = zipfile.ZipFile(io.BytesIO(self.data))
-            names = set(archive.namelist())
             infos = archive.infolist()
-        except Exception:  # noqa: BLE001 - BadZipFile, NotImplementedError (odd versions), OSError ...
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
+            logger.info("unreadable zip %r: %s: %s", self.filename, type(exc).__name__, exc)
             self.error("format-error", f"文件像 XLSX/ZIP 但已损坏{named}，请在 Excel/WPS 中重新保存后上传。")
-            return None
-        if "xl/workbook.xml" not in names:
-            what = "Word 文档" if "word/document.xml" in names else (
-                "OpenDocument 表格（.ods）" if "content.xml" in names else "ZIP 压缩包")
-            self.error("format-error", f"这是{what}{named}，不是月报表格。请上传 .xlsx 或 CSV 文件（不要压缩）。")
             return None
         total = sum(i.file_size for i in infos)
         if total > MAX_UNZIPPED_BYTES or len(infos) > 10_000:
@@ -111,7 +143,8 @@ class FileReading:
             try:
                 with archive.open(info) as member:
                     head = member.read(8192)
-            except Exception:  # noqa: BLE001 - a broken member is a broken file
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+                logger.info("unreadable member %s of %r: %s", info.filename, self.filename, exc)
                 self.error("format-error", f"XLSX 文件已损坏（{info.filename} 无法解压）{named}，请在 Excel/WPS 中重新保存。")
                 return None
             squeezed = head.replace(b"\x00", b"").upper()
@@ -119,8 +152,101 @@ class FileReading:
                 self.error("xml-bomb", f"XLSX 文件内 {info.filename} 含有 DTD/实体声明，正常的 Excel 文件不会有，"
                            "可能是恶意文件（XML 炸弹），拒收。请用 Excel/WPS 重新保存后上传。")
                 return None
-        self.report.file_format = "xlsx"
-        return self.read_xlsx(named)
+        # Library warnings (openpyxl's number-format helpers, defusedxml) are logged, never printed
+        # in English on the user's terminal.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return self.read_xlsx(archive, named)
+            finally:
+                for warning in caught:
+                    logger.warning("reading %r: %s: %s", self.filename, warning.category.__name__, warning.message)
+
+    def read_xlsx(self, archive: zipfile.ZipFile, named: str) -> _Table | None:
+        """Find the sheet holding the report (header search on the first rows only), then read it."""
+        names = set(archive.namelist())
+        try:
+            workbook = Workbook(archive, max_rows=MAX_ROWS + HEADER_SEARCH_ROWS, max_cells=MAX_CELLS)
+            self.report.file_format = "xlsx"
+            chosen: int | None = None
+            fallback: int | None = None
+            others: list[str] = []
+            for index, (name, _) in enumerate(workbook.sheets):
+                scan = workbook.read_sheet(index, max_rows=HEADER_SEARCH_ROWS)
+                if not scan.cells and not scan.more_rows:
+                    continue
+                if find_header(_dense(scan.cells)) is None:
+                    fallback = index if fallback is None else fallback
+                elif chosen is None:
+                    chosen = index
+                else:
+                    others.append(name)
+            if chosen is None and fallback is None:
+                self.error("empty-file", "工作簿里没有任何内容。请用模板填写后再上传。")
+                return None
+            sheet = workbook.read_sheet(chosen if chosen is not None else fallback)
+        except NotAWorkbook:
+            what = "Word 文档" if "word/document.xml" in names else (
+                "OpenDocument 表格（.ods）" if "content.xml" in names else "ZIP 压缩包")
+            self.error("format-error", f"这是{what}{named}，不是月报表格。请上传 .xlsx 或 CSV 文件（不要压缩）。")
+            return None
+        except XlsxBomb:
+            self.error("xml-bomb", "XLSX 文件含有 DTD/实体声明或外部引用，可能是恶意文件（XML 炸弹），拒收。")
+            return None
+        except XlsxBroken as exc:
+            logger.info("damaged xlsx %r: %s", self.filename, exc)
+            self.error("format-error", f"XLSX 文件已损坏，无法读取其中的表格{named}。请在 Excel/WPS 中打开后重新保存为 .xlsx 再上传。")
+            return None
+        except XlsxLimit as exc:
+            self.xlsx_limit(exc)
+            return None
+        except CellTooLong as exc:
+            self.cell_too_long(exc.row, exc.column - 1, exc.length, _dense(exc.rows_so_far))
+            return None
+        if chosen is None:
+            return _Table(rows=_dense(sheet.cells), merged=sheet.merged)  # reported as header-not-found
+        first_name = workbook.sheets[0][0]
+        if sheet.name != first_name:
+            self.note("normalised-sheet", f"第一张工作表“{first_name}”不是月报，读取的是工作表“{sheet.name}”。")
+        if others:
+            self.warn("multiple-sheets", f"工作表“{'”“'.join(others)}”也像月报，但只读取了“{sheet.name}”。"
+                      "一个文件只报一个单位一个月；如果其他工作表也要上报，请分别保存成文件上传。")
+        return _Table(rows=_dense(sheet.cells), merged=sheet.merged)
+
+    def xlsx_limit(self, exc: XlsxLimit) -> None:
+        """A limit passed while reading an XLSX, said with where it was passed."""
+        where = f"工作表“{exc.sheet}”" if exc.sheet else "工作簿"
+        letter = _column_letter(exc.column - 1) if exc.column else None
+        hint = "月报一般只有几十行，请确认选对了文件。"
+        if exc.what == "rows":
+            message = f"{where}超过 {MAX_ROWS} 行（第 {exc.row} 行仍有内容）。{hint}"
+        elif exc.what == "columns":
+            message = (f"{where}第 {exc.row} 行 {letter} 列有内容，超出了 {MAX_COLUMNS} 列的范围（模板只有 8 列）。"
+                       "请删除表格右侧多余的内容后重新保存。")
+        elif exc.what == "merged" and exc.ref:
+            message = (f"{where}的合并单元格 {exc.ref} 超过 {MAX_ROWS} 行的上限。请取消这个合并（开始 → 合并后居中），"
+                       "每行分别填写后重新保存。")
+        elif exc.what == "merged":
+            message = f"{where}有超过 {MAX_MERGED_RANGES} 处合并单元格，超过上限。{hint}"
+        elif exc.what == "sheets":
+            message = f"工作簿有超过 {MAX_SHEETS} 张工作表，超过上限。{hint}"
+        elif exc.what == "strings":
+            message = f"{where}里的文字总量超过上限。{hint}"
+        else:
+            message = f"{where}的单元格超过 {MAX_CELLS} 个，超过上限。{hint}"
+        self.error("file-too-large", message, row=exc.row, column=letter)
+
+    def cell_too_long(self, row: int, index: int, length: int, rows: list[tuple[int, list[Any]]]) -> None:
+        """One cell longer than Excel allows: named by its header label when the header was read already."""
+        column = _column_letter(index)
+        header = find_header(rows)
+        if header is not None:
+            cells = rows[header][1]
+            if index < len(cells) and isinstance(cells[index], str) and cells[index].strip():
+                column = cells[index].strip()
+        self.error("cell-too-long", f"第 {row} 行“{column}”列的单元格有 {length:,} 个字符，超过一个单元格最多 "
+                   f"{MAX_CELL_CHARS:,} 个字符的上限（Excel 的上限）。常见原因是把整份材料粘贴进了一个单元格。"
+                   "请删减后重新保存；详细材料请另行报送。", row=row, column=column)
 
     def decode(self, data: bytes) -> str | None:
         report = self.report
@@ -171,7 +297,7 @@ class FileReading:
             self.note("normalised-line-endings", "文件中换行符混用（CRLF/LF/CR），已统一处理。")
         elif crlf or bare_cr:
             self.note("normalised-line-endings", f"文件使用 {'CRLF' if crlf else 'CR'} 换行（Windows/Excel 常见），已统一处理。")
-        first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
+        first_line = _LINE_BREAK.split(text[:4096], maxsplit=1)[0]
         sep = re.fullmatch(r'\s*"?sep=(.)"?\s*,*', first_line, flags=re.I)
         if sep:
             if sep.group(1) != ",":
@@ -179,12 +305,13 @@ class FileReading:
                            "本系统只接受英文逗号分隔。请另存为“CSV UTF-8（逗号分隔）”。", row=1)
                 return None
             self.note("normalised-sep-line", "跳过了 Excel 的分隔符提示行“sep=,”。", row=1)
+        self.line_starts = _line_starts(text)
         records = self.parse_csv(text, ",")
         if self.csv_failed_at is not None:
-            row = self.csv_failed_at
-            line = self.record_end_lines.get(row - 1, 0) + 1
-            self.error("quote-error", f"第 {row} 行（文本第 {line} 行）起的一个单元格长得不正常，通常是引号（\"）没有闭合，"
-                       "后面的内容都被当成了同一个单元格。请删掉多余的引号或补上闭合引号后重新保存。", row=row)
+            self.csv_failure(text, records)
+            return None
+        if self.csv_limit is not None:
+            self.error("file-too-large", self.csv_limit)
             return None
         if find_header(records) is None:
             names = {";": "分号（;）", "\t": "制表符（Tab）", "，": "全角逗号（，）", "|": "竖线（|）"}
@@ -193,130 +320,106 @@ class FileReading:
                     self.error("delimiter-error", f"文件用{name}分隔各列，本系统只接受英文逗号分隔的 CSV。"
                                "请在 Excel/WPS 中“另存为”“CSV UTF-8（逗号分隔）”或 .xlsx 后再上传。")
                     return None
-        if len(records) > MAX_ROWS:
-            self.error("file-too-large", f"文件有 {len(records)} 行，超过上限 {MAX_ROWS} 行。月报一般只有几十行，请确认选对了文件。")
-            return None
         if records and records[0][1] and sep:
             records[0] = (1, [])
         self.check_quotes(text, records)
+        for row, cells in records:
+            if row in self.quote_broken:
+                continue
+            for index, cell in enumerate(cells):
+                if len(cell) > MAX_CELL_CHARS:
+                    self.cell_too_long(row, index, len(cell), records)
+                    return None
         return _Table(rows=records, csv_widths=True)
 
     def parse_csv(self, text: str, delimiter: str) -> list[tuple[int, list[Any]]]:
+        """CSV records, stopping as soon as a row, column or cell limit is passed (csv_limit says which)."""
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        rows = []
+        rows: list[tuple[int, list[Any]]] = []
         self.record_end_lines: dict[int, int] = {}
         self.csv_failed_at: int | None = None
+        self.csv_limit: str | None = None
+        cells = 0
         try:
             for index, record in enumerate(reader, start=1):
+                if index > MAX_ROWS + HEADER_SEARCH_ROWS:
+                    self.csv_limit = f"文件超过 {MAX_ROWS} 行，超过上限。月报一般只有几十行，请确认选对了文件。"
+                    break
+                if len(record) > MAX_COLUMNS:
+                    used = max((i for i, c in enumerate(record) if c.strip()), default=-1)
+                    if used >= MAX_COLUMNS:
+                        self.csv_limit = (f"第 {index} 行第 {used + 1} 列（{_column_letter(used)} 列）有内容，超出了 "
+                                          f"{MAX_COLUMNS} 列的范围（模板只有 8 列）。请删除多余的内容后重新保存。")
+                        break
+                    del record[MAX_COLUMNS:]  # trailing empty cells: keep memory bounded
+                cells += len(record)
+                if cells > MAX_CELLS:
+                    self.csv_limit = f"文件的单元格超过 {MAX_CELLS} 个，超过上限。月报一般只有几十行，请确认选对了文件。"
+                    break
                 rows.append((index, record))
                 self.record_end_lines[index] = reader.line_num
-                if index > MAX_ROWS:
-                    break
-        except csv.Error:  # a cell beyond the csv module's size limit: an open quote ate the file
+        except csv.Error:  # a cell beyond the csv module's size limit: an open quote, or one huge cell
             self.csv_failed_at = len(rows) + 1
         return rows
+
+    def record_start(self, row: int) -> int:
+        """Character offset where CSV record `row` starts."""
+        line = self.record_end_lines.get(row - 1, 0) + 1
+        return self.line_starts[line - 1] if line - 1 < len(self.line_starts) else len(self.line_starts)
+
+    def csv_failure(self, text: str, records: list[tuple[int, list[Any]]]) -> None:
+        """The csv module gave up on a record: an unclosed quote, or one cell too long to be a cell."""
+        row = self.csv_failed_at or 1
+        line = self.record_end_lines.get(row - 1, 0) + 1
+        fields = _scan_record(text, self.record_start(row))
+        index, (start, end, left_open) = max(enumerate(fields), key=lambda f: f[1][1] - f[1][0])
+        if left_open or self.swallowed_rows(text[start:end]):
+            self.error("quote-error", f"第 {row} 行（文本第 {line} 行）有一个引号（\"）没有闭合，后面的内容都被当成了"
+                       "同一个单元格。请删掉多余的引号或补上闭合引号后重新保存。", row=row)
+            return
+        self.cell_too_long(row, index, end - start, records)
+
+    def swallowed_rows(self, cell: str) -> bool:
+        """Does a multi-line cell hold lines that parse as report rows (a quote that opened and never closed)?
+
+        Judged by parsing each line as a CSV record and recognising the file's own content in it
+        (a reporting unit, a month, an item id), not by counting commas: a note may well hold a
+        line such as "见附件,详见台账,共6户".
+        """
+        items = self._item_lookup()
+        for line in _LINE_BREAK.split(cell)[1:]:
+            try:
+                fields = next(csv.reader([line]), [])
+            except csv.Error:
+                continue
+            if len(fields) < 3:
+                continue
+            known = 0
+            for value in fields:
+                text = _clean(value)
+                if not text:
+                    continue
+                if (self.plan.find_unit(text) is not None or text.replace(" ", "").lower() in items
+                        or parse_month(text) is not None and not text.isdigit()):
+                    known += 1
+            if known >= 2:
+                return True
+        return False
 
     def check_quotes(self, text: str, records: list[tuple[int, list[Any]]]) -> None:
         """An opening quote that never closes swallows the rest of the file (or up to the next quote)."""
         suspects = [(row, cells) for row, cells in records if any("\n" in c or "\r" in c for c in cells)]
         if not suspects:
             return
-        width = max((len(c) for _, c in records[:HEADER_SEARCH_ROWS]), default=2)
         last_row = records[-1][0]
         for row, cells in suspects:
-            swallowed = any(
-                line.count(",") >= max(2, width - 2)
-                for cell in cells for line in re.split(r"\r\n|\r|\n", cell)[1:])
+            swallowed = any(self.swallowed_rows(c) for c in cells if "\n" in c or "\r" in c)
             if not swallowed and row == last_row:
-                start_line = self.record_end_lines.get(row - 1, 0) + 1
-                swallowed = _ends_inside_quotes(text, start_line)
+                swallowed = any(left_open for _, _, left_open in _scan_record(text, self.record_start(row)))
             if swallowed:
                 cell = next(c for c in cells if "\n" in c or "\r" in c)
-                first = re.split(r"\r\n|\r|\n", cell)[0]
+                first = _LINE_BREAK.split(cell)[0]
                 self.error("quote-error", f"第 {row} 行（文本第 {self.record_end_lines.get(row - 1, 0) + 1} 行）"
                            f"有一个引号（\"）没有闭合，从“\"{first[:20]}”开始后面的内容都被当成了同一个单元格。"
                            "请删掉多余的引号或补上闭合引号后重新保存。", row=row, value=first[:50])
                 self.quote_broken.add(row)
-
-    # -- XLSX
-    def read_xlsx(self, named: str) -> _Table | None:
-        import openpyxl
-        from defusedxml.common import DefusedXmlException
-
-        try:
-            workbook = openpyxl.load_workbook(io.BytesIO(self.data), data_only=False, keep_links=False)
-        except Exception as exc:  # noqa: BLE001 - any parser failure means the workbook is unusable
-            cause: BaseException | None = exc
-            while cause is not None and not isinstance(cause, DefusedXmlException):
-                cause = cause.__cause__ or cause.__context__
-            if cause is not None:  # openpyxl wraps defusedxml's refusal in a ValueError
-                self.error("xml-bomb", "XLSX 文件含有 DTD/实体声明或外部引用，可能是恶意文件（XML 炸弹），拒收。")
-                return None
-            self.error("format-error", f"XLSX 文件已损坏或不是 Excel 工作簿{named}，请在 Excel/WPS 中重新保存为 .xlsx 后上传。")
-            return None
-        self.workbook_data = self.data
-        chosen: _Table | None = None
-        fallback: _Table | None = None
-        chosen_name = ""
-        first_name = workbook.worksheets[0].title if workbook.worksheets else ""
-        others: list[str] = []
-        any_cells = False
-        for sheet in workbook.worksheets:
-            cells = sheet._cells  # sparse {(row, col): cell}; iter_rows would create every empty cell
-            if len(cells) > MAX_CELLS:
-                self.error("file-too-large", f"工作表“{sheet.title}”有 {len(cells)} 个单元格，超过上限。请确认选对了文件。")
-                return None
-            grid: dict[int, dict[int, Any]] = {}
-            for (r, c), cell in cells.items():
-                value = cell.value
-                if value is None or (isinstance(value, str) and not value.strip()):
-                    continue
-                if cell.data_type == "f":
-                    value = _Formula(_as_text(value))
-                grid.setdefault(r, {})[c] = value
-            if not grid:
-                continue
-            any_cells = True
-            max_row = max(grid)
-            if max_row > MAX_ROWS + HEADER_SEARCH_ROWS:
-                self.error("file-too-large", f"工作表“{sheet.title}”有 {max_row} 行，超过上限 {MAX_ROWS} 行。")
-                return None
-            rows = []
-            for r in range(1, max_row + 1):
-                line = grid.get(r, {})
-                width = max(line) if line else 0
-                rows.append((r, [line.get(c) for c in range(1, width + 1)]))
-            merged = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in sheet.merged_cells.ranges]
-            table = _Table(rows=rows, merged=merged)
-            fallback = fallback or table
-            if find_header(rows) is None:
-                continue
-            if chosen is None:
-                chosen, chosen_name = table, sheet.title
-            else:
-                others.append(sheet.title)
-        if not any_cells:
-            self.error("empty-file", "工作簿里没有任何内容。请用模板填写后再上传。")
-            return None
-        if chosen is None:
-            return fallback  # reported as header-not-found
-        if chosen_name != first_name:
-            self.note("normalised-sheet", f"第一张工作表“{first_name}”不是月报，读取的是工作表“{chosen_name}”。")
-        if others:
-            self.warn("multiple-sheets", f"工作表“{'”“'.join(others)}”也像月报，但只读取了“{chosen_name}”。"
-                      "一个文件只报一个单位一个月；如果其他工作表也要上报，请分别保存成文件上传。")
-        self.sheet_name = chosen_name
-        return chosen
-
-    def formula_results(self) -> dict[tuple[int, int], Any]:
-        """Excel's cached results of formula cells on the chosen sheet (second, value-only load)."""
-        import openpyxl
-
-        try:
-            workbook = openpyxl.load_workbook(io.BytesIO(self.workbook_data), data_only=True, keep_links=False)
-            sheet = workbook[self.sheet_name]
-            return {key: cell.value for key, cell in sheet._cells.items()}
-        except Exception:  # noqa: BLE001 - already loaded once; treat as no cached results
-            return {}
-
-    # -- header

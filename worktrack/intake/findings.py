@@ -51,6 +51,7 @@ class IntakeReport:
     normalised: list[Finding] = field(default_factory=list)
     file_format: str | None = None  # "csv" | "xlsx" once sniffed
     encoding: str | None = None  # CSV only: utf-8, utf-8-sig, gb18030, utf-16
+    omitted: dict[str, int] = field(default_factory=dict)  # findings beyond MAX_FINDINGS, per kind
 
     @property
     def ok(self) -> bool:
@@ -72,7 +73,10 @@ class IntakeReport:
         return {"file": self.file, "sha256": self.sha256, "reporting_unit": self.reporting_unit,
                 "month": self.month, "rows": [asdict(r) for r in self.rows],
                 "errors": [f.as_dict() for f in self.errors], "warnings": [f.as_dict() for f in self.warnings],
-                "normalised": [f.as_dict() for f in self.normalised]}
+                "normalised": [f.as_dict() for f in self.normalised], "omitted": dict(self.omitted)}
+
+
+MAX_FINDINGS = 200  # per kind; the rest are counted (IntakeReport.omitted) and summed up in one finding
 
 
 def sha256_of(data: bytes) -> str:
@@ -116,6 +120,9 @@ ERROR_CODES: dict[str, str] = {
     "total-row": "合计行与各行之和不符",
     "note-too-long": "备注超过 500 字",
     "internal-error": "系统内部错误（已记录在日志中，请联系管理员）",
+    "cell-too-long": "单元格内容超过 32767 个字符（Excel 单元格的上限）",
+    "encrypted-file": "文件设置了密码，需要取消密码后再上传",
+    "findings-truncated": "问题太多，只列出前 200 条",
 }
 
 WARNING_CODES: dict[str, str] = {

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from worktrack.intake.files import FileReading, _Table
-from worktrack.intake.findings import FactRow, Finding, IntakeReport, sha256_of
+from worktrack.intake.findings import MAX_FINDINGS, FactRow, Finding, IntakeReport, sha256_of
 from worktrack.intake.values import (
     _CN_NUMERALS,
     _GROUPED_RE,
@@ -32,6 +32,7 @@ from worktrack.intake.values import (
     _fold_label,
     _Formula,
     find_header,
+    invalid_day,
     large_value_threshold,
     parse_month,
     parse_status,
@@ -39,6 +40,21 @@ from worktrack.intake.values import (
 from worktrack.plan import COUNT_MEASURES, STATUS_WORDS, Plan
 
 _INVALID: Any = object()
+_FINDINGS_BUFFER = 5 * MAX_FINDINGS  # kept while reading, so that sorting by row can pick the first ones
+_LONG_QUOTE = re.compile(r"“([^”]{80,})”")
+
+
+def _short_value(value: Any, limit: int = 200) -> str | None:
+    """A cell value as shown in a finding: long text cut, with its length said."""
+    if value is None:
+        return None
+    text = _as_text(value)
+    return text if len(text) <= limit else f"{text[:limit]}…（共 {len(text):,} 字）"
+
+
+def _shorten(message: str) -> str:
+    """A quoted cell inside a message is cut like a value, so one 30,000-character cell stays one line."""
+    return _LONG_QUOTE.sub(lambda m: f"“{m.group(1)[:50]}…（共 {len(m.group(1)):,} 字）”", message)
 
 
 @dataclass
@@ -84,23 +100,33 @@ class _Reader(FileReading):
               value: Any = None) -> None:
         if self.silent:
             return
-        self.report.errors.append(Finding(code, message, row, column, None if value is None else _as_text(value)))
+        self._record("errors", Finding(code, _shorten(message), row, column, _short_value(value)))
 
     def warn(self, code: str, message: str, row: int | None = None, column: str | None = None,
              value: Any = None) -> None:
-        self.report.warnings.append(Finding(code, message, row, column, None if value is None else _as_text(value)))
+        self._record("warnings", Finding(code, _shorten(message), row, column, _short_value(value)))
+
+    def _record(self, kind: str, finding: Finding) -> None:
+        """Keep a bounded number of findings while reading; finish() keeps the first MAX_FINDINGS by row."""
+        found = getattr(self.report, kind)
+        if len(found) >= _FINDINGS_BUFFER:
+            self.report.omitted[kind] = self.report.omitted.get(kind, 0) + 1
+            return
+        found.append(finding)
 
     def note(self, code: str, message: str, row: int | None = None, column: str | None = None,
              value: Any = None, *, group: bool = True) -> None:
         """Record a normalisation; repeats of the same change in one column are counted, not listed."""
         if self.silent:
             return
-        text = None if value is None else _as_text(value)
+        text = _short_value(value)
         key = (code, column, text) if group else (code, column, text, row)
         if key in self._notes:
             self._notes[key][1] += 1
+        elif len(self._notes) >= _FINDINGS_BUFFER:
+            self.report.omitted["normalised"] = self.report.omitted.get("normalised", 0) + 1
         else:
-            self._notes[key] = [Finding(code, message, row, column, text), 1]
+            self._notes[key] = [Finding(code, _shorten(message), row, column, text), 1]
 
     def label(self, column: str) -> str:
         return self.labels.get(column, COLUMN_LABELS[column])
@@ -138,9 +164,15 @@ class _Reader(FileReading):
         def order(f: Finding) -> tuple:
             return (f.row is not None, f.row or 0)
 
-        report.errors.sort(key=order)
-        report.warnings.sort(key=order)
-        report.normalised.sort(key=order)
+        for kind, label in (("errors", "错误"), ("warnings", "提示"), ("normalised", "自动规范记录")):
+            found = getattr(report, kind)
+            found.sort(key=order)
+            if len(found) > MAX_FINDINGS:
+                report.omitted[kind] = report.omitted.get(kind, 0) + len(found) - MAX_FINDINGS
+                del found[MAX_FINDINGS:]
+            if report.omitted.get(kind):
+                found.append(Finding("findings-truncated", f"另有 {report.omitted[kind]} 条{label}没有列出（只列出按行号"
+                                     f"排在前面的 {MAX_FINDINGS} 条）。请先改正上面列出的问题，重新上传后会显示其余的。"))
         if report.errors:
             report.rows = []
         return report
@@ -282,7 +314,11 @@ class _Reader(FileReading):
             return data_rows
         by_row = {r: list(cells) for r, cells in data_rows}
         index_to_column = {i: c for c, i in columns.items()}
+        # A merged cell reaching below the table is formatting, not data: fill only rows that have
+        # content of their own, or a merged A2:A20000 turns every empty row into a row with errors.
+        last_content_row = max((r for r, cells in data_rows if any(_as_text(c).strip() for c in cells)), default=0)
         for min_row, min_col, max_row, _ in merged:
+            max_row = min(max_row, max(last_content_row, min_row))
             if max_row <= first_data_row or max_row == min_row:
                 continue
             col = min_col - 1
@@ -409,11 +445,9 @@ class _Reader(FileReading):
 
     def read_formula(self, r: int, column: str, formula: _Formula, table: _Table) -> Any:
         """A formula in a data column: use the result Excel saved with the file, never evaluate it."""
-        if table.cached is None:
-            table.cached = self.formula_results()
         label = self.label(column)
-        result = table.cached.get((r, self.columns[column] + 1))
-        if result is None or isinstance(result, str) and result.startswith("="):
+        result = formula.result
+        if result is None or isinstance(result, str) and (not result.strip() or result.startswith("=")):
             self.error("type-error", f"{self.at(r, label)}单元格是公式“{formula.text}”，文件里没有保存计算结果。"
                        "请直接填写内容（或在 Excel 中打开后重新保存）。", row=r, column=label, value=formula.text)
             return _INVALID
@@ -472,8 +506,11 @@ class _Reader(FileReading):
             return None
         month = parse_month(raw)
         if month is None:
+            day = invalid_day(raw)
             if re.fullmatch(r"\d{4}\.1", original.strip()):
                 why = "无法区分是 1 月还是 10 月（Excel 会把 2023.10 存成 2023.1）"
+            elif day is not None:
+                why = f"不是有效日期（这个月没有 {day} 日）"
             else:
                 why = "无法识别为月份"
             self.error("month-error", f"{self.at(r, column)}“{original}”{why}，请写成 2023-06"
@@ -731,6 +768,11 @@ class _Reader(FileReading):
             self.error("type-error", f"{self.at(r, column)}“{original}”不是数字。", row=r, column=column, value=original)
             return _INVALID
         number = -number * multiplier if negative else number * multiplier
+        if abs(number) > MAX_VALUE:
+            # checked before the number is shown: "1" and 400 zeros has no float to format
+            self.error("constraint-error", f"{self.at(r, column)}“{original}”数值超出范围（上限 {_fmt(MAX_VALUE)}），"
+                       "请核实是否多打了数字。", row=r, column=column, value=original)
+            return _INVALID
         messages = {
             "normalised-currency": "去掉了货币符号", "normalised-unit-suffix": "去掉了计量单位后缀",
             "normalised-wan": "“万”乘以 10000", "normalised-plus-sign": "去掉了 + 号",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ _MONTH_NAMES = {name: i for i, names in enumerate(
      ("dec", "december")], start=1) for name in names}
 _MONTH_YM = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:月份?)?"
-    r"(?:\s*[-/.]?\s*\d{1,2}\s*日?)?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+    r"(?:\s*[-/.]?\s*(\d{1,2})\s*日?)?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _MONTH_NAME_Y = re.compile(r"^([a-z]{3,9})\.?[-\s/,]*(\d{2}|\d{4})$")
 _MONTH_Y_NAME = re.compile(r"^(\d{4})[-\s/]([a-z]{3,9})$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -116,6 +117,8 @@ def _as_text(value: Any) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
+        if not math.isfinite(value):
+            return repr(value)
         if value == int(value) and abs(value) < 1e15:
             return str(int(value))
         return repr(value)
@@ -138,6 +141,8 @@ def _column_letter(index: int) -> str:
 
 
 def _fmt(value: float) -> str:
+    if not math.isfinite(value) or abs(value) >= 1e15:
+        return f"{value:.6g}"
     if value == int(value):
         return f"{int(value):,}"
     return f"{value:,.2f}".rstrip("0").rstrip(".")
@@ -167,7 +172,7 @@ def parse_month(value: Any) -> str | None:
         m = re.fullmatch(r"(\d{4})\.(\d{1,2})", repr(value))
         return None if m is None or m.group(2) == "1" else parse_month(f"{m.group(1)}-{m.group(2)}")
     if isinstance(value, int | float):
-        if value != value or value != int(value):
+        if isinstance(value, float) and not math.isfinite(value) or value != int(value):
             return None
         return _month_from_int(int(value))
     text = _clean(str(value)).lower()
@@ -178,6 +183,8 @@ def parse_month(value: Any) -> str | None:
     year = month = None
     if m := _MONTH_YM.match(text):
         year, month = int(m.group(1)), int(m.group(2))
+        if m.group(3) is not None and not _is_real_day(year, month, int(m.group(3))):
+            return None  # 2023-06-99 is not a date in June: a typo, not a month to guess
     elif (m := _MONTH_NAME_Y.match(text)) and m.group(1) in _MONTH_NAMES:
         year = int(m.group(2)) + (2000 if len(m.group(2)) == 2 else 0)
         month = _MONTH_NAMES[m.group(1)]
@@ -186,6 +193,24 @@ def parse_month(value: Any) -> str | None:
     if year is None or month is None or not 1 <= month <= 12 or not 1900 <= year <= 2100:
         return None
     return f"{year:04d}-{month:02d}"
+
+
+def _is_real_day(year: int, month: int, day: int) -> bool:
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def invalid_day(value: Any) -> str | None:
+    """The day of a date-like month cell that does not exist ("99" in 2023-06-99), else None."""
+    if not isinstance(value, str):
+        return None
+    m = _MONTH_YM.match(_clean(value).lower())
+    if m is None or m.group(3) is None or not 1 <= int(m.group(2)) <= 12:
+        return None
+    return None if _is_real_day(int(m.group(1)), int(m.group(2)), int(m.group(3))) else m.group(3)
 
 
 def parse_status(text: str) -> str | None:
@@ -229,6 +254,7 @@ class _Formula:
     """An XLSX formula cell: kept as its text, never evaluated."""
 
     text: str
+    result: Any = None  # the value Excel saved with the file, if any
 
     def __str__(self) -> str:
         return self.text
