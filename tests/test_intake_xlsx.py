@@ -109,6 +109,14 @@ def test_merged_unit_cell_reaching_below_the_table_fills_only_rows_with_content(
     assert len(report.rows) <= rows and max(r.row for r in report.rows) <= rows + 1
 
 
+@pytest.mark.parametrize("name", ["3M-formatted-empty-cells", "5M-commas-csv"])
+def test_padding_millions_of_empty_cells_is_refused_in_bounded_memory(tmp_path, plan, name):
+    filename, data = bad_inputs(plan)[name]
+    result = judge_in_subprocess(tmp_path, filename, data)
+    assert [code for code, _, _ in result["flat"]] == ["file-too-large"]
+    assert result["peak_mb"] < PEAK_LIMIT_MB
+
+
 def test_every_bad_input_of_the_benchmark_is_refused_with_one_finding(plan):
     for name, (filename, data) in bad_inputs(plan).items():
         report = read(plan, data, filename, unit=None, month=None)

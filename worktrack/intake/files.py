@@ -6,6 +6,7 @@ merged range down to row 200,000, millions of cells, one 4 MB cell) stops early 
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import logging
@@ -25,6 +26,7 @@ from worktrack.intake.values import (
 )
 from worktrack.intake.xlsx import (
     MAX_CELL_CHARS,
+    MAX_CELL_ELEMENTS,
     MAX_COLUMNS,
     MAX_MERGED_RANGES,
     MAX_SHEETS,
@@ -43,6 +45,7 @@ MAX_UNZIPPED_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 20_000
 MAX_CELLS = 200_000  # non-empty cells; a full report of 20,000 rows x 8 columns has 160,000
 
+_LONG_LINE = re.compile(r"[^\r\n]{20000,}")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # One CSV field as the csv module reads it (doublequote on, not strict): a quoted part that may
 # run to the end of the text, then anything up to the next comma or line break.
@@ -230,6 +233,9 @@ class FileReading:
             message = f"{where}有超过 {MAX_MERGED_RANGES} 处合并单元格，超过上限。{hint}"
         elif exc.what == "sheets":
             message = f"工作簿有超过 {MAX_SHEETS} 张工作表，超过上限。{hint}"
+        elif exc.what == "elements":
+            message = (f"{where}里有超过 {MAX_CELL_ELEMENTS} 个单元格或行（包括只设了格式的空单元格），超过上限。"
+                       "请把月报内容复制到一个新的工作簿后重新保存。")
         elif exc.what == "strings":
             message = f"{where}里的文字总量超过上限。{hint}"
         else:
@@ -306,6 +312,8 @@ class FileReading:
                 return None
             self.note("normalised-sep-line", "跳过了 Excel 的分隔符提示行“sep=,”。", row=1)
         self.line_starts = _line_starts(text)
+        if self.too_wide(text):
+            return None
         records = self.parse_csv(text, ",")
         if self.csv_failed_at is not None:
             self.csv_failure(text, records)
@@ -331,6 +339,21 @@ class FileReading:
                     self.cell_too_long(row, index, len(cell), records)
                     return None
         return _Table(rows=records, csv_widths=True)
+
+    def too_wide(self, text: str) -> bool:
+        """A very long line without quotes is split where it stands: its columns are counted before
+        the csv module builds millions of empty cells (a line of five million commas)."""
+        for m in _LONG_LINE.finditer(text):
+            line = m.group()
+            if '"' in line:
+                continue  # quoted cells may hold commas: left to the parser
+            used = line.rstrip(", \t").count(",") + 1
+            if used > MAX_COLUMNS:
+                number = bisect.bisect_right(self.line_starts, m.start())
+                self.error("file-too-large", f"文本第 {number} 行有 {used:,} 列，超出了 {MAX_COLUMNS} 列的范围"
+                           "（模板只有 8 列）。请删除多余的内容后重新保存。")
+                return True
+        return False
 
     def parse_csv(self, text: str, delimiter: str) -> list[tuple[int, list[Any]]]:
         """CSV records, stopping as soon as a row, column or cell limit is passed (csv_limit says which)."""

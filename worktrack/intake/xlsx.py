@@ -36,9 +36,13 @@ MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
 MAX_MERGED_RANGES = 10_000
 MAX_SHEETS = 255
 MAX_TEXT_CHARS = 16_000_000  # all shared and inline strings together
-MAX_CELL_ELEMENTS = 600_000  # <c> and <row> elements parsed, empty ones included, over all sheets
+MAX_CELL_ELEMENTS = 300_000  # <c> and <row> elements parsed, empty ones included, over all sheets
 
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
+_INTEGER = re.compile(r"-?\d+")
+_LOCAL_NAMES = {f"{{{ns}}}{name}": name for ns in ("http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                                                   "http://purl.oclc.org/ooxml/spreadsheetml/main")
+                for name in ("c", "v", "f", "is", "t", "r", "rPh", "row", "mergeCell")}
 # East Asian built-in date formats (ids 27-36, 50-58) that Excel in Chinese writes without a
 # <numFmt> definition; openpyxl reads them as plain numbers.
 _CJK_DATE_IDS = frozenset(range(27, 37)) | frozenset(range(50, 59))
@@ -68,7 +72,7 @@ class XlsxBomb(XlsxError):
 
 @dataclass
 class XlsxLimit(XlsxError):
-    """A limit was passed while reading; `what` is rows / columns / cells / merged / strings / sheets."""
+    """A limit was passed while reading; `what` is rows / columns / cells / elements / merged / strings / sheets."""
 
     what: str
     sheet: str = ""
@@ -337,7 +341,7 @@ class Workbook:
                 return raw
         text = raw.strip()
         try:
-            number: int | float = int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+            number: int | float = int(text) if _INTEGER.fullmatch(text) else float(text)
         except ValueError:
             return raw  # not a number although typed as one: let the value checks judge the text
         date_kind = self.date_styles().get(style) if style else None
@@ -354,7 +358,7 @@ class Workbook:
         """The value of one finished <c> element (its <v>, <f> and <is> children are still attached)."""
         raw = formula = inline = None
         for child in element:
-            tag = _local(child.tag)
+            tag = _LOCAL_NAMES.get(child.tag) or _local(child.tag)
             if tag == "v":
                 raw = child.text or ""
             elif tag == "f":
@@ -368,11 +372,17 @@ class Workbook:
                 raise CellTooLong(sheet, row or 0, column, len(inline))
         if raw is not None and len(raw) > MAX_CELL_CHARS:
             raise CellTooLong(sheet, row or 0, column, len(raw))
+        kind = element.get("t") or "n"
+        if kind == "n" and formula is None and raw is not None:
+            # the common case, kept short: a plain number
+            style_text = element.get("s")
+            if (not style_text or style_text == "0") and raw.isascii() and raw.isdigit() and len(raw) < 400:
+                return int(raw)
         try:
             style = int(element.get("s") or 0)
         except ValueError:
             style = 0
-        value = self._cell_value(element.get("t") or "n", raw, inline, style, where)
+        value = self._cell_value(kind, raw, inline, style, where)
         return value if formula is None else _Formula(formula, value)
 
     def read_sheet(self, index: int, max_rows: int | None = None) -> SheetCells:
@@ -398,8 +408,15 @@ class Workbook:
             if tag == "c":
                 self.elements_seen += 1
                 if self.elements_seen > MAX_CELL_ELEMENTS:
-                    raise XlsxLimit("cells", sheet=name, row=last_row + 1, count=self.elements_seen)
+                    raise XlsxLimit("elements", sheet=name, row=last_row + 1, count=self.elements_seen)
                 ref = element.get("r")
+                if not len(element):  # no value: a formatted empty cell, the commonest padding
+                    if ref:
+                        next_column = _split_ref(ref)[1] + 1
+                    else:
+                        next_column += 1
+                    element.clear()
+                    continue
                 row, column = _split_ref(ref) if ref else (None, next_column)
                 next_column = column + 1
                 try:
@@ -425,7 +442,7 @@ class Workbook:
             elif tag == "row":
                 self.elements_seen += 1
                 if self.elements_seen > MAX_CELL_ELEMENTS:
-                    raise XlsxLimit("cells", sheet=name, row=last_row + 1, count=self.elements_seen)
+                    raise XlsxLimit("elements", sheet=name, row=last_row + 1, count=self.elements_seen)
                 r = element.get("r")
                 try:
                     last_row = int(r) if r else last_row + 1
