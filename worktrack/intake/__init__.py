@@ -32,6 +32,12 @@ as plain text exactly; an XLSX formula in a text column is kept as its formula t
 value column is read as a number: "-5" is the number -5 (a constraint-error), "=2+3" is a type-error
 unless the XLSX holds Excel's computed result, which is then used and noted.
 
+Limits (MAX_UPLOAD_BYTES, MAX_ROWS, MAX_CELLS, the XLSX limits in xlsx.py) are checked while
+reading, so any upload up to the size limit is judged quickly and in little memory; each kind of
+finding is capped at MAX_FINDINGS (the first by row), the rest counted in `IntakeReport.omitted`
+and summed up in one `findings-truncated` finding. A bug in the reader is logged with its
+traceback and reported as `internal-error`, never as an unreadable file.
+
 The package is split by what a reader looks for: `files` reads the bytes (sniffing, decoding, CSV,
 XLSX), `values` parses what is in a cell (months, numbers, statuses, header labels), `findings`
 is the catalogue of codes and the report records, and `validate` checks a table row by row.
@@ -44,6 +50,7 @@ import logging
 from worktrack.intake.files import MAX_CELLS, MAX_ROWS, MAX_UNZIPPED_BYTES, MAX_UPLOAD_BYTES
 from worktrack.intake.findings import (
     ERROR_CODES,
+    MAX_FINDINGS,
     NORMALISATION_CODES,
     WARNING_CODES,
     FactRow,
@@ -75,7 +82,8 @@ INTERNAL_ERROR_MESSAGE = ("系统内部出错，这份文件没能完成校验�
 
 __all__ = [
     "BLANK_WORDS", "COLUMNS", "COLUMN_LABELS", "ERROR_CODES", "HEADER_ALIASES", "HEADER_SEARCH_ROWS", "MAX_CELLS",
-    "MAX_ROWS", "MAX_UNZIPPED_BYTES", "MAX_UPLOAD_BYTES", "MAX_VALUE", "NORMALISATION_CODES", "NOTE_MAX_CHARS",
+    "MAX_FINDINGS", "MAX_ROWS", "MAX_UNZIPPED_BYTES", "MAX_UPLOAD_BYTES", "MAX_VALUE", "NORMALISATION_CODES",
+    "NOTE_MAX_CHARS",
     "REQUIRED_COLUMNS", "STATUS_ALIASES", "WARNING_CODES", "FactRow", "Finding", "IntakeReport",
     "large_value_threshold", "parse_month", "parse_status", "read_report", "sha256_of",
 ]
