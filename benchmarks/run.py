@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 QUICK_RESULTS = OUT / "RESULTS-quick.md"
 DEMO_THROUGH = "2023-10"  # what `python -m worktrack demo` loads by default
-TARGETS = {"status": 0.200, "ingest_one": 0.100, "page": 0.500}
+TARGETS = {"status": 0.200, "ingest_one": 0.100, "page": 0.500, "bad_input": 2.0, "bad_input_mb": 200}
 
 
 # ---------------------------------------------------------------------------
@@ -255,6 +255,80 @@ def versions() -> dict:
             "streamlit": streamlit.__version__, "numpy": numpy.__version__, "pyarrow": pyarrow.__version__}
 
 
+# ---------------------------------------------------------------------------
+# Hostile uploads
+
+_PEAK_SCRIPT = """
+import json, re, sys
+from pathlib import Path
+from worktrack.intake import read_report
+from worktrack.plan import load_plan
+
+def peak_mb():
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1)) / 1024
+
+plan = load_plan(sys.argv[2])
+path = Path(sys.argv[1])
+data = path.read_bytes()
+before = peak_mb()
+if sys.argv[3] == "read":
+    report = read_report(data, path.name, plan)
+print(json.dumps({"before_mb": before, "peak_mb": peak_mb()}))
+"""
+
+
+def _peak_memory(path: Path, plan_path: Path, read: bool) -> dict:
+    """Peak resident memory (VmHWM) of a fresh interpreter that loads the plan and the file, and reads it or not."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, str(path), str(plan_path), "read" if read else "no"],
+                          cwd=HERE.parent, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def bench_bad_inputs(runs: int, warmup: int, work: Path) -> dict:
+    """Each hostile file of tests/fixtures/make_intake_fixtures.bad_inputs: time to judge, peak memory, finding."""
+    from tests.fixtures.make_intake_fixtures import bad_inputs
+    from worktrack.config import DEFAULT_PLAN
+    from worktrack.intake import read_report
+    from worktrack.plan import load_plan
+
+    plan = load_plan(DEFAULT_PLAN)
+    folder = work / "bad-inputs"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name, (filename, data) in bad_inputs(plan).items():
+        log(f"bad input {name}")
+        path = folder / filename
+        path.write_bytes(data)
+        report = read_report(data, filename, plan)
+        out[name] = {
+            "file": filename, "bytes": len(data), "findings": [list(f) for f in report.flat()],
+            "message": report.errors[0].message if report.errors else "",
+            "judge": measure(lambda data=data, filename=filename: read_report(data, filename, plan), runs, warmup),
+            "memory": _peak_memory(path, DEFAULT_PLAN, read=True),
+            "memory_without_reading": _peak_memory(path, DEFAULT_PLAN, read=False),
+        }
+    return out
+
+
+def render_bad_inputs(entries: dict) -> list[str]:
+    lines = ["", "## Bad inputs (hostile uploads up to the size limit)", "",
+             "Each file is judged by `read_report` (median of the timed runs, min–max); peak memory is the "
+             "VmHWM of a fresh interpreter that loads the plan and the file and then judges it, next to the same "
+             "process that does not judge it. Files from `tests/fixtures/make_intake_fixtures.bad_inputs`.", "",
+             "| file | bytes | judged in | target < 2 s | peak memory (without judging) | target < 200 MB | finding |",
+             "|---|---|---|---|---|---|---|"]
+    for name, entry in entries.items():
+        finding = ", ".join(f"{code} (row {row}, column {column})" for code, row, column in entry["findings"])
+        peak = entry["memory"]["peak_mb"]
+        lines.append(f"| {name} | {entry['bytes']:,} | {timing(entry['judge'])} | "
+                     f"{verdict(entry['judge']['max'], TARGETS['bad_input'])} | {peak:,.0f} MB "
+                     f"({entry['memory_without_reading']['peak_mb']:,.0f} MB) | {verdict(peak, TARGETS['bad_input_mb'])} | "
+                     f"{finding} |")
+    return lines
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:,.0f} ms" if seconds >= 0.0995 else f"{seconds * 1000:.1f} ms"
 
@@ -350,6 +424,8 @@ def render(results: dict) -> str:
                      f"{d['checked_reporting'] - d['reporting']:,} of {d['checked_reporting']:,} reporting cells. "
                      f"Status rows: {entry['status_rows']}. Month ingest: {entry['ingest_month_files']:,} files.")
 
+    if results.get("bad_inputs"):
+        lines += render_bad_inputs(results["bad_inputs"])
     page_sets = results["pages"]
     labels = list(page_sets)
     lines += ["", "## Dashboard pages (AppTest reruns with warm caches)", ""]
@@ -455,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         data.info["facts"] = _facts(data)
         built[scale.name] = data
         results["scales"][scale.name] = bench_scale(data, runs, args.warmup, work)
+    results["bad_inputs"] = bench_bad_inputs(runs, args.warmup, work)
     if not args.no_pages:
         demo_db, demo_plan = demo_database(work)
         results["pages"][f"demo (through {DEMO_THROUGH})"] = [

@@ -457,3 +457,23 @@ def test_the_cli_creates_database_and_log_owner_only_even_when_it_crashes(tmp_pa
     assert {p.name: p.stat().st_mode & 0o777 for p in (db, wal)} == {db.name: 0o600, wal.name: 0o600}
     # the log is replayed at the next opening
     assert cli(db, "uploads").returncode == 0
+
+
+# what is printed of file names and cell values cannot drive the terminal
+
+
+def test_ingest_and_uploads_print_hostile_names_and_values_safely(run, files, plan, tmp_path):
+    hostile_name = "\x1b[2J\x1b[31m天剑\u202excod.csv"
+    clean = (tmp_path / "in" / "tianjian-2023-05.csv").read_bytes()
+    path = tmp_path / "in" / hostile_name
+    path.write_bytes(clean)
+    bad = tmp_path / "in" / "bad\x1b]0;title\x07.csv"
+    bad.write_bytes(csv_bytes(plan, UNIT, "2023-07", 1).replace(b",1,", b",\x1b[31m5\x1b[0m,", 1))
+    code, out, _ = run("ingest", str(path), str(bad), "--user", "\x1b[1madmin")
+    assert code == 1
+    assert "\x1b" not in out and "\x07" not in out
+    assert "天剑<U+202E>xcod.csv" in out and "badtitle.csv" not in out and "bad.csv" in out
+    assert "值 5：" in out  # the value is shown without its escape codes
+    code, out, _ = run("uploads")
+    assert code == 0 and "\x1b" not in out and "天剑<U+202E>xcod.csv" in out and "admin" in out
+    assert uploads_json(run)[0]["file_name"] == hostile_name  # the record itself is untouched

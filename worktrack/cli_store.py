@@ -21,6 +21,7 @@ from worktrack.cli import (
     print_json,
     unit_option,
 )
+from worktrack.terminal import for_terminal
 
 USER_ENV = "WORKTRACK_USER"
 STATE_LABELS = {"active": "有效", "superseded": "已替换", "rolled_back": "已撤回"}
@@ -83,16 +84,17 @@ def _refusals_exit_1(handler: Callable[[argparse.Namespace], int]) -> Callable[[
 
 
 def _finding_line(finding: dict[str, Any]) -> str:
-    """第 R 行 · 列 C · 值 V：message (parts that are unknown are left out)."""
+    """第 R 行 · 列 C · 值 V：message (parts that are unknown are left out); safe to print."""
     parts = []
     if finding.get("row") is not None:
         parts.append(f"第 {finding['row']} 行")
     if finding.get("column"):
-        parts.append(f"列 {finding['column']}")
+        parts.append(f"列 {for_terminal(finding['column'])}")
     if finding.get("value") not in (None, ""):
-        parts.append(f"值 {finding['value']}")
+        parts.append(f"值 {for_terminal(finding['value'])}")
     head = " · ".join(parts)
-    return f"{head}：{finding['message']}" if head else finding["message"]
+    message = for_terminal(finding["message"])
+    return f"{head}：{message}" if head else message
 
 
 def _fmt_value(value: Any) -> str:
@@ -100,7 +102,7 @@ def _fmt_value(value: Any) -> str:
         return "（无）"
     if isinstance(value, float):
         return f"{int(value):,}" if value == int(value) else f"{value:,.2f}"
-    return str(value)
+    return for_terminal(value)
 
 
 # ---------------------------------------------------------------------------
@@ -164,7 +166,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def _render_ingest(entries: list[dict[str, Any]], dry_run: bool) -> str:
     out = []
     for e in entries:
-        where = f"{e['file']}（{e['reporting_unit'] or '?'} {e['month'] or '?'}）"
+        where = for_terminal(f"{e['file']}（{e['reporting_unit'] or '?'} {e['month'] or '?'}）")
         if e["status"] == "accepted" and dry_run:
             head = f"试运行·可接收，将成为第 {e['version']} 版：{where}，未写入数据库"
         elif e["status"] == "accepted":
@@ -172,15 +174,15 @@ def _render_ingest(entries: list[dict[str, Any]], dry_run: bool) -> str:
         elif e["status"] == "unchanged":
             head = f"已接收 第 {e['version']} 版：{where}，与已有版本完全相同，未重复保存"
         else:
-            head = f"未接收：{where}：{e['message']}"
+            head = f"未接收：{where}：{for_terminal(e['message'])}"
         out.append(head)
         if e["status"] == "accepted" and e["superseded_upload_id"] is not None:
             verb = "将替换" if dry_run else "替换了"
             out.append(f"  {verb}上一版（上传编号 {e['superseded_upload_id']}），变更 {len(e['changes'])} 处"
                        + ("：" if e["changes"] else "。"))
             for change in e["changes"][:20]:
-                category = f"（{change['category']}）" if change["category"] else ""
-                out.append(f"    {change['item']}{category}：{_fmt_value(change['old'])} → {_fmt_value(change['new'])}")
+                category = f"（{for_terminal(change['category'])}）" if change["category"] else ""
+                out.append(f"    {for_terminal(change['item'])}{category}：{_fmt_value(change['old'])} → {_fmt_value(change['new'])}")
             if len(e["changes"]) > 20:
                 out.append(f"    …… 另有 {len(e['changes']) - 20} 处")
         for key, label in (("errors", "错误"), ("warnings", "提示"), ("normalised", "已自动规范")):
@@ -227,9 +229,9 @@ def cmd_uploads(args: argparse.Namespace) -> int:
     from worktrack.cli_progress import format_table
 
     headers = ["编号", "上报单位", "月份", "版本", "状态", "接收时间", "提交人", "行数", "文件名"]
-    rows = [[r["upload_id"], r["reporting_unit"], r["month"], f"第{r['version']}版",
-             STATE_LABELS.get(r["state"], r["state"]), str(r["received_at"])[:19], r["submitted_by"],
-             r["row_count"], r["file_name"]] for r in records]
+    rows = [[r["upload_id"], for_terminal(r["reporting_unit"]), for_terminal(r["month"]), f"第{r['version']}版",
+             STATE_LABELS.get(r["state"], r["state"]), str(r["received_at"])[:19], for_terminal(r["submitted_by"]),
+             r["row_count"], for_terminal(r["file_name"])] for r in records]
     print(format_table(headers, rows, right={0, 7}))
     print(f"共 {len(records)} 条（有效 {sum(r['state'] == 'active' for r in records)} 条）。")
     return EXIT_OK

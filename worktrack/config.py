@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PLAN = PROJECT_ROOT / "targets.yaml"
+DEFAULT_LOG = PROJECT_ROOT / "data" / "worktrack.log"
 DEFAULT_DB = PROJECT_ROOT / "data" / "worktrack.duckdb"
 DEFAULT_USERS = PROJECT_ROOT / "data" / "users.yaml"
 DEMO_DB = PROJECT_ROOT / "data" / "demo.duckdb"
@@ -46,6 +47,7 @@ class Settings(BaseSettings):
     chromium: Path | None = Field(None, description="导出 PDF 用的 Chromium 路径（默认自动查找）")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "WARNING", description="命令行写到标准错误的日志级别")
+    log: Path = Field(DEFAULT_LOG, description="日志文件")
     today: dt.date | None = Field(None, description="把“今天”固定为某日（如 2023-11-03），用于测试和例会预演；默认按北京时间")
 
 

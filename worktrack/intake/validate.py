@@ -1,441 +1,60 @@
-"""CSV/XLSX monthly report -> normalised rows + a validation report (errors are data, never raised).
-
-One file is one reporting unit x one month, in long format: one row per item (and per category
-where the item's metric has a dimension). `read_report` returns an `IntakeReport` with every error,
-warning and normalisation found in one pass; a report with any error carries no rows.
-
-Row numbers are the row numbers Excel shows at the left edge when the file is opened: in a file
-whose first line is the header, the header is row 1 and the first data row is row 2; a title row
-above the header pushes the header to row 2 and the first data row to row 3. For CSV this is the
-record number (a quoted cell with line breaks stays one row, as in Excel). Findings name the column
-by its header label as written in the file ("本月数值", "value", "计量单位（户）"); a column without
-a label is named by its Excel letter ("I").
-
-Blank values ("", 无, -, —, /, NA, N/A, null, none, nan, 空):
-- metric row: "nothing happened this month" and recorded as 0 (a `normalised-blank-as-zero` note).
-  The template lists every category of every metric, and most of them are empty in any month;
-  making staff type dozens of zeros would only produce errors. Values are monthly increments, so
-  0 and "nothing" accumulate the same, and a monthly obligation left blank still shows as unmet.
-- task row: "no change this month": no row is written, the task keeps its last reported status
-  (a `normalised-blank-status` note).
-- either kind with a note (备注) but no value is a `missing-value` error: the note says something
-  happened, the value must say what.
-- blank 上报单位 / 月份 / 编号 (and 分类 on category items) are `missing-value` errors.
-- a file in which every value is blank or 0 is accepted only after confirmation (`empty-report`).
-
-Status words: 未开始 (未启动, 尚未开始, not started), 进行中 (推进中, 正在进行, 实施中, in progress,
-ongoing), 已完成 (完成, 已办结, done, completed, complete, finished), 受阻 (阻塞, 停滞, blocked);
-see STATUS_ALIASES.
-
-Cells are never evaluated: notes and names starting with = + - @ or holding HTML/markdown are kept
-as plain text exactly; an XLSX formula in a text column is kept as its formula text. Only the
-value column is read as a number: "-5" is the number -5 (a constraint-error), "=2+3" is a type-error
-unless the XLSX holds Excel's computed result, which is then used and noted.
-"""
+"""Validating a table of cells: header, rows, values and keys -> facts and findings."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import hashlib
-import io
 import re
-import unicodedata
-import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any
 
+from worktrack.intake.files import FileReading, _Table
+from worktrack.intake.findings import MAX_FINDINGS, FactRow, Finding, IntakeReport, sha256_of
+from worktrack.intake.values import (
+    _CN_NUMERALS,
+    _GROUPED_RE,
+    _NUMBER_RE,
+    _SUFFIX_MEASURE,
+    _TOTAL_RE,
+    BLANK_WORDS,
+    COLUMN_LABELS,
+    COLUMNS,
+    HEADER_ALIASES,
+    HEADER_SEARCH_ROWS,
+    MAX_VALUE,
+    NOTE_MAX_CHARS,
+    REQUIRED_COLUMNS,
+    _as_text,
+    _clean,
+    _clean_kinds,
+    _column_letter,
+    _fmt,
+    _fold_label,
+    _Formula,
+    find_header,
+    invalid_day,
+    large_value_threshold,
+    parse_month,
+    parse_status,
+)
 from worktrack.plan import COUNT_MEASURES, STATUS_WORDS, Plan
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_UNZIPPED_BYTES = 64 * 1024 * 1024
-MAX_ROWS = 20_000
-MAX_CELLS = 400_000
-NOTE_MAX_CHARS = 500
-MAX_VALUE = 1e12
-HEADER_SEARCH_ROWS = 30
+_INVALID: Any = object()
+_FINDINGS_BUFFER = 5 * MAX_FINDINGS  # kept while reading, so that sorting by row can pick the first ones
+_LONG_QUOTE = re.compile(r"“([^”]{80,})”")
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One error, warning or normalisation, located as Excel shows it (header = row 1)."""
-
-    code: str
-    message: str
-    row: int | None = None
-    column: str | None = None
-    value: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "row": self.row, "column": self.column, "value": self.value,
-                "message": self.message}
-
-
-@dataclass(frozen=True)
-class FactRow:
-    """One accepted row: a metric value (value set) or a task status (status set)."""
-
-    reporting_unit: str
-    month: str  # YYYY-MM
-    item: str
-    category: str  # "" when the item has no categories
-    value: float | None
-    status: str | None
-    note: str
-    row: int  # Excel row number in the source file
-
-
-@dataclass
-class IntakeReport:
-    """The outcome of reading one file: rows if clean, and every finding."""
-
-    file: str
-    sha256: str
-    size: int
-    reporting_unit: str | None = None
-    month: str | None = None
-    rows: list[FactRow] = field(default_factory=list)
-    errors: list[Finding] = field(default_factory=list)
-    warnings: list[Finding] = field(default_factory=list)
-    normalised: list[Finding] = field(default_factory=list)
-    file_format: str | None = None  # "csv" | "xlsx" once sniffed
-    encoding: str | None = None  # CSV only: utf-8, utf-8-sig, gb18030, utf-16
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def needs_confirmation(self) -> bool:
-        return not self.errors and bool(self.warnings)
-
-    def flat(self, kind: Literal["errors", "warnings", "normalised"] = "errors") -> list[tuple]:
-        """(code, row, column) triples, the form tests assert on."""
-        return [(f.code, f.row, f.column) for f in getattr(self, kind)]
-
-    def codes(self, kind: Literal["errors", "warnings", "normalised"] = "errors") -> set[str]:
-        """The distinct codes of one kind of finding."""
-        return {f.code for f in getattr(self, kind)}
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "sha256": self.sha256, "reporting_unit": self.reporting_unit,
-                "month": self.month, "rows": [asdict(r) for r in self.rows],
-                "errors": [f.as_dict() for f in self.errors], "warnings": [f.as_dict() for f in self.warnings],
-                "normalised": [f.as_dict() for f in self.normalised]}
-
-
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-# ---------------------------------------------------------------------------
-# The catalogue: stable codes and what they mean (the UI may show these titles)
-
-ERROR_CODES: dict[str, str] = {
-    "file-too-large": "文件过大（上传大小、解压后大小或行数超过上限）",
-    "empty-file": "文件是空的",
-    "format-error": "不是 CSV 或 XLSX 表格（按内容识别，如 PDF、ZIP、旧版 .xls、损坏的文件）",
-    "xml-bomb": "XLSX 内含 DTD/实体声明（XML 炸弹等恶意内容），拒收",
-    "encoding-error": "无法识别的文字编码",
-    "delimiter-error": "分隔符不是英文逗号（分号、制表符、全角逗号）",
-    "quote-error": "引号没有闭合",
-    "header-not-found": "找不到表头",
-    "missing-label": "缺少必填列",
-    "blank-label": "有数据的列没有表头",
-    "duplicate-label": "表头重复",
-    "extra-cell": "一行的单元格比表头多（常见于未加引号的千位逗号 1,000）",
-    "merged-cell": "数值单元格被合并，无法判断属于哪一行",
-    "no-data": "只有表头，没有数据行",
-    "missing-value": "必填的单元格为空",
-    "unknown-unit": "不认识的上报单位",
-    "unit-mismatch": "上报单位与声明的单位或登录单位不一致",
-    "month-error": "月份无法识别或不在计划报告期内",
-    "month-mismatch": "月份与声明的月份或其他行不一致",
-    "unknown-item": "不认识的编号",
-    "item-not-reported": "本单位不报送这个事项",
-    "unknown-category": "不认识的分类，或该事项不分类",
-    "missing-category": "该事项需要填写分类",
-    "type-error": "不是数字（中文数字、科学计数法、公式等）",
-    "constraint-error": "数值不合要求（负数、计数类事项的小数、过大）",
-    "unit-suffix-mismatch": "数值后的单位或计量单位列与事项的计量单位不符",
-    "status-error": "状态不是允许的词",
-    "duplicate-row": "同一事项（及分类）重复填写",
-    "conflicting-row": "同一事项（及分类）填了两个不同的值",
-    "total-row": "合计行与各行之和不符",
-    "note-too-long": "备注超过 500 字",
-}
-
-WARNING_CODES: dict[str, str] = {
-    "extra-label": "不认识的列，将被忽略",
-    "blank-row": "数据中间有空行",
-    "large-value": "数值远超月度需要（可能误填了累计数或多打了 0）",
-    "empty-report": "所有数值都为空或 0",
-    "multiple-sheets": "工作簿里有多张像月报的工作表，只读取了第一张",
-}
-
-NORMALISATION_CODES: dict[str, str] = {
-    "normalised-encoding": "按 GB18030 / UTF-16 读取",
-    "normalised-bom": "去掉了文件开头的 BOM 标记",
-    "normalised-line-endings": "CRLF 或混合换行",
-    "normalised-sep-line": "跳过 Excel 的 sep= 提示行",
-    "normalised-sheet": "读取的不是第一张工作表",
-    "normalised-title-row": "跳过表头上方的标题行",
-    "normalised-merged-cells": "合并单元格已按其内容填充",
-    "normalised-header-alias": "表头别名（英文、括号、空格）已识别",
-    "normalised-column-order": "列的顺序与模板不同",
-    "normalised-trailing-rows": "去掉了末尾的空行",
-    "normalised-whitespace": "去掉了多余空格、不间断空格或零宽字符",
-    "normalised-fullwidth": "全角数字/符号已转为半角",
-    "normalised-thousands": "去掉了千位分隔符",
-    "normalised-unit-suffix": "去掉了与计量单位一致的后缀（5户）",
-    "normalised-wan": "“万”已乘以 10000",
-    "normalised-currency": "去掉了 ¥ 等货币符号",
-    "normalised-plus-sign": "去掉了数值前的 + 号",
-    "normalised-formula-result": "公式单元格取 Excel 保存的计算结果",
-    "normalised-month": "月份写法已统一为 YYYY-MM",
-    "normalised-status": "状态别名已统一",
-    "normalised-unit-alias": "单位简称已识别",
-    "traditional-unit": "繁体单位名称已识别",
-    "normalised-item-case": "编号大小写已统一",
-    "normalised-item-by-name": "编号为空，按事项名称唯一识别",
-    "normalised-blank-as-zero": "数值为空（或 无、-、NA），按 0 记录",
-    "normalised-blank-status": "状态为空，本月不更新该任务",
-    "normalised-total-row": "合计行与各行之和一致，已去掉",
-}
-
-# ---------------------------------------------------------------------------
-# Header labels
-
-COLUMNS = ("reporting_unit", "month", "item", "name", "measure", "value", "category", "note")
-COLUMN_LABELS = {"reporting_unit": "上报单位", "month": "月份", "item": "编号", "name": "事项",
-                 "measure": "计量单位", "value": "本月数值", "category": "分类", "note": "备注"}
-REQUIRED_COLUMNS = ("reporting_unit", "month", "item", "value")
-
-# Keys are folded (NFKC, lower case, no spaces/underscores/hyphens, no trailing "(...)").
-HEADER_ALIASES: dict[str, str] = {}
-for _column, _aliases in {
-    "reporting_unit": ("上报单位", "报送单位", "填报单位", "社区", "社区名称", "单位名称", "reporting_unit", "unit",
-                       "community"),
-    "month": ("月份", "上报月份", "报送月份", "报告月份", "统计月份", "month"),
-    "item": ("编号", "事项编号", "指标编号", "item", "item_id", "id"),
-    "name": ("事项", "事项名称", "指标名称", "名称", "工作事项", "name", "title"),
-    "measure": ("计量单位", "measure", "unit_of_measure"),
-    "value": ("本月数值", "本月数", "本月完成", "本月", "数值", "本月数值/状态", "value", "this_month"),
-    "category": ("分类", "类别", "渠道", "category"),
-    "note": ("备注", "说明", "情况说明", "note", "notes", "remark", "remarks"),
-}.items():
-    for _alias in _aliases:
-        HEADER_ALIASES[re.sub(r"[\s_\-]+", "", _alias.lower())] = _column
-
-# ---------------------------------------------------------------------------
-# Values
-
-STATUS_ALIASES: dict[str, str] = {}
-for _status, _aliases in {
-    "未开始": ("未开始", "未启动", "尚未开始", "没开始", "not started", "not_started", "todo"),
-    "进行中": ("进行中", "推进中", "正在进行", "实施中", "in progress", "in_progress", "ongoing"),
-    "已完成": ("已完成", "完成", "已办结", "done", "completed", "complete", "finished"),
-    "受阻": ("受阻", "阻塞", "停滞", "blocked"),
-}.items():
-    for _alias in _aliases:
-        STATUS_ALIASES[re.sub(r"[\s_]+", " ", _alias.lower())] = _status
-assert set(STATUS_ALIASES.values()) == set(STATUS_WORDS)
-
-BLANK_WORDS = frozenset({"", "无", "-", "--", "—", "——", "/", "na", "n/a", "null", "none", "nan", "空"})
-
-# Suffixes a value may carry; synonyms map onto the plan's measures.
-_SUFFIX_MEASURE = {"元": "元", "户": "户", "人": "人", "名": "人", "位": "人", "篇": "篇", "次": "次", "场": "次",
-                   "个": "个", "件": "件", "项": "项", "家": "家", "期": "期", "份": "份"}
-_CN_NUMERALS = set("〇零一二两三四五六七八九十百千亿壹贰叁肆伍陆柒捌玖拾佰仟")
-_TOTAL_RE = re.compile(r"^(本月)?(合计|总计|小计|总和|共计)[:：]?$")
-_NUMBER_RE = re.compile(r"^\d+(\.\d+)?$|^\.\d+$")
-_GROUPED_RE = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u200f"), None)
-_SPACES = dict.fromkeys(map(ord, "\u00a0\u3000\u2002\u2003\u2009\u202f"), " ")
-
-_MONTH_NAMES = {name: i for i, names in enumerate(
-    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
-     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-     ("dec", "december")], start=1) for name in names}
-_MONTH_YM = re.compile(
-    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:月份?)?"
-    r"(?:\s*[-/.]?\s*\d{1,2}\s*日?)?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_MONTH_NAME_Y = re.compile(r"^([a-z]{3,9})\.?[-\s/,]*(\d{2}|\d{4})$")
-_MONTH_Y_NAME = re.compile(r"^(\d{4})[-\s/]([a-z]{3,9})$")
-_EXCEL_EPOCH = dt.date(1899, 12, 30)
-
-
-def _ends_inside_quotes(text: str, start_line: int) -> bool:
-    """Does the CSV text from physical line start_line to the end finish inside a quoted field?"""
-    offset = 0
-    if start_line > 1:
-        breaks = list(re.finditer(r"\r\n|\r|\n", text))
-        if len(breaks) < start_line - 1:
-            return False
-        offset = breaks[start_line - 2].end()
-    in_quotes = False
-    at_field_start = True
-    i, n = offset, len(text)
-    while i < n:
-        ch = text[i]
-        if in_quotes:
-            if ch == '"':
-                if i + 1 < n and text[i + 1] == '"':
-                    i += 1
-                else:
-                    in_quotes = False
-        elif ch == '"' and at_field_start:
-            in_quotes = True
-        at_field_start = not in_quotes and ch in ",\r\n"
-        i += 1
-    return in_quotes
-
-
-def _fold_label(text: str) -> tuple[str, str]:
-    """Header cell -> (alias key, text inside a trailing bracket such as 户 in 计量单位（户）)."""
-    t = unicodedata.normalize("NFKC", text.translate(_INVISIBLE)).strip().lower()
-    paren = ""
-    m = re.search(r"[(\[【〔]([^()\[\]【】〔〕]*)[)\]】〕]\s*$", t)
-    if m:
-        paren = m.group(1).strip()
-        t = t[:m.start()]
-    t = t.strip(" *:：")
-    return re.sub(r"[\s_\-]+", "", t), paren
-
-
-def _clean(text: str) -> str:
-    """NFKC, drop zero-width characters, turn NBSP-like spaces into spaces, collapse runs of space."""
-    t = unicodedata.normalize("NFKC", text.translate(_INVISIBLE).translate(_SPACES))
-    return " ".join(t.replace("\u2212", "-").split())
-
-
-def _clean_kinds(original: str, cleaned: str) -> list[str]:
-    """Which normalisations turned original into cleaned."""
-    if original == cleaned:
-        return []
-    spaced = " ".join(original.translate(_INVISIBLE).translate(_SPACES).split())
-    kinds = []
-    if spaced != original:
-        kinds.append("normalised-whitespace")
-    if unicodedata.normalize("NFKC", spaced).replace("\u2212", "-") != spaced:
-        kinds.append("normalised-fullwidth")
-    return kinds
-
-
-def _as_text(value: Any) -> str:
-    """A cell as text, the way a person reads it (5 not 5.0)."""
+def _short_value(value: Any, limit: int = 200) -> str | None:
+    """A cell value as shown in a finding: long text cut, with its length said."""
     if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if value == int(value) and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    text = getattr(value, "text", None)  # openpyxl ArrayFormula
-    return str(text) if isinstance(text, str) else str(value)
-
-
-def _column_letter(index: int) -> str:
-    """0-based column index -> Excel letter (0 -> A)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
-def _fmt(value: float) -> str:
-    if value == int(value):
-        return f"{int(value):,}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def _month_from_int(n: int) -> str | None:
-    if 190001 <= n <= 210012 and 1 <= n % 100 <= 12:
-        return f"{n // 100:04d}-{n % 100:02d}"
-    if 36526 <= n <= 73415:  # Excel date serials for 2000-01-01 .. 2100-12-31
-        d = _EXCEL_EPOCH + dt.timedelta(days=n)
-        return f"{d.year:04d}-{d.month:02d}"
-    return None
-
-
-def parse_month(value: Any) -> str | None:
-    """Month in any accepted spelling -> 'YYYY-MM', or None when it cannot be read without guessing.
-
-    Accepts 2023-06, 2023-6, 2023/6, 2023.6, 2023年6月, 202306, 2023-06-01 (with or without a time),
-    Jun-23, June 2023, Excel date serials and date cells. Rejects 六月, 6月, 23年6月 (no full year).
-    """
-    if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, dt.datetime | dt.date):
-        return f"{value.year:04d}-{value.month:02d}"
-    if isinstance(value, float) and value == value and not value.is_integer():
-        # a 2023.6 typed into a number cell; 2023.1 may have been 2023.10 before Excel dropped the 0
-        m = re.fullmatch(r"(\d{4})\.(\d{1,2})", repr(value))
-        return None if m is None or m.group(2) == "1" else parse_month(f"{m.group(1)}-{m.group(2)}")
-    if isinstance(value, int | float):
-        if value != value or value != int(value):
-            return None
-        return _month_from_int(int(value))
-    text = _clean(str(value)).lower()
-    if re.fullmatch(r"\d{4}\.1", text):
-        return None  # 2023.1 is January, or October after Excel turned 2023.10 into a number
-    if re.fullmatch(r"\d{5,6}(\.0+)?", text):
-        return _month_from_int(int(float(text)))
-    year = month = None
-    if m := _MONTH_YM.match(text):
-        year, month = int(m.group(1)), int(m.group(2))
-    elif (m := _MONTH_NAME_Y.match(text)) and m.group(1) in _MONTH_NAMES:
-        year = int(m.group(2)) + (2000 if len(m.group(2)) == 2 else 0)
-        month = _MONTH_NAMES[m.group(1)]
-    elif (m := _MONTH_Y_NAME.match(text)) and m.group(2) in _MONTH_NAMES:
-        year, month = int(m.group(1)), _MONTH_NAMES[m.group(2)]
-    if year is None or month is None or not 1 <= month <= 12 or not 1900 <= year <= 2100:
-        return None
-    return f"{year:04d}-{month:02d}"
+    text = _as_text(value)
+    return text if len(text) <= limit else f"{text[:limit]}…（共 {len(text):,} 字）"
 
 
-def parse_status(text: str) -> str | None:
-    """A status word or alias -> one of STATUS_WORDS, else None."""
-    key = re.sub(r"[\s_]+", " ", _clean(text).lower()).strip(" 。.!！")
-    return STATUS_ALIASES.get(key)
-
-
-def large_value_threshold(plan: Plan, metric_id: str, unit_name: str) -> tuple[float, str] | None:
-    """Above what monthly value a metric is worth a second look, and why (Chinese)."""
-    metric = plan.metrics[metric_id]
-    if metric.monthly_warn_above:
-        return metric.monthly_warn_above, f"单月预警线 {_fmt(metric.monthly_warn_above)} {metric.measure}"
-    for target, whose in ((plan.unit_target(metric_id, unit_name), "本单位"), (plan.street_target(metric_id), "全街道")):
-        if target is None:
-            continue
-        if target.period == "month":
-            return 10 * target.value, f"{whose}每月要求 {_fmt(target.value)} {metric.measure} 的 10 倍"
-        return target.value, f"{whose}全年任务 {_fmt(target.value)} {metric.measure}"
-    return None
-
-
-# ---------------------------------------------------------------------------
-# Reading
-
-
-@dataclass
-class _Table:
-    """Rows of cells as found in the file, with the Excel row number of each."""
-
-    rows: list[tuple[int, list[Any]]]
-    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # min_row, min_col, max_row, max_col (1-based)
-    cached: dict[tuple[int, int], Any] | None = None  # XLSX formula results, loaded on demand
-    csv_widths: bool = False  # CSV: row length is meaningful (extra-cell check)
+def _shorten(message: str) -> str:
+    """A quoted cell inside a message is cut like a value, so one 30,000-character cell stays one line."""
+    return _LONG_QUOTE.sub(lambda m: f"“{m.group(1)[:50]}…（共 {len(m.group(1)):,} 字）”", message)
 
 
 @dataclass
@@ -453,7 +72,8 @@ class _Row:
     raw_value: str = ""
 
 
-class _Reader:
+
+class _Reader(FileReading):
     def __init__(self, data: bytes, filename: str, plan: Plan, unit: str | None, month: str | None,
                  uploader_unit: str | None, max_bytes: int):
         self.data, self.filename, self.plan = data, filename, plan
@@ -480,23 +100,33 @@ class _Reader:
               value: Any = None) -> None:
         if self.silent:
             return
-        self.report.errors.append(Finding(code, message, row, column, None if value is None else _as_text(value)))
+        self._record("errors", Finding(code, _shorten(message), row, column, _short_value(value)))
 
     def warn(self, code: str, message: str, row: int | None = None, column: str | None = None,
              value: Any = None) -> None:
-        self.report.warnings.append(Finding(code, message, row, column, None if value is None else _as_text(value)))
+        self._record("warnings", Finding(code, _shorten(message), row, column, _short_value(value)))
+
+    def _record(self, kind: str, finding: Finding) -> None:
+        """Keep a bounded number of findings while reading; finish() keeps the first MAX_FINDINGS by row."""
+        found = getattr(self.report, kind)
+        if len(found) >= _FINDINGS_BUFFER:
+            self.report.omitted[kind] = self.report.omitted.get(kind, 0) + 1
+            return
+        found.append(finding)
 
     def note(self, code: str, message: str, row: int | None = None, column: str | None = None,
              value: Any = None, *, group: bool = True) -> None:
         """Record a normalisation; repeats of the same change in one column are counted, not listed."""
         if self.silent:
             return
-        text = None if value is None else _as_text(value)
+        text = _short_value(value)
         key = (code, column, text) if group else (code, column, text, row)
         if key in self._notes:
             self._notes[key][1] += 1
+        elif len(self._notes) >= _FINDINGS_BUFFER:
+            self.report.omitted["normalised"] = self.report.omitted.get("normalised", 0) + 1
         else:
-            self._notes[key] = [Finding(code, message, row, column, text), 1]
+            self._notes[key] = [Finding(code, _shorten(message), row, column, text), 1]
 
     def label(self, column: str) -> str:
         return self.labels.get(column, COLUMN_LABELS[column])
@@ -534,9 +164,15 @@ class _Reader:
         def order(f: Finding) -> tuple:
             return (f.row is not None, f.row or 0)
 
-        report.errors.sort(key=order)
-        report.warnings.sort(key=order)
-        report.normalised.sort(key=order)
+        for kind, label in (("errors", "错误"), ("warnings", "提示"), ("normalised", "自动规范记录")):
+            found = getattr(report, kind)
+            found.sort(key=order)
+            if len(found) > MAX_FINDINGS:
+                report.omitted[kind] = report.omitted.get(kind, 0) + len(found) - MAX_FINDINGS
+                del found[MAX_FINDINGS:]
+            if report.omitted.get(kind):
+                found.append(Finding("findings-truncated", f"另有 {report.omitted[kind]} 条{label}没有列出（只列出按行号"
+                                     f"排在前面的 {MAX_FINDINGS} 条）。请先改正上面列出的问题，重新上传后会显示其余的。"))
         if report.errors:
             report.rows = []
         return report
@@ -575,288 +211,13 @@ class _Reader:
         self.report.month = self.file_month
 
     # -- format sniffing
-    def sniff_and_read(self) -> _Table | None:
-        data = self.data
-        ext = self.filename.rsplit(".", 1)[-1].lower() if "." in self.filename else ""
-        named = f"（文件名是 .{ext}）" if ext else ""
-        if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
-            return self.read_zip(named)
-        kinds = [
-            (b"%PDF", "PDF 文档"),
-            (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "旧版 Office 文件（Excel 97-2003 .xls、WPS .et 或 .doc）"),
-            (b"\x89PNG", "PNG 图片"), (b"\xff\xd8\xff", "JPEG 图片"), (b"GIF8", "GIF 图片"),
-            (b"Rar!", "RAR 压缩包"), (b"7z\xbc\xaf\x27\x1c", "7z 压缩包"), (b"\x1f\x8b", "GZIP 压缩包"),
-            (b"{\\rtf", "RTF 文档"),
-        ]
-        for magic, what in kinds:
-            if data.startswith(magic):
-                hint = "请在 Excel/WPS 中“另存为” .xlsx 或 CSV（逗号分隔）后再上传。"
-                if what.startswith("旧版"):
-                    hint = "请在 Excel/WPS 中打开，另存为“Excel 工作簿 (.xlsx)”或“CSV UTF-8（逗号分隔）”后再上传。"
-                self.error("format-error", f"这是{what}{named}，不是月报表格。{hint}")
-                return None
-        head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-        if head.startswith((b"<html", b"<!doctype html", b"<?xml", b"<table", b"mime-version")):
-            self.error("format-error", f"这是网页/XML 格式{named}（常见于“另存为网页”或系统导出的假 .xls），"
-                       "请在 Excel/WPS 中另存为 .xlsx 或 CSV（逗号分隔）后再上传。")
-            return None
-        text = self.decode(data)
-        if text is None:
-            return None
-        return self.read_csv(text)
-
-    def read_zip(self, named: str) -> _Table | None:
-        try:
-            archive = zipfile.ZipFile(io.BytesIO(self.data))
-            names = set(archive.namelist())
-            infos = archive.infolist()
-        except Exception:  # noqa: BLE001 - BadZipFile, NotImplementedError (odd versions), OSError ...
-            self.error("format-error", f"文件像 XLSX/ZIP 但已损坏{named}，请在 Excel/WPS 中重新保存后上传。")
-            return None
-        if "xl/workbook.xml" not in names:
-            what = "Word 文档" if "word/document.xml" in names else (
-                "OpenDocument 表格（.ods）" if "content.xml" in names else "ZIP 压缩包")
-            self.error("format-error", f"这是{what}{named}，不是月报表格。请上传 .xlsx 或 CSV 文件（不要压缩）。")
-            return None
-        total = sum(i.file_size for i in infos)
-        if total > MAX_UNZIPPED_BYTES or len(infos) > 10_000:
-            self.error("file-too-large", f"XLSX 解压后达 {total / 1024 / 1024:.0f} MB，超过上限，疑似压缩炸弹，拒收。")
-            return None
-        for info in infos:
-            if not info.filename.endswith((".xml", ".rels", ".vml")):
-                continue
-            try:
-                with archive.open(info) as member:
-                    head = member.read(8192)
-            except Exception:  # noqa: BLE001 - a broken member is a broken file
-                self.error("format-error", f"XLSX 文件已损坏（{info.filename} 无法解压）{named}，请在 Excel/WPS 中重新保存。")
-                return None
-            squeezed = head.replace(b"\x00", b"").upper()
-            if b"<!DOCTYPE" in squeezed or b"<!ENTITY" in squeezed:
-                self.error("xml-bomb", f"XLSX 文件内 {info.filename} 含有 DTD/实体声明，正常的 Excel 文件不会有，"
-                           "可能是恶意文件（XML 炸弹），拒收。请用 Excel/WPS 重新保存后上传。")
-                return None
-        self.report.file_format = "xlsx"
-        return self.read_xlsx(named)
-
-    def decode(self, data: bytes) -> str | None:
-        report = self.report
-        if data.startswith(b"\xef\xbb\xbf"):
-            candidates = [("utf-8-sig", "UTF-8")]
-        elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            candidates = [("utf-16", "UTF-16")]
-        elif b"\x00" in data[:4096]:
-            even, odd = data[0:4096:2].count(0), data[1:4096:2].count(0)
-            if odd > len(data[:4096]) // 4 and even == 0:
-                candidates = [("utf-16-le", "UTF-16")]
-            elif even > len(data[:4096]) // 4 and odd == 0:
-                candidates = [("utf-16-be", "UTF-16")]
-            else:
-                self.error("format-error", "文件内容是二进制数据，不是文本表格。请上传 .xlsx 或 CSV 文件。")
-                return None
-        else:
-            candidates = [("utf-8", "UTF-8"), ("gb18030", "GB18030")]
-        failed_at = 0
-        for codec, name in candidates:
-            try:
-                text = data.decode(codec)
-            except UnicodeDecodeError as exc:
-                failed_at = max(failed_at, exc.start + (3 if codec == "utf-8-sig" else 0))
-                continue
-            report.encoding = codec
-            report.file_format = "csv"
-            if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-                self.note("normalised-bom", "文件开头有 BOM 标记（Excel 保存的 UTF-8/UTF-16 文件常见），已去掉，不影响表头。")
-            if name != "UTF-8":
-                self.note("normalised-encoding", f"文件编码为 {name}（Excel/WPS 保存的"
-                          f"{'中文 CSV' if name == 'GB18030' else '“Unicode 文本”'}），已按 {name} 读取。")
-            if "\x00" in text:
-                self.error("format-error", "文件中含有空字符（NUL），不是正常的文本表格。请上传 .xlsx 或 CSV 文件。")
-                return None
-            return text
-        line = data[:failed_at].count(b"\n") + 1
-        self.error("encoding-error", f"第 {line} 行有无法识别的字符，文件既不是 UTF-8 也不是 GBK/GB18030 编码。"
-                   "请在 Excel/WPS 中“另存为”“CSV UTF-8（逗号分隔）”或 .xlsx 后再上传。", row=line)
-        return None
-
-    # -- CSV
-    def read_csv(self, text: str) -> _Table | None:
-        crlf = text.count("\r\n")
-        bare_lf = text.count("\n") - crlf
-        bare_cr = text.count("\r") - crlf
-        if crlf and (bare_lf or bare_cr) or (bare_lf and bare_cr):
-            self.note("normalised-line-endings", "文件中换行符混用（CRLF/LF/CR），已统一处理。")
-        elif crlf or bare_cr:
-            self.note("normalised-line-endings", f"文件使用 {'CRLF' if crlf else 'CR'} 换行（Windows/Excel 常见），已统一处理。")
-        first_line = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]
-        sep = re.fullmatch(r'\s*"?sep=(.)"?\s*,*', first_line, flags=re.I)
-        if sep:
-            if sep.group(1) != ",":
-                self.error("delimiter-error", f"文件第一行“{first_line}”声明分隔符为“{sep.group(1)}”，"
-                           "本系统只接受英文逗号分隔。请另存为“CSV UTF-8（逗号分隔）”。", row=1)
-                return None
-            self.note("normalised-sep-line", "跳过了 Excel 的分隔符提示行“sep=,”。", row=1)
-        records = self.parse_csv(text, ",")
-        if self.csv_failed_at is not None:
-            row = self.csv_failed_at
-            line = self.record_end_lines.get(row - 1, 0) + 1
-            self.error("quote-error", f"第 {row} 行（文本第 {line} 行）起的一个单元格长得不正常，通常是引号（\"）没有闭合，"
-                       "后面的内容都被当成了同一个单元格。请删掉多余的引号或补上闭合引号后重新保存。", row=row)
-            return None
-        if self.find_header(records) is None:
-            names = {";": "分号（;）", "\t": "制表符（Tab）", "，": "全角逗号（，）", "|": "竖线（|）"}
-            for delimiter, name in names.items():
-                if delimiter in text and self.find_header(self.parse_csv(text, delimiter)) is not None:
-                    self.error("delimiter-error", f"文件用{name}分隔各列，本系统只接受英文逗号分隔的 CSV。"
-                               "请在 Excel/WPS 中“另存为”“CSV UTF-8（逗号分隔）”或 .xlsx 后再上传。")
-                    return None
-        if len(records) > MAX_ROWS:
-            self.error("file-too-large", f"文件有 {len(records)} 行，超过上限 {MAX_ROWS} 行。月报一般只有几十行，请确认选对了文件。")
-            return None
-        if records and records[0][1] and sep:
-            records[0] = (1, [])
-        self.check_quotes(text, records)
-        return _Table(rows=records, csv_widths=True)
-
-    def parse_csv(self, text: str, delimiter: str) -> list[tuple[int, list[Any]]]:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        rows = []
-        self.record_end_lines: dict[int, int] = {}
-        self.csv_failed_at: int | None = None
-        try:
-            for index, record in enumerate(reader, start=1):
-                rows.append((index, record))
-                self.record_end_lines[index] = reader.line_num
-                if index > MAX_ROWS:
-                    break
-        except csv.Error:  # a cell beyond the csv module's size limit: an open quote ate the file
-            self.csv_failed_at = len(rows) + 1
-        return rows
-
-    def check_quotes(self, text: str, records: list[tuple[int, list[Any]]]) -> None:
-        """An opening quote that never closes swallows the rest of the file (or up to the next quote)."""
-        suspects = [(row, cells) for row, cells in records if any("\n" in c or "\r" in c for c in cells)]
-        if not suspects:
-            return
-        width = max((len(c) for _, c in records[:HEADER_SEARCH_ROWS]), default=2)
-        last_row = records[-1][0]
-        for row, cells in suspects:
-            swallowed = any(
-                line.count(",") >= max(2, width - 2)
-                for cell in cells for line in re.split(r"\r\n|\r|\n", cell)[1:])
-            if not swallowed and row == last_row:
-                start_line = self.record_end_lines.get(row - 1, 0) + 1
-                swallowed = _ends_inside_quotes(text, start_line)
-            if swallowed:
-                cell = next(c for c in cells if "\n" in c or "\r" in c)
-                first = re.split(r"\r\n|\r|\n", cell)[0]
-                self.error("quote-error", f"第 {row} 行（文本第 {self.record_end_lines.get(row - 1, 0) + 1} 行）"
-                           f"有一个引号（\"）没有闭合，从“\"{first[:20]}”开始后面的内容都被当成了同一个单元格。"
-                           "请删掉多余的引号或补上闭合引号后重新保存。", row=row, value=first[:50])
-                self.quote_broken.add(row)
-
-    # -- XLSX
-    def read_xlsx(self, named: str) -> _Table | None:
-        import openpyxl
-        from defusedxml.common import DefusedXmlException
-
-        try:
-            workbook = openpyxl.load_workbook(io.BytesIO(self.data), data_only=False, keep_links=False)
-        except Exception as exc:  # noqa: BLE001 - any parser failure means the workbook is unusable
-            cause: BaseException | None = exc
-            while cause is not None and not isinstance(cause, DefusedXmlException):
-                cause = cause.__cause__ or cause.__context__
-            if cause is not None:  # openpyxl wraps defusedxml's refusal in a ValueError
-                self.error("xml-bomb", "XLSX 文件含有 DTD/实体声明或外部引用，可能是恶意文件（XML 炸弹），拒收。")
-                return None
-            self.error("format-error", f"XLSX 文件已损坏或不是 Excel 工作簿{named}，请在 Excel/WPS 中重新保存为 .xlsx 后上传。")
-            return None
-        self.workbook_data = self.data
-        chosen: _Table | None = None
-        fallback: _Table | None = None
-        chosen_name = ""
-        first_name = workbook.worksheets[0].title if workbook.worksheets else ""
-        others: list[str] = []
-        any_cells = False
-        for sheet in workbook.worksheets:
-            cells = sheet._cells  # sparse {(row, col): cell}; iter_rows would create every empty cell
-            if len(cells) > MAX_CELLS:
-                self.error("file-too-large", f"工作表“{sheet.title}”有 {len(cells)} 个单元格，超过上限。请确认选对了文件。")
-                return None
-            grid: dict[int, dict[int, Any]] = {}
-            for (r, c), cell in cells.items():
-                value = cell.value
-                if value is None or (isinstance(value, str) and not value.strip()):
-                    continue
-                if cell.data_type == "f":
-                    value = _Formula(_as_text(value))
-                grid.setdefault(r, {})[c] = value
-            if not grid:
-                continue
-            any_cells = True
-            max_row = max(grid)
-            if max_row > MAX_ROWS + HEADER_SEARCH_ROWS:
-                self.error("file-too-large", f"工作表“{sheet.title}”有 {max_row} 行，超过上限 {MAX_ROWS} 行。")
-                return None
-            rows = []
-            for r in range(1, max_row + 1):
-                line = grid.get(r, {})
-                width = max(line) if line else 0
-                rows.append((r, [line.get(c) for c in range(1, width + 1)]))
-            merged = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in sheet.merged_cells.ranges]
-            table = _Table(rows=rows, merged=merged)
-            fallback = fallback or table
-            if self.find_header(rows) is None:
-                continue
-            if chosen is None:
-                chosen, chosen_name = table, sheet.title
-            else:
-                others.append(sheet.title)
-        if not any_cells:
-            self.error("empty-file", "工作簿里没有任何内容。请用模板填写后再上传。")
-            return None
-        if chosen is None:
-            return fallback  # reported as header-not-found
-        if chosen_name != first_name:
-            self.note("normalised-sheet", f"第一张工作表“{first_name}”不是月报，读取的是工作表“{chosen_name}”。")
-        if others:
-            self.warn("multiple-sheets", f"工作表“{'”“'.join(others)}”也像月报，但只读取了“{chosen_name}”。"
-                      "一个文件只报一个单位一个月；如果其他工作表也要上报，请分别保存成文件上传。")
-        self.sheet_name = chosen_name
-        return chosen
-
-    def formula_results(self) -> dict[tuple[int, int], Any]:
-        """Excel's cached results of formula cells on the chosen sheet (second, value-only load)."""
-        import openpyxl
-
-        try:
-            workbook = openpyxl.load_workbook(io.BytesIO(self.workbook_data), data_only=True, keep_links=False)
-            sheet = workbook[self.sheet_name]
-            return {key: cell.value for key, cell in sheet._cells.items()}
-        except Exception:  # noqa: BLE001 - already loaded once; treat as no cached results
-            return {}
-
-    # -- header
-    def find_header(self, rows: list[tuple[int, list[Any]]]) -> int | None:
-        """Index in rows of the row naming the most known columns (at least two; the first on a tie).
-
-        "Most" rather than "first": a form-like line above the table ("上报单位：", "天剑社区",
-        "月份：", "2023-06") names two columns but is not the header.
-        """
-        best, best_hits = None, 1
-        for index, (_, cells) in enumerate(rows[:HEADER_SEARCH_ROWS]):
-            hits = {HEADER_ALIASES.get(_fold_label(c)[0]) for c in cells if isinstance(c, str) and c.strip()}
-            hits.discard(None)
-            if len(hits) > best_hits:
-                best, best_hits = index, len(hits)
-        return best
 
     def read_table(self, table: _Table) -> None:
         rows = table.rows
         if not any(any(_as_text(c).strip() for c in cells) for _, cells in rows):
             self.error("empty-file", "文件里没有任何内容（只有空行）。请用模板填写后再上传。")
             return
-        header_index = self.find_header(rows)
+        header_index = find_header(rows)
         if header_index is None:
             expected = "、".join(COLUMN_LABELS[c] for c in COLUMNS)
             self.error("header-not-found", f"在文件前 {HEADER_SEARCH_ROWS} 行找不到表头。表头应包含 {expected} 等列名"
@@ -953,7 +314,11 @@ class _Reader:
             return data_rows
         by_row = {r: list(cells) for r, cells in data_rows}
         index_to_column = {i: c for c, i in columns.items()}
+        # A merged cell reaching below the table is formatting, not data: fill only rows that have
+        # content of their own, or a merged A2:A20000 turns every empty row into a row with errors.
+        last_content_row = max((r for r, cells in data_rows if any(_as_text(c).strip() for c in cells)), default=0)
         for min_row, min_col, max_row, _ in merged:
+            max_row = min(max_row, max(last_content_row, min_row))
             if max_row <= first_data_row or max_row == min_row:
                 continue
             col = min_col - 1
@@ -1080,11 +445,9 @@ class _Reader:
 
     def read_formula(self, r: int, column: str, formula: _Formula, table: _Table) -> Any:
         """A formula in a data column: use the result Excel saved with the file, never evaluate it."""
-        if table.cached is None:
-            table.cached = self.formula_results()
         label = self.label(column)
-        result = table.cached.get((r, self.columns[column] + 1))
-        if result is None or isinstance(result, str) and result.startswith("="):
+        result = formula.result
+        if result is None or isinstance(result, str) and (not result.strip() or result.startswith("=")):
             self.error("type-error", f"{self.at(r, label)}单元格是公式“{formula.text}”，文件里没有保存计算结果。"
                        "请直接填写内容（或在 Excel 中打开后重新保存）。", row=r, column=label, value=formula.text)
             return _INVALID
@@ -1143,8 +506,11 @@ class _Reader:
             return None
         month = parse_month(raw)
         if month is None:
+            day = invalid_day(raw)
             if re.fullmatch(r"\d{4}\.1", original.strip()):
                 why = "无法区分是 1 月还是 10 月（Excel 会把 2023.10 存成 2023.1）"
+            elif day is not None:
+                why = f"不是有效日期（这个月没有 {day} 日）"
             else:
                 why = "无法识别为月份"
             self.error("month-error", f"{self.at(r, column)}“{original}”{why}，请写成 2023-06"
@@ -1203,8 +569,9 @@ class _Reader:
                           row=r, column=column, value=name, group=False)
                 text = matches[0]
             else:
-                self.error("missing-value", f"{self.at(r, column)}编号为空。请按模板填写编号（如 retrofit_households、T1-1）。",
-                           row=r, column=column)
+                example = "、".join(row.item for row in plan.template_rows(unit)[:2]) if unit else ""
+                self.error("missing-value", f"{self.at(r, column)}编号为空。请按模板填写编号"
+                           + (f"（如 {example}）" if example else "") + "。", row=r, column=column)
                 return None
         found = self._item_lookup().get(text.lower())
         if found is None:
@@ -1402,6 +769,11 @@ class _Reader:
             self.error("type-error", f"{self.at(r, column)}“{original}”不是数字。", row=r, column=column, value=original)
             return _INVALID
         number = -number * multiplier if negative else number * multiplier
+        if abs(number) > MAX_VALUE:
+            # checked before the number is shown: "1" and 400 zeros has no float to format
+            self.error("constraint-error", f"{self.at(r, column)}“{original}”数值超出范围（上限 {_fmt(MAX_VALUE)}），"
+                       "请核实是否多打了数字。", row=r, column=column, value=original)
+            return _INVALID
         messages = {
             "normalised-currency": "去掉了货币符号", "normalised-unit-suffix": "去掉了计量单位后缀",
             "normalised-wan": "“万”乘以 10000", "normalised-plus-sign": "去掉了 + 号",
@@ -1515,28 +887,3 @@ class _Reader:
                           "确认无误后可以继续上报。", row=biggest.row, column=self.label("value"), value=_fmt(value))
 
 
-_INVALID: Any = object()
-
-
-@dataclass(frozen=True)
-class _Formula:
-    """An XLSX formula cell: kept as its text, never evaluated."""
-
-    text: str
-
-    def __str__(self) -> str:
-        return self.text
-
-
-def read_report(data: bytes, filename: str, plan: Plan, *, unit: str | None = None, month: str | None = None,
-                uploader_unit: str | None = None, max_bytes: int = MAX_UPLOAD_BYTES) -> IntakeReport:
-    """Parse and validate one monthly report file. Never raises on bad input."""
-    reader = _Reader(bytes(data or b""), filename or "", plan, unit, month, uploader_unit, max_bytes)
-    try:
-        return reader.run()
-    except Exception as exc:  # noqa: BLE001 - bad input must come back as a report, never as a crash
-        reader.report.rows = []
-        reader.report.errors.append(Finding(
-            "format-error", f"文件无法读取（{type(exc).__name__}）。请在 Excel/WPS 中重新保存为 .xlsx 或 CSV 后上传；"
-            "如仍有问题，请把文件发给街道民政办。"))
-        return reader.report
