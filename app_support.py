@@ -40,6 +40,17 @@ def _leave_legacy_multipage_mode() -> None:
 _leave_legacy_multipage_mode()
 
 
+@st.cache_resource(show_spinner=False)
+def _log_file():
+    """Once per server process: the core's log records (reader bugs, library warnings) go to the log file."""
+    from worktrack.logs import configure_logging
+
+    return configure_logging()
+
+
+_log_file()
+
+
 def plan_file() -> Path:
     return config.plan_path()
 
