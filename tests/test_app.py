@@ -55,7 +55,7 @@ def test_plan_page_runs_in_chinese(db_path):
     headers = [h.value for h in at.header]
     assert "一、基本民生保障兜牢兜准" in headers
     items = [e for e in at.expander if "| " in e.label]
-    assert len(items) == 31
+    assert len(items) == 36  # 31 items of the document and the five pilot estates of 二(六)3
     warnings = " ".join(w.value for w in at.warning)
     assert "36" in warnings and "35" in warnings
 
@@ -121,15 +121,15 @@ def test_community_page_scorecard_matches_status(demo_env):
 def test_plan_page_filters_change_what_is_shown(demo_env):
     at = run_page("pages/plan.py")
     all_items = [e.label for e in at.expander if "| " in e.label]
-    assert len(all_items) == 31
+    assert len(all_items) == 36
     at.multiselect(key="plan_status").select("behind").run()
     behind = [e.label for e in at.expander if "| " in e.label]
-    assert 0 < len(behind) < 31
+    assert 0 < len(behind) < 36
     assert all("滞后" in label for label in behind)
     at.multiselect(key="plan_status").unselect("behind").run()
     at.selectbox(key="plan_window").select("past").run()
     due = [e.label for e in at.expander if "| " in e.label]
-    assert [label for label in due if label.startswith("二(六)1")] and len(due) < 31  # the May pilots
+    assert [label for label in due if label.startswith("二(六)1")] and len(due) < 36  # the May pilots
 
 
 def test_plan_page_shows_item_status_and_trajectory(demo_env):

@@ -249,3 +249,14 @@ def test_plan_diff_lists_what_changed(tmp_path, capsys):
     assert "修改目标：信访总量 · 全街道（value: 60 → 50）" in out
     assert main(["plan", "diff", str(EXAMPLE), str(EXAMPLE)]) == 0
     assert "没有不同" in capsys.readouterr().out
+
+
+def test_a_milestone_is_overdue_after_its_date_unless_done(example):
+    steps = [i for i in example.items.values() if i.parent == "A-1"]
+    assert [s.deadline.isoformat() for s in steps] == ["2024-03-31", "2024-11-30"]
+    tasks = pd.DataFrame([("东山社区", steps[0].id, "2024-03", "已完成", ""), ("西山社区", steps[0].id, "2024-03", "进行中", "")],
+                         columns=["reporting_unit", "item", "month", "status", "note"])
+    report = compute_status(example, None, tasks, None, "2024-04")
+    rows = report.tasks[report.tasks["item_id"] == steps[0].id].set_index("reporting_unit")
+    assert not rows.loc["东山社区", "overdue"] and rows.loc["西山社区", "overdue"]
+    assert not report.tasks[report.tasks["item_id"] == steps[1].id]["overdue"].any()

@@ -46,7 +46,7 @@ def test_sections_and_items_match_document(plan):
     digit_items = [n for n in numbered_lines if not n.startswith("(")]
     assert len(group_heads) == 6
     assert len(digit_items) == 25
-    assert len(plan.items) == 3 + 25 + 3
+    assert len(plan.items) == 3 + 25 + 5 + 3  # the five pilot estates of 二(六)3 are items of their own
 
 
 def test_every_item_text_is_verbatim(plan):
@@ -304,3 +304,12 @@ def test_cli_usage_errors_exit_two(argv):
     result = subprocess.run([sys.executable, "-m", "worktrack", *argv], capture_output=True, text=True)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_named_pilot_estates_are_items_with_their_own_unit(plan):
+    sites = [i for i in plan.items.values() if i.parent == "T2-6-3"]
+    assert [s.title.split("：")[1][:4] for s in sites] == ["星电花园", "华宫（自", "涂新小区", "天悦鑫苑", "木材厂宿"]
+    tuxin = next(s for s in sites if "涂新小区" in s.title)
+    assert tuxin.reporting_units == ("涂新社区",) and tuxin.number == "二(六)3-3"
+    assert any(r.item == tuxin.id for r in plan.template_rows("涂新社区"))
+    assert not any(r.item == tuxin.id for r in plan.template_rows("天剑社区"))

@@ -99,6 +99,24 @@ class DimensionIn(_Strict):
     values_en: list[str] = []  # English names of the values, in the same order (optional)
 
 
+class SiteIn(_Strict):
+    """A named sub-task or site of an item (a pilot estate, say), with its own responsible unit and status."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9]+$")
+    name: str = Field(min_length=1)
+    unit: str  # the unit that reports its status
+    text: str | None = None
+    deadline: str | dt.date | None = None
+
+
+class MilestoneIn(_Strict):
+    """A dated step of an item (方案制定 by 03-31, 完成验收 by 10-31), reported by the item's units."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9]+$")
+    name: str = Field(min_length=1)
+    deadline: str | dt.date
+
+
 class CarryOverIn(_Strict):
     """The item of an earlier plan this item continues (its work was not finished there)."""
 
@@ -121,6 +139,8 @@ class ItemIn(_Strict):
     # what the text assigns to each named unit, e.g. {狮子山社区: 完整社区} for the 做靓社区 themes
     assignments: dict[str, str] = {}
     carry_over: CarryOverIn | None = None  # an unfinished item of last year's plan carried into this one
+    sites: list[SiteIn] = []  # named sub-tasks and sites, each reported by its own unit
+    milestones: list[MilestoneIn] = []  # dated steps, each reported by the item's units
 
 
 class GroupIn(_Strict):
@@ -273,6 +293,7 @@ class Item:
     reporting_units: tuple[str, ...]  # unit names that report this item's status
     assignments: tuple[tuple[str, str], ...] = ()  # (unit name, what the text assigns it)
     carry_over: tuple[str, str, str, str] | None = None  # (earlier plan id, item id, its title, why)
+    parent: str | None = None  # a site or milestone: the item it belongs to
 
 
 @dataclass(frozen=True)
@@ -800,18 +821,50 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
             carry_over=(it.carry_over.plan, it.carry_over.item, it.carry_over.title, it.carry_over.note)
             if it.carry_over else None,
         )
-        return it.id
+        ids = [it.id]
+        # named sites and dated milestones become items of their own, tracked by status under this one
+        for k, site in enumerate(it.sites, start=1):
+            spath = (*path, "sites", k - 1)
+            unit_name = lookup.get(_fold(site.unit))
+            if unit_name is None:
+                error((*spath, "unit"), f"“{site.name}”的责任单位“{site.unit}”不在 units 里")
+                continue
+            site_deadline = deadline_of(site.deadline, (*spath, "deadline"))[0] if site.deadline else deadline
+            child = f"{it.id}-{site.id}"
+            claim(child, (*spath, "id"))
+            items[child] = Item(
+                id=child, number=f"{number}-{k}", title=f"{it.title}：{site.name}", text=site.text or it.text,
+                lead=lead, responsible=(unit_name,),
+                communities=(unit_name,) if unit_name in community_names else (), deadline=site_deadline,
+                deadline_text=str(site.deadline) if site.deadline else deadline_text, section_id=section.id,
+                group_id=group.id if group else None, status_tracked=True, reporting_units=(unit_name,),
+                parent=it.id)
+            ids.append(child)
+        for k, step in enumerate(it.milestones, start=1):
+            mpath = (*path, "milestones", k - 1)
+            step_deadline, step_text = deadline_of(step.deadline, (*mpath, "deadline"))
+            if step_deadline > deadline:
+                error((*mpath, "deadline"), f"节点“{step.name}”的时限 {step_deadline} 晚于事项时限 {deadline}")
+            child = f"{it.id}-{step.id}"
+            claim(child, (*mpath, "id"))
+            items[child] = Item(
+                id=child, number=f"{number}·{k}", title=f"{it.title}：{step.name}", text=it.text, lead=lead,
+                responsible=tuple(expanded), communities=tuple(expand(it.communities)), deadline=step_deadline,
+                deadline_text=step_text, section_id=section.id, group_id=group.id if group else None,
+                status_tracked=True, reporting_units=tuple(reporting), parent=it.id)
+            ids.append(child)
+        return ids
 
     for si, s in enumerate(raw.sections):
         claim(s.id, ("sections", si, "id"))
         if not s.items and not s.groups:
             error(("sections", si), f"章节“{s.number}、{s.title}”下没有任何事项")
-        direct = tuple(add_item(it, ("sections", si, "items", ii), s, None) for ii, it in enumerate(s.items))
+        direct = tuple(i for ii, it in enumerate(s.items) for i in add_item(it, ("sections", si, "items", ii), s, None))
         groups = []
         for gi, g in enumerate(s.groups):
             claim(g.id, ("sections", si, "groups", gi, "id"))
-            ids = tuple(add_item(it, ("sections", si, "groups", gi, "items", ii), s, g)
-                        for ii, it in enumerate(g.items))
+            ids = tuple(i for ii, it in enumerate(g.items)
+                        for i in add_item(it, ("sections", si, "groups", gi, "items", ii), s, g))
             groups.append(Group(g.id, s.number + g.number, g.title, g.text, ids, g.lead or ""))
         sections.append(Section(s.id, s.number, s.title, direct, tuple(groups)))
 

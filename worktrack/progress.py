@@ -46,7 +46,7 @@ they were meant to.
 
 Every-month obligations: for each every-month target, each month from the start month through
 min(as_of, deadline month) is due (the as_of month counts as due); met = that month's figure >=
-the requirement. A street-scope every-month target (roundtable_meetings) sums every unit's
+the requirement. A street-scope every-month target (a street-wide meeting a month) sums every unit's
 figure and has reporting_unit null.
 
 Tasks (status-tracked items x their reporting units): the status of the latest report month <=
