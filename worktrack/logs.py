@@ -23,7 +23,12 @@ _lock = threading.Lock()
 
 def log_path(explicit: str | os.PathLike | None = None) -> Path:
     """The log file: explicit argument, then WORKTRACK_LOG, then data/worktrack.log in the project."""
-    return Path(explicit or config.settings().log)
+    if explicit:
+        return Path(explicit)
+    try:
+        return Path(config.settings().log)
+    except config.SettingsError:  # a wrong setting is reported by the command itself; log to the default
+        return config.DEFAULT_LOG
 
 
 def configure_logging(path: str | os.PathLike | None = None, level: int = logging.INFO) -> Path | None:
