@@ -118,7 +118,7 @@ def test_no_password_is_kept_in_the_session_or_on_disk(db_path, own_users, tmp_p
     assert SECRET not in repr([at.session_state[k] for k in at.session_state])
     needles = [s.encode(enc) for s in (SECRET, "Wrong-password-1") for enc in ("utf-8", "utf-16-le")]
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert any(p.name == "users.yaml" for p in files) and any(p.name == "users.yaml.state" for p in files)
+    assert any(p.name == "users.yaml" for p in files) and any(p.name == "users.yaml.db" for p in files)
     for path in files:
         data = path.read_bytes()
         assert not any(n in data for n in needles), f"a password is stored in {path}"

@@ -2,8 +2,10 @@
 
 The dashboard learns who a user is only from its server-side session, set after `authenticate`
 succeeds; nothing here trusts a name typed into a widget. The users file holds argon2 hashes,
-never a password. Failed-login counters live in a small state file beside it so that throttling
-survives restarts and is shared by every process serving the dashboard.
+never a password. Sessions and failed-login counters live beside it in `<users file>.db`
+(worktrack.login_state), so that they survive restarts and are shared by every process serving the
+dashboard. An account's `session_generation` moves on at a new password and when it is disabled,
+which ends every session opened before.
 """
 
 from __future__ import annotations
@@ -277,7 +279,7 @@ def _timestamp(value: Any) -> dt.datetime | None:
 
 
 class UserStore:
-    """Accounts in a YAML users file, plus failed-login counters in `<users file>.state`."""
+    """Accounts in a YAML users file; sessions and failed-login counters in `<users file>.db` beside it."""
 
     def __init__(
         self,
@@ -289,16 +291,20 @@ class UserStore:
         base_delay: float = BASE_DELAY,
         max_delay: float = MAX_DELAY,
         failure_window: float = FAILURE_WINDOW,
+        idle_timeout: float | None = None,
+        key_path: str | os.PathLike | None = None,
     ):
+        from worktrack.login_state import SESSION_KEY_ENV, LoginState
+
         self.path = users_path(path)
-        self.state_path = self.path.with_name(self.path.name + ".state")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.state_path = self.path.with_name(self.path.name + ".db")
+        self.key_path = Path(key_path or os.environ.get(SESSION_KEY_ENV) or self.path.with_name(self.path.name + ".key"))
         self._hasher = hasher or PasswordHasher()
         self._clock = clock
-        self.max_failures = max_failures
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.failure_window = failure_window
+        self.state = LoginState(self.state_path, self.key_path, clock=clock, idle_timeout=idle_timeout,
+                                pair_free=max_failures, base_delay=base_delay, max_delay=max_delay,
+                                failure_window=failure_window)
         self._dummy: str | None = None
 
     # -- reading
@@ -370,6 +376,7 @@ class UserStore:
             record = self._record(records, name)
             record["password_hash"] = password_hash
             record["password_changed_at"] = self._now_text()
+            _bump_generation(record)  # every session opened with the old password ends
             user = self._user(name, record)
         self.clear_failures(name)
         return user
@@ -384,33 +391,75 @@ class UserStore:
         self.clear_failures(user.username)
         return user
 
+    def set_unit(self, username: str, unit: str | None, *, plan: Plan | Iterable[str] | None = None) -> User:
+        """Bind a community account to another reporting unit (checked against `plan`)."""
+        name = self._existing_name(username)
+        record = self._read_users()[name]
+        canonical = resolve_unit(str(record.get("role")), unit, plan)
+        with self._editing_users() as records:
+            record = self._record(records, name)
+            record["unit"] = canonical
+            return self._user(name, record)
+
     def clear_failures(self, username: str) -> None:
-        """Forget the failed-login counter of `username` (an administrator's unlock)."""
-        key = self._throttle_key(username)
-        with _exclusive(self.lock_path):
-            state = self._read_state()
-            if state.pop(key, None) is not None:
-                self._write_state(state, self._clock())
+        """Forget the failed-login counters of `username` (an administrator's unlock)."""
+        self.state.clear_failures(self._throttle_key(username))
+
+    # -- sessions
+
+    def session_generation(self, username: str) -> int | None:
+        """The account's session generation (moves on at a new password or when disabled); None: no account."""
+        record = self._read_users().get(normalize_username(username))
+        if record is None:
+            return None
+        try:
+            return int(record.get("session_generation", 0))
+        except (TypeError, ValueError):
+            return 0
+
+    def start_session(self, user: User) -> str:
+        """Open a server-side session for `user` and return its signed token (for the browser's cookie)."""
+        generation = self.session_generation(user.username)
+        return self.state.create_session(user.username, generation if generation is not None else -1)
+
+    def resume_session(self, token: str | None) -> User | None:
+        """The account behind a session token, read afresh; None if the session or the account has ended."""
+        generations: dict[str, int | None] = {}
+
+        def generation_of(username: str) -> int | None:
+            generations[username] = self.session_generation(username)
+            return generations[username]
+
+        username = self.state.resume_session(token, generation_of)
+        if username is None:
+            return None
+        user = self.get(username)
+        if user is None or user.disabled:
+            return None
+        return user
+
+    def end_session(self, token: str | None) -> None:
+        """Revoke one session token."""
+        self.state.revoke_session(token)
+
+    def end_sessions(self, username: str) -> int:
+        """Revoke every session of `username` (signing out ends the account's sessions everywhere)."""
+        return self.state.revoke_sessions(normalize_username(username))
 
     # -- logging in
 
-    def authenticate(self, username: str, password: str) -> AuthResult:
-        """Check a login; throttles repeated failures per account and never says which part was wrong."""
+    def authenticate(self, username: str, password: str, client: str | None = None) -> AuthResult:
+        """Check a login; throttles failures per account and client and never says which part was wrong.
+
+        `client` identifies where the attempt comes from (an IP address); waits are imposed only on
+        the client that failed, so someone else's wrong guesses never lock the owner out.
+        """
         key = self._throttle_key(username)
-        with _exclusive(self.lock_path):
-            now = self._clock()
-            state = self._read_state()
-            entry = self._live_entry(state.get(key), now)
-            if entry is not None and entry["locked_until"] > now:
-                wait = max(1, math.ceil(min(entry["locked_until"] - now, self.max_delay)))
-                return AuthResult(False, None, LOGIN_THROTTLED.format(seconds=wait), wait)
-            # Count the attempt as failed before checking it, so parallel guesses cannot all slip
-            # past the throttle; a success below takes it back.
-            count = (entry["count"] if entry else 0) + 1
-            delay = self._delay_after(count)
-            state[key] = {"count": count, "last_failure": now, "locked_until": now + delay}
-            self._write_state(state, now)
-        wait = math.ceil(delay)
+        throttle = self.state.count_attempt(key, _client_key(client))
+        if throttle.wait > 0:
+            wait = max(1, math.ceil(throttle.wait))
+            return AuthResult(False, None, LOGIN_THROTTLED.format(seconds=wait), wait)
+        wait = math.ceil(throttle.delay_after_failure)
 
         name = normalize_username(username)
         record = self._read_users().get(name) if USERNAME_PATTERN.fullmatch(name) else None
@@ -420,14 +469,13 @@ class UserStore:
         assert record is not None
         if record.get("disabled"):
             return AuthResult(False, None, LOGIN_DISABLED, wait)
-        self.clear_failures(name)
+        self.state.forgive(throttle)
         self._rehash_if_needed(name, record["password_hash"], password)
         return AuthResult(True, self._user(name, record), LOGIN_OK, 0)
 
     def failure_count(self, username: str) -> int:
-        """Consecutive failed logins currently counted against `username`."""
-        entry = self._live_entry(self._read_state().get(self._throttle_key(username)), self._clock())
-        return entry["count"] if entry else 0
+        """Failed logins currently counted against `username`, from every client."""
+        return self.state.failure_count(self._throttle_key(username))
 
     # -- internals
 
@@ -447,6 +495,8 @@ class UserStore:
         name = normalize_username(username)
         with self._editing_users() as records:
             record = self._record(records, name)
+            if disabled and not record.get("disabled"):
+                _bump_generation(record)
             record["disabled"] = disabled
             return self._user(name, record)
 
@@ -498,41 +548,6 @@ class UserStore:
             body = yaml.safe_dump({"version": 1, "users": records}, allow_unicode=True, sort_keys=False)
             _atomic_write(self.path, _FILE_HEADER + body)
 
-    def _read_state(self) -> dict[str, dict]:
-        # The counters are advisory: an unreadable state file must not lock everyone out.
-        try:
-            data = yaml.safe_load(self.state_path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError, UnicodeDecodeError):
-            return {}
-        failures = data.get("failures") if isinstance(data, dict) else None
-        if not isinstance(failures, dict):
-            return {}
-        state = {}
-        for key, entry in failures.items():
-            try:
-                state[str(key)] = {"count": int(entry["count"]), "last_failure": float(entry["last_failure"]),
-                                   "locked_until": float(entry["locked_until"])}
-            except (TypeError, KeyError, ValueError):
-                continue
-        return state
-
-    def _write_state(self, state: dict[str, dict], now: float) -> None:
-        live = {k: v for k, v in state.items() if self._live_entry(v, now) is not None}
-        body = yaml.safe_dump({"version": 1, "failures": live}, allow_unicode=True, sort_keys=True)
-        _atomic_write(self.state_path, "# worktrack failed-login counters; safe to delete.\n" + body)
-
-    def _live_entry(self, entry: dict | None, now: float) -> dict | None:
-        if entry is None:
-            return None
-        if entry["locked_until"] <= now and now - entry["last_failure"] > self.failure_window:
-            return None
-        return entry
-
-    def _delay_after(self, failures: int) -> float:
-        if failures < self.max_failures:
-            return 0.0
-        return min(self.base_delay * 2 ** min(failures - self.max_failures, 32), self.max_delay)
-
     @staticmethod
     def _throttle_key(username: str) -> str:
         # Unknown names are throttled too, so the throttle does not reveal which accounts exist.
@@ -567,6 +582,18 @@ class UserStore:
             record = records.get(name)
             if record is not None and record.get("password_hash") == password_hash:
                 record["password_hash"] = new_hash
+
+
+def _bump_generation(record: dict) -> None:
+    try:
+        record["session_generation"] = int(record.get("session_generation", 0)) + 1
+    except (TypeError, ValueError):
+        record["session_generation"] = 1
+
+
+def _client_key(client: str | None) -> str:
+    # One key for every client without an address (local use, tests): they share one counter.
+    return (str(client).strip()[:64] or "-") if client else "-"
 
 
 def authenticate(username: str, password: str, *, store: UserStore | None = None) -> AuthResult:
