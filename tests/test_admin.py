@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import app_support
-from tests.apptest import dashboard, table_text, texts
+from tests.apptest import dashboard, signed_in, table_text, texts
 from tests.conftest import ROOT
 from tests.test_upload import GOOD, filled
 from worktrack.intake import read_report
@@ -152,8 +152,7 @@ def test_only_admins_have_the_admin_page(db_path, accounts, who, two_versions):
 def test_the_admin_page_refuses_others_who_reach_it(db_path, accounts, who, two_versions):
     at = AppTest.from_file(str(ROOT / ADMIN), default_timeout=60)
     if who:
-        at.session_state["auth_user"] = accounts[who]
-        at.session_state["auth_method"] = "password"
+        signed_in(at, accounts[who])
     at.run()
     assert not at.exception
     assert "只有管理员可以使用管理页面。" in texts(at)

@@ -114,3 +114,29 @@ def test_an_identity_claiming_more_than_its_account_gets_the_account(db_path, ac
     assert at.session_state["auth_user"].role == "community"
     at.switch_page("pages/admin.py").run()
     assert "只有管理员可以使用管理页面。" in [e.value for e in at.error]
+
+
+def test_the_dashboard_is_started_without_the_metrics_endpoint():
+    # Streamlit has no option to close /_stcore/metrics; scripts/serve.py does (tested against a running
+    # server in test_session_browser.py), so every way of starting the dashboard goes through it.
+    run = (ROOT / "scripts" / "run.sh").read_text(encoding="utf-8")
+    assert "scripts/serve.py" in run and "-m streamlit run" not in run
+
+
+def test_the_only_script_is_the_session_cookie_writer():
+    for path in UI_SOURCES:
+        module = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(module):
+            if isinstance(node, ast.Call) and any(k.arg == "unsafe_allow_javascript" for k in node.keywords):
+                assert (path.name, [ast.unparse(a) for a in node.args]) == ("app_support.py", ["script"])
+
+
+@pytest.mark.parametrize("token", ["x'; fetch('//evil')//", "A" * 32 + "." + "B" * 42 + "'", "<script>"])
+def test_the_cookie_writer_refuses_anything_but_a_signed_token(token, monkeypatch):
+    import streamlit as st
+
+    import app_support
+
+    monkeypatch.setattr(st, "session_state", {app_support.COOKIE_PENDING: token})
+    with pytest.raises(ValueError):
+        app_support.session_cookie_script()
