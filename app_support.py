@@ -129,8 +129,7 @@ def _latest_month(db: str, version: int) -> str | None:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _demo_loaded(db: str, version: int) -> bool:
-    uploads = _cached_store(db).active_uploads()
-    return bool(len(uploads)) and bool(uploads["file_name"].astype(str).str.startswith("demo_").any())
+    return _cached_store(db).made_by_demo()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -225,7 +224,7 @@ def clear_data_caches() -> None:
 
 
 def demo_mode() -> bool:
-    """Demo data on screen: the README's run command, or a database holding the demo loader's uploads."""
+    """Demo data on screen: the README's run command, or a database the demo command made."""
     return demo_requested() or _demo_loaded(str(db_file()), data_version())
 
 
@@ -241,7 +240,8 @@ def demo_refusal() -> str | None:
     """
     from worktrack.auth import demo_database_problem
 
-    return demo_database_problem(db_file(), lambda: get_store().uploads())
+    store = get_store()
+    return demo_database_problem(db_file(), store.made_by_demo(), store.uploads)
 
 
 def demo_available() -> bool:

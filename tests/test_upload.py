@@ -266,6 +266,7 @@ def test_the_history_lists_every_version_with_its_original(db_path, accounts, pl
 
 def test_real_reports_are_refused_on_a_database_holding_demo_data(db_path, accounts, plan):
     data = filled(plan, "黄土岭社区", "2023-05", GOOD)
+    Store(db_path).mark_demo(actor="demo")  # the demo command marks the database, then loads
     Store(db_path).submit(read_report(data, "demo_huangtuling_2023-05.csv", plan), data,
                           submitted_by="huangtuling_demo")
     at = open_upload(accounts["tianjian"])

@@ -674,9 +674,12 @@ def demo_users(plan: Plan) -> list[User]:
     return users
 
 
-# Demo data and real data never share a database. An upload counts as demo data when the demo loader
+# Demo data and real data never share a database. A database is a demo database when the `demo`
+# command made it: the demo loader records a `db.demo` row in the store's audit log before loading
+# (Store.mark_demo), and nothing else writes that action. File names (of the database or of an
+# upload) say nothing. Inside a demo database an upload counts as demo data when the demo loader
 # wrote it (file demo_*, sender <unit id>_demo) or a demo identity sent it (sender demo-*).
-DEMO_DB_MARK = "demo"
+DEMO_ACTION = "db.demo"
 DEMO_FILE_PREFIX = "demo_"
 DEMO_LOADER_SUFFIX = "_demo"
 
@@ -698,17 +701,31 @@ def demo_upload_count(uploads: Any) -> int:
     return len(uploads) - real_upload_count(uploads)
 
 
-def demo_database_problem(db_path: str | os.PathLike, uploads: Callable[[], Any]) -> str | None:
+def demo_write_refusal(demo_identity: bool, made_by_demo: bool, uploads: Callable[[], Any]) -> str | None:
+    """Why a sender may not write to this database at all, as a code, or None.
+
+    "demo-database": a real account (or the command line) writing into a database the demo command
+    made; "real-database": a demo identity writing into any other database, or into one holding real
+    uploads. `uploads` returns the uploads table and is only called for demo identities.
+    """
+    if not demo_identity:
+        return "demo-database" if made_by_demo else None
+    if not made_by_demo or real_upload_count(uploads()):
+        return "real-database"
+    return None
+
+
+def demo_database_problem(db_path: str | os.PathLike, made_by_demo: bool, uploads: Callable[[], Any]) -> str | None:
     """Why demo mode (password-free role picker) must not run on this database, or None if it may.
 
-    Demo mode needs a database whose file name says it is a demo database and that holds no real
-    upload: otherwise anyone could pick the administrator role and change real figures. `uploads`
-    returns the uploads table; it is only called when the file name passes.
+    Demo mode needs a database the `demo` command made (`made_by_demo`, from Store.made_by_demo) that
+    holds no real upload: otherwise anyone could pick the administrator role and change real figures.
+    `uploads` returns the uploads table; it is only called for a demo database.
     """
     name = Path(db_path).name
-    if DEMO_DB_MARK not in name.lower():
-        return (f"演示模式只能使用演示数据库（文件名含“{DEMO_DB_MARK}”，如 data/demo.duckdb），"
-                f"当前数据库是 {name}。已关闭演示模式，请用账号登录。")
+    if not made_by_demo:
+        return ("演示模式只能使用演示数据库（由 demo 命令建立，如 python -m worktrack --db data/demo.duckdb demo），"
+                f"当前数据库 {name} 不是。已关闭演示模式，请用账号登录。")
     real = real_upload_count(uploads())
     if real:
         return (f"数据库 {name} 里有 {real} 份真实上报，不能作为演示数据库使用。已关闭演示模式，请用账号登录；"

@@ -104,6 +104,8 @@ def _fmt_value(value: Any) -> str:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from worktrack.auth import demo_write_refusal
+    from worktrack.i18n import translate
     from worktrack.intake import read_report
     from worktrack.store import StoreBusy
 
@@ -116,6 +118,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     month = month_option(args.month) if args.month is not None else None
     store = _open_store(args)
     user = _user(args)
+    # The upload screen's rule: demo and real data never share a database.
+    if demo_write_refusal(False, store.made_by_demo(), store.uploads):
+        print(translate("upload.refused_demo_db", "zh"), file=sys.stderr)
+        return EXIT_REJECTED
 
     entries: list[dict[str, Any]] = []
     busy_message = None

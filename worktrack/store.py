@@ -669,6 +669,23 @@ class Store:
         if current < SCHEMA_VERSION:
             self._write(SYSTEM_ACTOR, "schema.migrate", apply)
 
+    # -- how the database was made -------------------------------------------
+
+    def mark_demo(self, *, actor: str) -> bool:
+        """Record that the demo loader made this database (a `db.demo` audit row); False if already recorded."""
+
+        def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            if _first(con.execute("SELECT 1 FROM audit_log WHERE action = 'db.demo' LIMIT 1")):
+                return _Outcome(False)
+            return _Outcome(True, [_Audit(target="database", new_value="demo")])
+
+        return self._write(actor, "db.demo", write)
+
+    def made_by_demo(self) -> bool:
+        """True when the demo loader made this database (see mark_demo); never guessed from file names."""
+        with self.snapshot() as r:
+            return _first(r._con.execute("SELECT 1 FROM audit_log WHERE action = 'db.demo' LIMIT 1")) is not None
+
     # -- submit ------------------------------------------------------------
 
     def submit(self, report: IntakeReport, raw: bytes, *, submitted_by: str, confirm: bool = False,
