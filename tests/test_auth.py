@@ -609,7 +609,7 @@ def test_demo_users_are_in_memory_only(plan, tmp_path, monkeypatch):
 
 def _cli(tmp_path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "WORKTRACK_USERS": str(tmp_path / "users.yaml"), "WORKTRACK_PLAN": str(PLAN_PATH),
-           "PYTHONIOENCODING": "utf-8"}
+           "WORKTRACK_DB": str(tmp_path / "worktrack.duckdb"), "WORKTRACK_USER": "ops", "PYTHONIOENCODING": "utf-8"}
     return subprocess.run([sys.executable, "-m", "worktrack", *args], input=stdin, capture_output=True,
                           text=True, encoding="utf-8", env=env, cwd=ROOT, timeout=60)
 
@@ -645,6 +645,31 @@ def test_cli_users_journey(tmp_path):
 
     text = _cli(tmp_path, "users", "list")
     assert text.returncode == 0 and "黄土岭社区" in text.stdout and "$argon2" not in text.stdout
+
+
+def test_every_account_change_from_the_cli_is_in_the_audit_log(tmp_path):
+    from worktrack.store import Store
+
+    steps = [
+        (("users", "add", "admin", "--role", "admin", "--password-stdin"), PASSWORD + "\n"),
+        (("users", "add", "htl", "--role", "community", "--unit", "黄土岭社区", "--password-stdin", "--user", "li"),
+         PASSWORD + "\n"),
+        (("users", "passwd", "htl", "--password-stdin"), "Another-pass-9\n"),
+        (("users", "disable", "htl"), None),
+        (("users", "disable", "htl"), None),  # no change, no record
+        (("users", "enable", "htl"), None),
+        (("users", "unit", "htl", "--unit", "天剑"), None),
+        (("users", "passwd", "ghost", "--password-stdin"), PASSWORD + "\n"),  # refused, no record
+    ]
+    for args, stdin in steps:
+        _cli(tmp_path, *args, stdin=stdin)
+    log = Store(tmp_path / "worktrack.duckdb").audit_log()
+    log = log[log["action"].str.startswith("account.")]
+    assert list(zip(log["actor"], log["action"], log["target"], strict=True)) == [
+        ("ops", "account.add", "admin"), ("li", "account.add", "htl"), ("ops", "account.passwd", "htl"),
+        ("ops", "account.disable", "htl"), ("ops", "account.enable", "htl"), ("ops", "account.unit", "htl")]
+    assert json.loads(log["detail"].iloc[-1]) == {"old": "黄土岭社区", "new": "天剑社区"}
+    assert all(PASSWORD not in str(v) and "argon2" not in str(v) for v in log.to_numpy().ravel())
 
 
 @pytest.mark.parametrize(

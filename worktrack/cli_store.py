@@ -283,22 +283,27 @@ def cmd_unlock(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    manifest = _open_store(args).backup(args.directory)
+    from worktrack.auth import users_path
+
+    manifest = _open_store(args).backup(args.directory, users_file=users_path())
     if args.json:
         print_json({"directory": str(args.directory), "manifest": manifest})
         return EXIT_OK
     rows = manifest["tables"]
+    users = "、账号文件（仅密码哈希）" if manifest.get("users_file") else ""
     print(f"已备份到 {args.directory}：上传 {rows['uploads']['rows']} 份、数据 {rows['facts']['rows']} 行、"
-          f"审计记录 {rows['audit_log']['rows']} 条、原始文件 {manifest['raw_files']} 个；"
+          f"审计记录 {rows['audit_log']['rows']} 条、原始文件 {manifest['raw_files']} 个{users}；"
           f"每个文件的校验值记在 manifest.json。")
     return EXIT_OK
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from worktrack.auth import users_path
     from worktrack.store import Store
 
     db = _db(args)
-    store = Store.restore(args.directory, db, force=args.force, actor=_user(args), busy_timeout=_busy_timeout())
+    store = Store.restore(args.directory, db, force=args.force, actor=_user(args), busy_timeout=_busy_timeout(),
+                          users_file=users_path())
     counts = store.counts()
     restored = store.audit_log(action="db.restore").iloc[-1]
     message = (f"已从 {args.directory} 恢复到 {db}：上传 {counts['uploads']} 份、数据 {counts['facts']} 行、"
@@ -310,9 +315,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     print(message)
     import json
 
-    previous = json.loads(restored["detail"]).get("previous_database")
-    if previous:
-        print(f"原数据库已改名保留为 {previous}。")
+    detail = json.loads(restored["detail"])
+    if detail.get("previous_database"):
+        print(f"原数据库已改名保留为 {detail['previous_database']}。")
+    if detail.get("users_file"):
+        print(f"账号文件已恢复到 {detail['users_file']}。")
+    if detail.get("previous_users_file"):
+        print(f"原账号文件已改名保留为 {detail['previous_users_file']}。")
     return EXIT_OK
 
 

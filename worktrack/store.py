@@ -62,6 +62,7 @@ UPLOAD_STATES = ("active", "superseded", "rolled_back")
 SYSTEM_ACTOR = "system"
 BACKUP_FORMAT = "worktrack-backup"
 BACKUP_FORMAT_VERSION = 1
+USERS_BACKUP_NAME = "users.yaml"  # the users file in a backup: account settings and argon2 hashes only
 BUSY_MESSAGE = "数据库正被另一个程序使用（例如正在导入数据或备份），已等待 {seconds:g} 秒仍未释放，请稍后重试。"
 
 SubmitStatus = Literal["accepted", "unchanged", "rejected", "needs_confirmation", "locked"]
@@ -669,6 +670,15 @@ class Store:
         if current < SCHEMA_VERSION:
             self._write(SYSTEM_ACTOR, "schema.migrate", apply)
 
+    # -- account changes (the accounts live in the users file; the record of changing them lives here)
+
+    def record_account_event(self, action: str, username: str, *, actor: str,
+                             detail: dict[str, Any] | None = None) -> None:
+        """Append an account change made in the users file (`account.*`) to the audit log; writes nothing else."""
+        if not action.startswith("account."):
+            raise ValueError(f"not an account action: {action}")
+        self._write(actor, action, lambda _con: _Outcome(None, [_Audit(target=username, detail=detail)]))
+
     # -- how the database was made -------------------------------------------
 
     def mark_demo(self, *, actor: str) -> bool:
@@ -881,8 +891,9 @@ class Store:
 
     # -- backup and restore ------------------------------------------------
 
-    def backup(self, directory: str | os.PathLike) -> dict[str, Any]:
-        """Write every table as Parquet, raw files under raw/<sha256>, and manifest.json; return it."""
+    def backup(self, directory: str | os.PathLike, *, users_file: str | os.PathLike | None = None) -> dict[str, Any]:
+        """Write every table as Parquet, raw files under raw/<sha256>, the users file (argon2 hashes only)
+        when given and present, and manifest.json; return it."""
         out = Path(directory)
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise StoreRefused(f"备份目录“{out}”不是空目录；为免覆盖已有备份，请指定一个新目录。")
@@ -904,19 +915,27 @@ class Store:
                 for sha, raw in batch:
                     (out / "raw" / sha).write_bytes(bytes(raw))
                     raw_count += 1
+        users = Path(users_file) if users_file is not None else None
+        if users is not None and users.is_file():
+            copy = out / USERS_BACKUP_NAME
+            copy.write_bytes(users.read_bytes())
+            os.chmod(copy, 0o600)
         files = {p.relative_to(out).as_posix(): _sha256_file(p) for p in sorted(out.rglob("*")) if p.is_file()}
         manifest = {
             "format": BACKUP_FORMAT, "format_version": BACKUP_FORMAT_VERSION, "schema_version": version,
             "created_at": now_china().isoformat(sep=" "), "database": str(self.path),
             "tables": tables, "raw_files": raw_count, "files": files,
         }
+        if USERS_BACKUP_NAME in files:
+            manifest["users_file"] = USERS_BACKUP_NAME
         # Written last: a directory without a manifest is an unfinished backup.
         (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         return manifest
 
     @classmethod
     def restore(cls, directory: str | os.PathLike, db_path: str | os.PathLike, *, force: bool = False,
-                actor: str = SYSTEM_ACTOR, busy_timeout: float = 10.0) -> Store:
+                actor: str = SYSTEM_ACTOR, busy_timeout: float = 10.0,
+                users_file: str | os.PathLike | None = None) -> Store:
         """Verify a backup, rebuild the database from it and return the restored store.
 
         Every file's hash is checked before anything is touched. A database that already holds
@@ -946,12 +965,16 @@ class Store:
         finally:
             _remove_build(building)
         store = cls(target, busy_timeout=busy_timeout)  # applies migrations newer than the backup
+        users_restored = previous_users = None
+        if users_file is not None and manifest.get("users_file") == USERS_BACKUP_NAME:
+            users_restored, previous_users = _restore_users_file(src / USERS_BACKUP_NAME, Path(users_file))
 
         def record(con: duckdb.DuckDBPyConnection) -> _Outcome:
             detail = {"backup": str(src.resolve()), "backup_created_at": manifest["created_at"],
                       "schema_version": manifest["schema_version"],
                       "rows": {t: v["rows"] for t, v in manifest["tables"].items()},
-                      "previous_database": str(moved_aside) if moved_aside else None}
+                      "previous_database": str(moved_aside) if moved_aside else None,
+                      "users_file": users_restored, "previous_users_file": previous_users}
             return _Outcome(None, [_Audit(target="database", new_value=str(src.resolve()), detail=detail)])
 
         store._write(actor, "db.restore", record)
@@ -1180,6 +1203,25 @@ def verify_backup(directory: str | os.PathLike) -> dict[str, Any]:
         shown = "；".join(problems[:10]) + (f"；另有 {len(problems) - 10} 处" if len(problems) > 10 else "")
         raise StoreRefused(f"备份校验未通过，没有做任何恢复：{shown}。")
     return manifest
+
+
+def _restore_users_file(backup_copy: Path, target: Path) -> tuple[str, str | None]:
+    """Put the backed-up users file at `target` (mode 0600, atomically); a different file already there
+    is renamed aside, never deleted. Returns (target, where the old file went or None)."""
+    data = backup_copy.read_bytes()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    moved = None
+    if target.exists() and target.read_bytes() != data:
+        moved = target.with_name(f"{target.name}.replaced-{now_china().strftime('%Y%m%d-%H%M%S')}")
+        target.rename(moved)
+    tmp = target.with_name(f".{target.name}.restoring-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    return str(target), str(moved) if moved else None
 
 
 def _remove_build(building: Path) -> None:
