@@ -465,6 +465,12 @@ def current_user() -> User | None:
     return fresh
 
 
+def signed_in_user() -> User | None:
+    """The user current_user() checked at the start of this run (the entry script calls it first);
+    cheap, for permission checks repeated within one page."""
+    return st.session_state.get(SESSION_USER)
+
+
 def may_open(user: User | None, url_path: str) -> bool:
     """Whether `user` sees a screen in the menu: 上报 needs a unit to upload for, 管理 an administrator.
 

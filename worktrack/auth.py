@@ -11,6 +11,7 @@ which ends every session opened before.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -644,6 +645,32 @@ def uploadable_units(user: User | None, plan: Plan) -> list[str]:
     return [u.name for u in plan.units if can_upload(user, u.name)]
 
 
+def visible_note_units(user: User | None, units: Iterable[str]) -> frozenset[str]:
+    """Of `units`, those whose task notes (备注) `user` may read: leaders and admins every unit, a
+    community account its own unit only, nobody else none. Statuses and figures are not notes: every
+    signed-in role sees every unit's (see the README's table of what each role reads)."""
+    if not _active(user):
+        return frozenset()
+    assert user is not None
+    if user.role in ("leader", "admin"):
+        return frozenset(units)
+    return frozenset(u for u in units if user.unit is not None and u == user.unit)
+
+
+def with_visible_notes(user: User | None, report: Any) -> Any:
+    """A progress report (its `tasks` table: reporting_unit, note) with the notes `user` may not read
+    emptied; the same report when nothing is hidden."""
+    tasks = report.tasks
+    if not len(tasks) or "note" not in tasks:
+        return report
+    hidden = ~tasks["reporting_unit"].isin(visible_note_units(user, tasks["reporting_unit"].unique()))
+    if not hidden.any():
+        return report
+    tasks = tasks.copy()
+    tasks["note"] = tasks["note"].where(~hidden, None)
+    return dataclasses.replace(report, tasks=tasks)
+
+
 class Permissions:
     """The permission checks under one name, for callers that prefer `Permissions.can_upload(...)`."""
 
@@ -652,6 +679,7 @@ class Permissions:
     can_admin = staticmethod(can_admin)
     can_export = staticmethod(can_export)
     uploadable_units = staticmethod(uploadable_units)
+    visible_note_units = staticmethod(visible_note_units)
 
 
 # ---------------------------------------------------------------------------
