@@ -269,6 +269,7 @@ SESSION_USER = "auth_user"
 SESSION_METHOD = "auth_method"  # "password", "demo" or "oidc"
 SESSION_TOKEN = "auth_session"
 COOKIE_PENDING = "auth_cookie_pending"  # the token to write into the cookie at the next run, or ""
+COOKIE_REJECTED = "auth_cookie_rejected"  # the cookie token found ended: not tried again in this session
 OIDC_REFUSED = "auth_oidc_refused"
 LOGIN_MESSAGE = "auth_login_message"
 SESSION_COOKIE = "worktrack_session"
@@ -333,6 +334,8 @@ def _end_local_session() -> None:
     _reset_session()
     if had_cookie:
         st.session_state[COOKIE_PENDING] = ""
+    # the cookie this connection arrived with is spent: do not try it again at every click
+    st.session_state[COOKIE_REJECTED] = _cookie_token()
 
 
 def _cookie_token() -> str | None:
@@ -419,8 +422,8 @@ def oidc_refused() -> str | None:
 def _resume_from_cookie() -> User | None:
     """A reload, a new tab or a bookmark: resume the session whose token the browser's cookie holds."""
     token = _cookie_token()
-    if token is None or COOKIE_PENDING in st.session_state:
-        return None  # no cookie, or one this session has just replaced or cleared
+    if token is None or COOKIE_PENDING in st.session_state or st.session_state.get(COOKIE_REJECTED) == token:
+        return None  # no cookie, or one this session has just replaced, cleared or found ended
     from worktrack.auth import UserStoreError
 
     try:
@@ -430,6 +433,7 @@ def _resume_from_cookie() -> User | None:
         st.stop()
     if user is None:
         st.session_state[COOKIE_PENDING] = ""  # an ended session: clear the stale cookie
+        st.session_state[COOKIE_REJECTED] = token
         return None
     sign_in(user, "password", token=token)
     return user

@@ -199,6 +199,19 @@ def test_a_reload_resumes_the_session_from_its_cookie(db_path, own_users, monkey
     monkeypatch.setattr(app_support, "_cookie_token", lambda: token[:-2] + "xx")  # a forged cookie
     at = anonymous()
     assert at.title[0].value == "登录" and "Max-Age=0" in at.get("html")[0].proto.body
+    at.run()
+    assert not at.get("html")  # cleared once, not at every click
+
+
+def test_after_signing_out_the_old_cookie_does_not_sign_back_in(db_path, own_users, monkeypatch):
+    token = sign_in(anonymous(), "tianjian", SECRET).session_state["auth_session"]
+    monkeypatch.setattr(app_support, "_cookie_token", lambda: token)  # the tab was opened with the cookie
+    at = anonymous()
+    assert at.title[0].value == "总览"
+    at.sidebar.button(key="logout").click().run()
+    assert at.title[0].value == "登录"
+    assert at.run().title[0].value == "登录" and not at.get("html")
+    assert anonymous().title[0].value == "登录"  # a reload with the stale cookie
 
 
 def test_an_idle_session_ends_after_the_timeout(db_path, own_users, monkeypatch):
