@@ -425,13 +425,7 @@ class UserStore:
 
     def resume_session(self, token: str | None) -> User | None:
         """The account behind a session token, read afresh; None if the session or the account has ended."""
-        generations: dict[str, int | None] = {}
-
-        def generation_of(username: str) -> int | None:
-            generations[username] = self.session_generation(username)
-            return generations[username]
-
-        username = self.state.resume_session(token, generation_of)
+        username = self.state.resume_session(token, self.session_generation)
         if username is None:
             return None
         user = self.get(username)
