@@ -191,8 +191,7 @@ def _latest_month(db: str, version: int) -> str | None:
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _demo_loaded(db: str, version: int) -> bool:
-    uploads = _cached_store(db).active_uploads()
-    return bool(len(uploads)) and bool(uploads["file_name"].astype(str).str.startswith("demo_").any())
+    return _cached_store(db).made_by_demo()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -332,7 +331,7 @@ def clear_data_caches() -> None:
 
 
 def demo_mode() -> bool:
-    """Demo data on screen: the README's run command, or a database holding the demo loader's uploads."""
+    """Demo data on screen: the README's run command, or a database the demo command made."""
     return demo_requested() or _guarded(_demo_loaded, str(db_file()), data_version())
 
 
@@ -348,7 +347,8 @@ def demo_refusal() -> str | None:
     """
     from worktrack.auth import demo_database_problem
 
-    return demo_database_problem(db_file(), lambda: get_store().uploads())
+    store = get_store()
+    return demo_database_problem(db_file(), store.made_by_demo(), store.uploads)
 
 
 def demo_available() -> bool:
@@ -364,13 +364,21 @@ def today() -> dt.date:
 # ---------------------------------------------------------------------------
 # Who is signed in. The identity lives only in this server-side session and is set only by
 # sign_in(): after authenticate() succeeded, after the demo role picker on a demo database, or
-# after single sign-on mapped to an account. Every run re-reads the account, so a disabled or
-# removed account is signed out at its next click.
+# after single sign-on mapped to an account. A password or single sign-on session is also a
+# server-side session record (worktrack.login_state) whose signed token sits in this Streamlit
+# session and, for password sign-ins, in a cookie: a reload, a new tab or a bookmark resumes it.
+# Every run re-checks that record and re-reads the account, so a revoked session, a new password,
+# or a disabled or removed account is signed out at its next click.
 
 SESSION_USER = "auth_user"
 SESSION_METHOD = "auth_method"  # "password", "demo" or "oidc"
+SESSION_TOKEN = "auth_session"
+COOKIE_PENDING = "auth_cookie_pending"  # the token to write into the cookie at the next run, or ""
+COOKIE_REJECTED = "auth_cookie_rejected"  # the cookie token found ended: not tried again in this session
 OIDC_REFUSED = "auth_oidc_refused"
 LOGIN_MESSAGE = "auth_login_message"
+SESSION_COOKIE = "worktrack_session"
+COOKIE_MAX_AGE = 30 * 24 * 3600  # the browser may keep it a month; the server ends it after the idle timeout
 
 
 def user_store() -> UserStore:
@@ -388,33 +396,98 @@ def oidc_configured() -> bool:
         return False
 
 
-def sign_in(user: User, method: str) -> None:
-    """Start a fresh session for `user`: nothing typed before signing in is carried over."""
-    keep = {"lang": st.session_state.get("lang")} if "lang" in st.session_state else {}
+def _reset_session(keep_cookie_write: bool = False) -> None:
+    """Forget everything in this Streamlit session except the language (and a pending cookie write)."""
+    keep = {k: st.session_state[k] for k in ("lang", COOKIE_PENDING) if k in st.session_state
+            and (k == "lang" or keep_cookie_write)}
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state.update(keep)
+
+
+def sign_in(user: User, method: str, token: str | None = None) -> None:
+    """Start a fresh session for `user`: nothing typed before signing in is carried over.
+
+    Password and single sign-on sign-ins open a server-side session (or resume `token`); a new
+    password session's token is written into the browser's cookie at the next run.
+    """
+    _reset_session()
+    if method in ("password", "oidc"):
+        if token is None:
+            token = user_store().start_session(user)
+            if method == "password":
+                st.session_state[COOKIE_PENDING] = token
+        st.session_state[SESSION_TOKEN] = token
     st.session_state[SESSION_USER] = user
     st.session_state[SESSION_METHOD] = method
 
 
 def sign_out() -> None:
-    """End the session (and the single sign-on cookie, if that is how the user came in)."""
+    """End every session of the account (this browser's cookie included) and, for single sign-on, st.logout."""
     method = st.session_state.get(SESSION_METHOD)
-    keep = {"lang": st.session_state.get("lang")} if "lang" in st.session_state else {}
-    for key in list(st.session_state.keys()):
-        del st.session_state[key]
-    st.session_state.update(keep)
+    user = st.session_state.get(SESSION_USER)
+    if user is not None and not user.demo:
+        user_store().end_sessions(user.username)
+    _end_local_session()
     if method == "oidc":
         st.logout()
 
 
+def _end_local_session() -> None:
+    """Forget the identity here and clear the browser's cookie at the next run (the record is left alone)."""
+    had_cookie = bool(st.session_state.get(SESSION_TOKEN)) or bool(_cookie_token())
+    _reset_session()
+    if had_cookie:
+        st.session_state[COOKIE_PENDING] = ""
+    # the cookie this connection arrived with is spent: do not try it again at every click
+    st.session_state[COOKIE_REJECTED] = _cookie_token()
+
+
+def _cookie_token() -> str | None:
+    """The session token the browser sent when this Streamlit session connected, if any."""
+    try:
+        return st.context.cookies.get(SESSION_COOKIE) or None
+    except Exception:  # noqa: BLE001 - no browser behind this run (AppTest, bare mode): no cookie
+        return None
+
+
+def session_cookie_script() -> str | None:
+    """The script that writes (or clears) the session cookie in the browser, once, after sign-in or
+    sign-out; None when there is nothing to write. The token is checked to be the signed token's
+    alphabet before it is put into the script."""
+    from worktrack.login_state import TOKEN_PATTERN
+
+    token = st.session_state.pop(COOKIE_PENDING, None)
+    if token is None:
+        return None
+    if token and not TOKEN_PATTERN.fullmatch(token):
+        raise ValueError("refusing to write a malformed session token into a script")
+    age = COOKIE_MAX_AGE if token else 0
+    # HttpOnly cannot be set from a script (see the README's security notes); Secure when served over https.
+    return ("<script>document.cookie = '" + SESSION_COOKIE + "=" + token + "; Path=/; SameSite=Strict; Max-Age="
+            + str(age) + "' + (location.protocol === 'https:' ? '; Secure' : '');</script>")
+
+
+def write_session_cookie() -> None:
+    """Run the pending cookie write in the browser (called by the entry script on every run)."""
+    script = session_cookie_script()
+    if script is not None:
+        st.html(script, unsafe_allow_javascript=True)
+
+
+def _client_address() -> str | None:
+    try:
+        return st.context.ip_address
+    except Exception:  # noqa: BLE001 - no browser behind this run (AppTest): one shared client key
+        return None
+
+
 def login_with_password(username: str, password: str) -> AuthResult:
-    """Check a password login (throttled by the users file's failed-login counters); sign in on success."""
+    """Check a password login (throttled per account and per client); sign in on success."""
     from worktrack.auth import AuthResult, UserStoreError
 
     try:
-        result = user_store().authenticate(username or "", password or "")
+        result = user_store().authenticate(username or "", password or "", client=_client_address())
     except UserStoreError as exc:
         result = AuthResult(False, None, str(exc))
     if result.ok and result.user is not None:
@@ -451,11 +524,32 @@ def oidc_refused() -> str | None:
     return st.session_state.get(OIDC_REFUSED)
 
 
+def _resume_from_cookie() -> User | None:
+    """A reload, a new tab or a bookmark: resume the session whose token the browser's cookie holds."""
+    token = _cookie_token()
+    if token is None or COOKIE_PENDING in st.session_state or st.session_state.get(COOKIE_REJECTED) == token:
+        return None  # no cookie, or one this session has just replaced, cleared or found ended
+    from worktrack.auth import UserStoreError
+
+    try:
+        user = user_store().resume_session(token)
+    except UserStoreError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+    if user is None:
+        st.session_state[COOKIE_PENDING] = ""  # an ended session: clear the stale cookie
+        st.session_state[COOKIE_REJECTED] = token
+        return None
+    sign_in(user, "password", token=token)
+    return user
+
+
 def current_user() -> User | None:
-    """The signed-in user of this session, checked against the users file on every run; None if nobody."""
+    """The signed-in user of this session, checked against its session record and the users file on
+    every run; None if nobody."""
     user = st.session_state.get(SESSION_USER)
     if user is None:
-        return _oidc_user()
+        return _resume_from_cookie() or _oidc_user()
     method = st.session_state.get(SESSION_METHOD)
     if method == "demo":
         if user.demo and demo_available():
@@ -468,16 +562,22 @@ def current_user() -> User | None:
     from worktrack.auth import UserStoreError
 
     try:
-        fresh = user_store().get(user.username)
+        fresh = user_store().resume_session(st.session_state.get(SESSION_TOKEN))
     except UserStoreError as exc:
         st.error(str(exc), icon=":material/error:")
         st.stop()
-    if fresh is None or fresh.disabled or user.demo:
-        sign_out()
+    if fresh is None or fresh.username != user.username or user.demo:
+        _end_local_session()
         return None
     if fresh != user:
         st.session_state[SESSION_USER] = fresh
     return fresh
+
+
+def signed_in_user() -> User | None:
+    """The user current_user() checked at the start of this run (the entry script calls it first);
+    cheap, for permission checks repeated within one page."""
+    return st.session_state.get(SESSION_USER)
 
 
 def may_open(user: User | None, url_path: str) -> bool:

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from app_support import current_user, may_open, mobile_css, sidebar, t
+from app_support import current_user, may_open, mobile_css, sidebar, t, write_session_cookie
 
 st.set_page_config(page_title="工作要点目标跟踪", page_icon=":material/checklist:", layout="wide")
 mobile_css()
 
 user = current_user()
+write_session_cookie()  # after signing in or out: the browser's session cookie follows
 
 
 def page(path: str, title: str, icon: str, url_path: str, default: bool = False) -> st.Page:

@@ -16,7 +16,7 @@ from app_support import (
     user_store,
 )
 from worktrack import administration
-from worktrack.auth import can_admin, users_path
+from worktrack.auth import ROLES, AccountError, UserStoreError, can_admin, users_path
 from worktrack.charts import month_label
 from worktrack.store import StoreError
 from worktrack.tables import csv_bytes
@@ -149,6 +149,74 @@ with plan_tab:
     st.dataframe(administration.reconciliation_table(reconciliations, language), hide_index=True, width="stretch")
 
 # -- accounts
+
+
+def change_account(action: str, username: str, change, done: str, **detail) -> None:
+    """Runs before the next script run (a button's callback): check the administrator again, make the
+    change in the users file, write it to the audit log, and forget any password typed."""
+    for key in ("account_add_password", "account_new_password"):
+        st.session_state[key] = ""
+    actor = current_user()  # a callback runs before the entry script's check: check here too
+    if not can_admin(actor) or actor.demo:
+        st.session_state[NOTICE] = ("error", t("accounts.demo_refused" if actor and actor.demo else "admin.refused"))
+        return
+    try:
+        changed = change()
+    except (AccountError, UserStoreError) as exc:
+        st.session_state[NOTICE] = ("error", getattr(exc, "message", str(exc)))
+        return
+    if changed is None:
+        st.session_state[NOTICE] = ("ok", t("accounts.unchanged", username=username))
+        return
+    get_store().record_account_event(action, changed.username, actor=actor.username,
+                                     detail={k: v for k, v in detail.items() if v is not None} or None)
+    clear_data_caches()
+    st.session_state[NOTICE] = ("ok", t(done, username=changed.username, unit=changed.unit or ""))
+
+
+def add_account() -> None:
+    state = st.session_state
+    role, unit = state.get("account_add_role"), state.get("account_add_unit")
+    name, password = state.get("account_add_username", ""), state.get("account_add_password", "")
+    display = state.get("account_add_name") or None
+    change_account("account.add", name, lambda: user_store().add(name, password, role, unit, display, plan=plan),
+                   "accounts.added", role=role, unit=unit, display_name=display)
+
+
+def reset_password() -> None:
+    name, password = st.session_state.get("account_passwd_user"), st.session_state.get("account_new_password", "")
+    if name:
+        change_account("account.passwd", name, lambda: user_store().set_password(name, password),
+                       "accounts.passwd_done")
+
+
+def toggle_account(name: str, disable: bool) -> None:
+    def change():
+        if disable and name == user.username:  # `user` passed the same check in change_account
+            raise AccountError("self-disable", t("accounts.self_disable"))
+        before = user_store().get(name)
+        if before is not None and before.disabled == disable:
+            return None
+        return user_store().disable(name) if disable else user_store().enable(name)
+
+    change_account("account.disable" if disable else "account.enable", name, change,
+                   "accounts.disabled" if disable else "accounts.enabled")
+
+
+def bind_unit() -> None:
+    name, unit = st.session_state.get("account_unit_user"), st.session_state.get("account_unit_unit")
+
+    def change():
+        before = user_store().get(name)
+        after = user_store().set_unit(name, unit, plan=plan)
+        return None if before is not None and before.unit == after.unit else after
+
+    before = user_store().get(name) if name else None
+    if name:
+        change_account("account.unit", name, change, "accounts.unit_done", old=before.unit if before else None,
+                       new=unit)
+
+
 with accounts_tab:
     accounts = user_store()
     users = accounts.list()
@@ -159,10 +227,58 @@ with accounts_tab:
         st.dataframe(administration.accounts_table(users, failures, language), hide_index=True, width="stretch")
     else:
         st.info(t("admin.accounts_empty"), icon=":material/person_off:")
+    st.subheader(t("accounts.manage_heading"))
     if user.demo:
         st.caption(t("admin.accounts_demo"))
+        st.info(t("accounts.demo_refused"), icon=":material/block:")
+    else:
+        st.caption(t("accounts.audit_note"))
+        names = [u.username for u in users]
+        unit_names = [u.name for u in plan.units]
+        add_column, change_column = st.columns(2)
+        with add_column.form("account_add_form"):
+            st.markdown(f"**{t('accounts.add_heading')}**")
+            st.text_input(t("accounts.username"), key="account_add_username", autocomplete="off")
+            st.text_input(t("accounts.display_name"), key="account_add_name", autocomplete="off")
+            st.selectbox(t("accounts.role"), list(ROLES), key="account_add_role",
+                         format_func=lambda r: t(f"login.role_{r}"))
+            st.selectbox(t("accounts.unit"), [None, *unit_names], key="account_add_unit",
+                         format_func=lambda u: t("accounts.no_unit") if u is None else u)
+            st.text_input(t("accounts.password"), type="password", key="account_add_password",
+                          autocomplete="new-password")
+            st.form_submit_button(t("accounts.add_button"), type="primary", on_click=add_account,
+                                  icon=":material/person_add:")
+        with change_column:
+            with st.form("account_passwd_form"):
+                st.markdown(f"**{t('accounts.passwd_heading')}**")
+                st.selectbox(t("accounts.account"), names, index=None, key="account_passwd_user",
+                             placeholder=t("accounts.choose_account"))
+                st.text_input(t("accounts.new_password"), type="password", key="account_new_password",
+                              autocomplete="new-password")
+                st.form_submit_button(t("accounts.passwd_button"), on_click=reset_password, icon=":material/key:")
+            st.markdown(f"**{t('accounts.state_heading')}**")
+            picked = st.selectbox(t("accounts.account"), names, index=None, key="account_state_user",
+                                  placeholder=t("accounts.choose_account"))
+            current = next((u for u in users if u.username == picked), None)
+            if current is not None and current.disabled:
+                st.button(t("accounts.enable_button"), key="account_enable", icon=":material/person_check:",
+                          on_click=toggle_account, args=(current.username, False))
+            elif current is not None:
+                st.button(t("accounts.disable_button"), key="account_disable", icon=":material/person_off:",
+                          on_click=toggle_account, args=(current.username, True))
+            community_names = [u.username for u in users if u.role == "community"]
+            st.markdown(f"**{t('accounts.unit_heading')}**")
+            if community_names:
+                with st.form("account_unit_form"):
+                    st.selectbox(t("accounts.account"), community_names, index=None, key="account_unit_user",
+                                 placeholder=t("accounts.choose_account"))
+                    st.selectbox(t("accounts.unit"), unit_names, key="account_unit_unit")
+                    st.form_submit_button(t("accounts.unit_button"), on_click=bind_unit, icon=":material/link:")
+            else:
+                st.caption(t("accounts.no_community_accounts"))
     st.caption(t("admin.accounts_help"))
     st.code("python -m worktrack users add htl --role community --unit 黄土岭社区 --name 黄土岭社区\n"
             "python -m worktrack users passwd htl\n"
             "python -m worktrack users disable htl\n"
+            "python -m worktrack users unit htl --unit 天剑社区\n"
             "python -m worktrack users list", language="bash")

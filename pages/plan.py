@@ -3,7 +3,18 @@
 import pandas as pd
 import streamlit as st
 
-from app_support import as_of, get_plan, lang, monthly_values, status, t, unit_filter, viewable_units
+from app_support import (
+    as_of,
+    get_plan,
+    lang,
+    monthly_values,
+    signed_in_user,
+    status,
+    t,
+    unit_filter,
+    viewable_units,
+)
+from worktrack.auth import with_visible_notes
 from worktrack.charts import trajectory_chart
 from worktrack.progress import trajectory
 from worktrack.tables import csv_bytes
@@ -129,7 +140,8 @@ def show_item(item_id: str) -> bool:
         st.text(item.text)
         if item.status_tracked:
             st.markdown(f"**{t('plan_page.unit_statuses')}**")
-            st.dataframe(item_unit_statuses(report, item_id, current_lang), hide_index=True, width="stretch")
+            st.dataframe(item_unit_statuses(with_visible_notes(signed_in_user(), report), item_id, current_lang),
+                         hide_index=True, width="stretch")
         show_targets(item_id)
     return True
 

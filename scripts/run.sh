@@ -12,4 +12,5 @@ if [ -z "${WORKTRACK_DB:-}" ]; then
     .venv/bin/python -m worktrack --db "$WORKTRACK_DB" demo --if-empty
   fi
 fi
-exec .venv/bin/python -m streamlit run dashboard.py --server.port "${PORT:-8501}" "$@"
+# scripts/serve.py is `streamlit run dashboard.py` with the unauthenticated /_stcore/metrics endpoint closed
+exec .venv/bin/python scripts/serve.py --server.port "${PORT:-8501}" "$@"

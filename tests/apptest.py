@@ -65,12 +65,21 @@ def accounts(users_file, monkeypatch, entry_script) -> dict[str, User]:
     return {key: store.get(username) for key, (username, *_rest) in ACCOUNTS.items()}
 
 
+def signed_in(at: AppTest, user: User) -> AppTest:
+    """Put a completed sign-in of `user` into the session: the identity and, for an account, a real
+    server-side session in the users file's session store (as the login form would open)."""
+    at.session_state["auth_user"] = user
+    at.session_state["auth_method"] = "demo" if user.demo else "password"
+    if not user.demo:
+        at.session_state["auth_session"] = UserStore().start_session(user)
+    return at
+
+
 def dashboard(user: User | None = None, page: str | None = None, lang: str | None = None, **state) -> AppTest:
     """Run the dashboard signed in as `user` (a completed sign-in: the identity is in the session), open `page`."""
     at = AppTest.from_file(ENTRY, default_timeout=60)
     if user is not None:
-        at.session_state["auth_user"] = user
-        at.session_state["auth_method"] = "demo" if user.demo else "password"
+        signed_in(at, user)
     if lang:
         at.session_state["lang"] = lang
     for key, value in state.items():

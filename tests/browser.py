@@ -26,12 +26,12 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_dashboard(env: dict[str, str], timeout: float = 60.0):
-    """Start `streamlit run dashboard.py` on a free loopback port; yield its URL; stop it."""
+    """Start the dashboard as scripts/serve.py does in production, on a free loopback port; yield its URL; stop it."""
     port = free_port()
     full_env = {**os.environ, **env}
     log = open(env.get("WORKTRACK_LOG", os.devnull), "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(port),
+        [sys.executable, str(ROOT / "scripts" / "serve.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
     )

@@ -8,9 +8,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import app_support
-from tests.apptest import dashboard, table_text, texts
+from tests.apptest import dashboard, signed_in, table_text, texts
 from tests.conftest import ROOT
 from tests.test_upload import GOOD, filled
+from worktrack.auth import UserStore
 from worktrack.intake import read_report
 from worktrack.store import Store
 
@@ -152,8 +153,7 @@ def test_only_admins_have_the_admin_page(db_path, accounts, who, two_versions):
 def test_the_admin_page_refuses_others_who_reach_it(db_path, accounts, who, two_versions):
     at = AppTest.from_file(str(ROOT / ADMIN), default_timeout=60)
     if who:
-        at.session_state["auth_user"] = accounts[who]
-        at.session_state["auth_method"] = "password"
+        signed_in(at, accounts[who])
     at.run()
     assert not at.exception
     assert "只有管理员可以使用管理页面。" in texts(at)
@@ -164,3 +164,113 @@ def test_the_admin_page_runs_in_english(db_path, accounts, two_versions):
     at = dashboard(accounts["admin"], ADMIN, lang="en")
     assert at.title[0].value == "Administration"
     assert "Upload accepted" in table_text(at)
+
+
+# -- managing accounts from the page (each test on its own copy of the users file)
+
+
+@pytest.fixture
+def own_accounts(tmp_path, users_file, accounts, monkeypatch):
+    """The test accounts in a users file of this test alone: these tests change accounts."""
+    path = tmp_path / "accounts" / "users.yaml"
+    path.parent.mkdir()
+    path.write_bytes(users_file.read_bytes())
+    monkeypatch.setenv("WORKTRACK_USERS", str(path))
+    return accounts
+
+
+def account_actions(db_path) -> list[tuple[str, str, str]]:
+    log = Store(db_path).audit_log()
+    log = log[log["action"].str.startswith("account.")]
+    return list(zip(log["actor"], log["action"], log["target"], strict=True))
+
+
+def test_an_admin_adds_an_account_on_the_page_and_it_is_audited(db_path, own_accounts):
+    at = dashboard(own_accounts["admin"], ADMIN)
+    at.text_input(key="account_add_username").input("htl")
+    at.text_input(key="account_add_name").input("黄土岭社区 张三")
+    at.selectbox(key="account_add_role").set_value("community")
+    at.selectbox(key="account_add_unit").set_value("黄土岭社区")
+    at.text_input(key="account_add_password").input("Huangtuling-2023")
+    at.button(key="FormSubmitter:account_add_form-添加账号").click().run()
+    assert not at.exception
+    assert "已添加账号 htl。" in texts(at)
+    added = UserStore().get("htl")
+    assert (added.role, added.unit, added.display_name) == ("community", "黄土岭社区", "黄土岭社区 张三")
+    assert UserStore().authenticate("htl", "Huangtuling-2023").ok
+    assert at.session_state["account_add_password"] == ""  # the password does not stay in the session
+    assert account_actions(db_path) == [("admin1", "account.add", "htl")]
+    assert "Huangtuling-2023" not in str(Store(db_path).audit_log().to_numpy())
+
+
+def test_a_refused_account_says_why_and_records_nothing(db_path, own_accounts):
+    at = dashboard(own_accounts["admin"], ADMIN)
+    at.text_input(key="account_add_username").input("tianjian")
+    at.selectbox(key="account_add_role").set_value("leader")
+    at.text_input(key="account_add_password").input("Another-pass-2023")
+    at.button(key="FormSubmitter:account_add_form-添加账号").click().run()
+    assert "用户名“tianjian”已存在" in texts(at)
+    assert account_actions(db_path) == []
+
+
+def test_a_password_reset_on_the_page_ends_the_accounts_sessions(db_path, own_accounts):
+    community = dashboard(own_accounts["tianjian"], "pages/upload.py")
+    assert community.title[0].value == "上报月报"
+    at = dashboard(own_accounts["admin"], ADMIN)
+    at.selectbox(key="account_passwd_user").set_value("tianjian")
+    at.text_input(key="account_new_password").input("Reset-by-admin-1")
+    at.button(key="FormSubmitter:account_passwd_form-重置密码").click().run()
+    assert "已重置 tianjian 的密码" in texts(at)
+    community.run()
+    assert community.title[0].value == "登录"
+    assert UserStore().authenticate("tianjian", "Reset-by-admin-1").ok
+    assert account_actions(db_path) == [("admin1", "account.passwd", "tianjian")]
+
+
+def test_disable_enable_and_bind_a_unit_on_the_page(db_path, own_accounts):
+    community = dashboard(own_accounts["tianjian"])
+    at = dashboard(own_accounts["admin"], ADMIN)
+    at.selectbox(key="account_state_user").set_value("tianjian").run()
+    at.button(key="account_disable").click().run()
+    assert "已停用账号 tianjian" in texts(at) and UserStore().get("tianjian").disabled
+    assert community.run().title[0].value == "登录"
+    at.selectbox(key="account_state_user").set_value("tianjian").run()
+    at.button(key="account_enable").click().run()
+    assert not UserStore().get("tianjian").disabled
+    at.selectbox(key="account_unit_user").set_value("tianjian")
+    at.selectbox(key="account_unit_unit").set_value("涂新社区")
+    at.button(key="FormSubmitter:account_unit_form-绑定").click().run()
+    assert "已把账号 tianjian 绑定到 涂新社区。" in texts(at)
+    assert UserStore().get("tianjian").unit == "涂新社区"
+    assert account_actions(db_path) == [("admin1", "account.disable", "tianjian"),
+                                        ("admin1", "account.enable", "tianjian"),
+                                        ("admin1", "account.unit", "tianjian")]
+
+
+def test_an_admin_cannot_disable_their_own_account(db_path, own_accounts):
+    at = dashboard(own_accounts["admin"], ADMIN)
+    at.selectbox(key="account_state_user").set_value("admin1").run()
+    at.button(key="account_disable").click().run()
+    assert "不能停用自己正在使用的账号。" in texts(at)
+    assert not UserStore().get("admin1").disabled and account_actions(db_path) == []
+
+
+def test_an_admin_signed_out_meanwhile_cannot_change_accounts(db_path, own_accounts):
+    at = dashboard(own_accounts["admin"], ADMIN)
+    UserStore().set_password("admin1", "Changed-elsewhere-1")  # e.g. `users passwd admin1` on the server
+    at.text_input(key="account_add_username").input("sneaky")
+    at.selectbox(key="account_add_role").set_value("admin")
+    at.text_input(key="account_add_password").input("Sneaky-pass-2023")
+    at.button(key="FormSubmitter:account_add_form-添加账号").click().run()
+    assert at.title[0].value == "登录"
+    assert UserStore().get("sneaky") is None and account_actions(db_path) == []
+
+
+def test_a_demo_administrator_cannot_manage_real_accounts(demo_env, accounts, plan, monkeypatch):
+    from worktrack.auth import demo_users
+
+    monkeypatch.setenv("WORKTRACK_DEMO", "1")
+    demo_admin = next(u for u in demo_users(plan) if u.role == "admin")
+    at = dashboard(demo_admin, ADMIN)
+    assert "演示身份不能管理真实账号。" in texts(at)
+    assert not [w for w in at.text_input if w.key == "account_add_password"]

@@ -29,6 +29,7 @@ from worktrack.auth import (
     uploadable_units,
     users_path,
 )
+from worktrack.login_state import MAX_ROWS, PRUNE_EVERY
 
 PASSWORD = "Jinpen-ling-2023"
 CHINESE_PASSWORD = "金盆岭街道民政办2023"
@@ -228,7 +229,7 @@ def test_files_are_private_and_no_temp_files_remain(store, plan):
     store.disable("htl")
     store.authenticate("admin", "wrong-password")
     names = sorted(p.name for p in store.path.parent.iterdir())
-    assert names == ["users.yaml", "users.yaml.lock", "users.yaml.state"]
+    assert names == ["users.yaml", "users.yaml.db", "users.yaml.lock"]
     for path in store.path.parent.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
 
@@ -355,10 +356,13 @@ def test_throttling_with_a_fake_clock(store, clock, hasher):
     assert waits == [4, 8, 16, 32, 60, 60]
     assert store.failure_count("admin") == 9
 
-    # once the wait is over the right password works, and success resets the counter
+    # once the wait is over the right password works, and success resets the account's counters
     assert store.authenticate("admin", PASSWORD).ok
     assert store.failure_count("admin") == 0
-    assert store.authenticate("admin", "wrong-password").retry_after == 0
+    assert store.authenticate("admin", "wrong-password", client="10.0.0.9").retry_after == 0
+    # ...but not the client's: nine failures from one place stay counted against that place, so
+    # signing in to one's own account between guesses at others does not wipe the slate
+    assert store.authenticate("admin", "wrong-password").retry_after == 2
 
 
 def test_throttle_survives_a_restart(store, tmp_path, clock):
@@ -408,6 +412,121 @@ def test_administrator_actions_clear_the_throttle(store, unlock):
         password = PASSWORD
     assert store.failure_count("admin") == 0
     assert store.authenticate("admin", password).ok
+
+
+def test_a_wrong_guess_a_minute_from_elsewhere_never_locks_the_owner_out(store, clock):
+    """Regression: one wrong guess a minute kept the account's only counter locked for good."""
+    store.add("admin", PASSWORD, "admin")
+    for minute in range(120):
+        store.authenticate("admin", "wrong-password", client="203.0.113.7")
+        clock.advance(59)
+        owner = store.authenticate("admin", PASSWORD, client="198.51.100.20")
+        assert owner.ok, (minute, owner.message)
+        clock.advance(1)
+    # the guesser itself is held back to a guess a minute at most
+    assert store.authenticate("admin", "wrong-password", client="203.0.113.7").retry_after == 60
+
+
+def test_a_locked_out_owner_signs_in_with_the_right_password_after_the_wait(store, clock, hasher):
+    store.add("admin", PASSWORD, "admin")
+    waits = []
+    for _ in range(5):
+        waits.append(store.authenticate("admin", "wrong-password").retry_after)
+        clock.advance(waits[-1] - 0.5 if len(waits) == 5 else waits[-1])
+    assert waits == [0, 0, 2, 4, 8]
+    assert not store.authenticate("admin", PASSWORD).ok  # within the wait: refused, unchecked
+    clock.advance(0.5)
+    calls = hasher.verify_calls
+    assert store.authenticate("admin", PASSWORD).ok  # after it: checked, and right
+    assert hasher.verify_calls == calls + 1
+
+
+def test_a_client_guessing_across_many_accounts_is_throttled(store, clock):
+    waits = []
+    for n in range(12):
+        waits.append(store.authenticate(f"user{n}", "wrong-password", client="203.0.113.7").retry_after)
+        clock.advance(waits[-1] if n < 11 else 1)
+    assert waits == [0] * 9 + [2, 4, 8]
+    assert store.authenticate("user99", "wrong-password", client="203.0.113.7").retry_after == 7  # still waiting
+    assert store.authenticate("user99", "wrong-password", client="198.51.100.20").retry_after == 0
+
+
+def test_an_account_under_attack_gives_each_client_one_free_failure(store, clock):
+    store.add("admin", PASSWORD, "admin")
+    for n in range(10):
+        store.authenticate("admin", "wrong-password", client=f"203.0.113.{n}")
+    assert store.failure_count("admin") == 10
+    assert store.authenticate("admin", "wrong-password", client="198.51.100.20").retry_after == 2
+    # ...and still the owner's first attempt from a clean client is checked
+    assert store.authenticate("admin", PASSWORD, client="198.51.100.21").ok
+
+
+def test_ten_thousand_failed_usernames_never_touch_the_users_file(store, clock):
+    """Regression: every failed login rewrote a YAML file of every counter (10,000 names: seconds per login)."""
+    store.add("admin", PASSWORD, "admin")
+    before = (store.path.read_bytes(), store.path.stat().st_mtime_ns)
+    for n in range(10_000):
+        store.state.count_attempt(f"nobody{n}", f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
+    assert (store.path.read_bytes(), store.path.stat().st_mtime_ns) == before
+    assert not store.path.with_name("users.yaml.state").exists()
+    # a pair, a client and an account row per attempt, held under the cap
+    assert MAX_ROWS <= store.state.failure_rows() <= MAX_ROWS + 3 * PRUNE_EVERY
+    assert store.authenticate("admin", PASSWORD).ok
+
+
+# ---------------------------------------------------------------------------
+# sessions
+
+
+def test_a_session_survives_a_restart_and_follows_the_account(store, tmp_path, clock, plan):
+    user = store.add("htl", PASSWORD, "community", unit="黄土岭社区", plan=plan)
+    token = store.start_session(user)
+    restarted = UserStore(tmp_path / "users.yaml", hasher=CountingHasher(), clock=clock)
+    assert restarted.resume_session(token) == user
+    store.set_unit("htl", "天剑社区", plan=plan)
+    assert restarted.resume_session(token).unit == "天剑社区"  # read afresh, not from the session
+
+
+@pytest.mark.parametrize("change", ["set_password", "disable"])
+def test_a_new_password_or_disabling_ends_every_session(store, change):
+    """Regression: a session opened with the old password still uploaded after `users passwd`."""
+    user = store.add("admin", PASSWORD, "admin")
+    tokens = [store.start_session(user) for _ in range(3)]
+    other = store.start_session(store.add("lead", PASSWORD, "leader"))
+    if change == "set_password":
+        store.set_password("admin", PASSWORD + "!")
+    else:
+        store.disable("admin")
+        store.enable("admin")  # enabling again does not bring old sessions back
+    assert [store.resume_session(t) for t in tokens] == [None, None, None]
+    assert store.resume_session(other) is not None
+    assert store.resume_session(store.start_session(store.get("admin"))) == store.get("admin")
+
+
+def test_ending_sessions_of_an_account(store):
+    user = store.add("admin", PASSWORD, "admin")
+    first, second = store.start_session(user), store.start_session(user)
+    store.end_session(first)
+    assert store.resume_session(first) is None and store.resume_session(second) == user
+    assert store.end_sessions("ADMIN") == 1
+    assert store.resume_session(second) is None
+
+
+def test_sessions_end_after_the_idle_timeout(tmp_path, clock, hasher):
+    store = UserStore(tmp_path / "users.yaml", hasher=hasher, clock=clock, idle_timeout=3600)
+    token = store.start_session(store.add("admin", PASSWORD, "admin"))
+    clock.advance(3599)
+    assert store.resume_session(token) is not None
+    clock.advance(3601)
+    assert store.resume_session(token) is None
+
+
+def test_the_session_key_path_is_configurable(tmp_path, monkeypatch, hasher):
+    monkeypatch.setenv("WORKTRACK_SESSION_KEY", str(tmp_path / "secrets" / "worktrack.key"))
+    store = UserStore(tmp_path / "users.yaml", hasher=hasher)
+    store.start_session(store.add("admin", PASSWORD, "admin"))
+    assert (tmp_path / "secrets" / "worktrack.key").is_file()
+    assert not (tmp_path / "users.yaml.key").exists()
 
 
 def test_outdated_hash_is_upgraded_on_login(tmp_path, clock):
@@ -490,7 +609,7 @@ def test_demo_users_are_in_memory_only(plan, tmp_path, monkeypatch):
 
 def _cli(tmp_path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "WORKTRACK_USERS": str(tmp_path / "users.yaml"), "WORKTRACK_PLAN": str(PLAN_PATH),
-           "PYTHONIOENCODING": "utf-8"}
+           "WORKTRACK_DB": str(tmp_path / "worktrack.duckdb"), "WORKTRACK_USER": "ops", "PYTHONIOENCODING": "utf-8"}
     return subprocess.run([sys.executable, "-m", "worktrack", *args], input=stdin, capture_output=True,
                           text=True, encoding="utf-8", env=env, cwd=ROOT, timeout=60)
 
@@ -526,6 +645,31 @@ def test_cli_users_journey(tmp_path):
 
     text = _cli(tmp_path, "users", "list")
     assert text.returncode == 0 and "黄土岭社区" in text.stdout and "$argon2" not in text.stdout
+
+
+def test_every_account_change_from_the_cli_is_in_the_audit_log(tmp_path):
+    from worktrack.store import Store
+
+    steps = [
+        (("users", "add", "admin", "--role", "admin", "--password-stdin"), PASSWORD + "\n"),
+        (("users", "add", "htl", "--role", "community", "--unit", "黄土岭社区", "--password-stdin", "--user", "li"),
+         PASSWORD + "\n"),
+        (("users", "passwd", "htl", "--password-stdin"), "Another-pass-9\n"),
+        (("users", "disable", "htl"), None),
+        (("users", "disable", "htl"), None),  # no change, no record
+        (("users", "enable", "htl"), None),
+        (("users", "unit", "htl", "--unit", "天剑"), None),
+        (("users", "passwd", "ghost", "--password-stdin"), PASSWORD + "\n"),  # refused, no record
+    ]
+    for args, stdin in steps:
+        _cli(tmp_path, *args, stdin=stdin)
+    log = Store(tmp_path / "worktrack.duckdb").audit_log()
+    log = log[log["action"].str.startswith("account.")]
+    assert list(zip(log["actor"], log["action"], log["target"], strict=True)) == [
+        ("ops", "account.add", "admin"), ("li", "account.add", "htl"), ("ops", "account.passwd", "htl"),
+        ("ops", "account.disable", "htl"), ("ops", "account.enable", "htl"), ("ops", "account.unit", "htl")]
+    assert json.loads(log["detail"].iloc[-1]) == {"old": "黄土岭社区", "new": "天剑社区"}
+    assert all(PASSWORD not in str(v) and "argon2" not in str(v) for v in log.to_numpy().ravel())
 
 
 @pytest.mark.parametrize(

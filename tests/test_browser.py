@@ -13,7 +13,10 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def dashboard_url(tmp_path_factory):
     # Demo mode (as `bash scripts/run.sh` starts it) on an empty demo database: the role picker signs in.
+    from worktrack.store import Store
+
     root = tmp_path_factory.mktemp("browser")
+    Store(root / "demo.duckdb").mark_demo(actor="demo")  # what the demo command does before loading
     env = {"WORKTRACK_DB": str(root / "demo.duckdb"), "WORKTRACK_PLAN": str(PLAN_PATH), "WORKTRACK_DEMO": "1",
            "WORKTRACK_USERS": str(root / "users.yaml")}
     with running_dashboard(env) as url:

@@ -24,8 +24,10 @@ FIXTURES = ROOT / "tests" / "fixtures" / "intake"
 
 
 @pytest.fixture
-def run(db_path, capsys):
-    """Run the CLI in-process; return (exit status, stdout, stderr)."""
+def run(db_path, capsys, monkeypatch):
+    """Run the CLI in-process; return (exit status, stdout, stderr). The users file is the test's own:
+    backup and restore copy it."""
+    monkeypatch.setenv("WORKTRACK_USERS", str(db_path.parent / "accounts" / "users.yaml"))
 
     def invoke(*argv: str) -> tuple[int, str, str]:
         code = main(["--db", str(db_path), *argv])
@@ -278,6 +280,43 @@ def test_backup_and_restore_through_the_cli(run, files, tmp_path, capsys):
     assert code == 1 and "--force" in err
     code, out, _ = run("restore", str(tmp_path / "bk"), "--force")
     assert code == 0 and "改名保留" in out
+
+
+def test_backup_holds_the_users_file_and_restore_puts_it_back(run, files, tmp_path, plan):
+    from worktrack.auth import UserStore, users_path
+
+    accounts = UserStore(users_path())
+    accounts.add("tianjian", "Jinpen-ling-2023", "community", "天剑社区", plan=plan)
+    run("ingest", files["may"])
+    code, out, _ = run("backup", str(tmp_path / "bk"))
+    assert code == 0 and "账号文件" in out
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["users_file"] == "users.yaml" and "users.yaml" in manifest["files"]
+    saved = (tmp_path / "bk" / "users.yaml").read_text(encoding="utf-8")
+    assert "$argon2id$" in saved and "Jinpen-ling-2023" not in saved
+    assert oct((tmp_path / "bk" / "users.yaml").stat().st_mode & 0o777) == "0o600"
+
+    before = users_path().read_bytes()
+    accounts.add("intruder", "Intruder-pass-1", "admin")  # a change after the backup
+    code, out, _ = run("restore", str(tmp_path / "bk"), "--force")
+    assert code == 0 and "账号文件已恢复" in out and "原账号文件已改名保留" in out
+    assert users_path().read_bytes() == before
+    assert [u.username for u in UserStore(users_path()).list()] == ["tianjian"]
+    assert oct(users_path().stat().st_mode & 0o777) == "0o600"
+    kept = [p for p in users_path().parent.iterdir() if p.name.startswith("users.yaml.replaced-")]
+    assert len(kept) == 1 and "intruder" in kept[0].read_text(encoding="utf-8")
+
+
+def test_a_tampered_users_file_in_a_backup_is_refused(run, files, tmp_path, plan):
+    from worktrack.auth import UserStore, users_path
+
+    UserStore(users_path()).add("tianjian", "Jinpen-ling-2023", "community", "天剑社区", plan=plan)
+    run("ingest", files["may"])
+    run("backup", str(tmp_path / "bk"))
+    with (tmp_path / "bk" / "users.yaml").open("a", encoding="utf-8") as fh:
+        fh.write("  root: {role: admin}\n")
+    code, _, err = run("restore", str(tmp_path / "bk"), "--force")
+    assert code == 1 and "users.yaml" in err
 
 
 def test_restore_refuses_a_tampered_backup(run, files, tmp_path):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
 import app_support
 from tests.apptest import ENTRY, FAST_HASHER, dashboard, texts
+from tests.conftest import ROOT
 from worktrack.auth import LOGIN_FAILED, UserStore
 from worktrack.demo import load_demo
 from worktrack.intake import read_report
@@ -118,7 +123,7 @@ def test_no_password_is_kept_in_the_session_or_on_disk(db_path, own_users, tmp_p
     assert SECRET not in repr([at.session_state[k] for k in at.session_state])
     needles = [s.encode(enc) for s in (SECRET, "Wrong-password-1") for enc in ("utf-8", "utf-16-le")]
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert any(p.name == "users.yaml" for p in files) and any(p.name == "users.yaml.state" for p in files)
+    assert any(p.name == "users.yaml" for p in files) and any(p.name == "users.yaml.db" for p in files)
     for path in files:
         data = path.read_bytes()
         assert not any(n in data for n in needles), f"a password is stored in {path}"
@@ -136,6 +141,101 @@ def test_signing_out_ends_the_session(db_path, own_users):
 def test_a_disabled_account_is_signed_out_at_its_next_click(db_path, own_users):
     at = sign_in(anonymous(), "tianjian", SECRET)
     UserStore(own_users).disable("tianjian")
+    at.run()
+    assert at.title[0].value == "登录"
+
+
+def _cli(*args: str, stdin: str | None = None, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "worktrack", *args], input=stdin, capture_output=True, text=True,
+                          encoding="utf-8", env={**os.environ, **env, "PYTHONIOENCODING": "utf-8"}, cwd=ROOT,
+                          timeout=60)
+
+
+def test_a_session_opened_with_the_old_password_ends_at_users_passwd(db_path, own_users, plan):
+    """Regression: a session opened with the old password still uploaded after `users passwd`."""
+    at = sign_in(anonymous(), "tianjian", SECRET)
+    at.switch_page("pages/upload.py").run()
+    assert at.title[0].value == "上报月报" and at.file_uploader
+    changed = _cli("users", "passwd", "tianjian", "--password-stdin", stdin="Changed-secret-2024\n",
+                   env={"WORKTRACK_USERS": str(own_users), "WORKTRACK_DB": str(db_path)})
+    assert changed.returncode == 0, changed.stderr
+    at.run()  # the next click
+    assert at.title[0].value == "登录" and not at.file_uploader
+    assert "auth_user" not in at.session_state
+    assert sign_in(at, "tianjian", "Changed-secret-2024").title[0].value == "上报月报"  # back where it was
+
+
+def test_signing_out_ends_the_accounts_other_sessions_too(db_path, own_users):
+    first = sign_in(anonymous(), "tianjian", SECRET)
+    second = sign_in(anonymous(), "tianjian", SECRET)
+    other = sign_in(anonymous(), "lead", SECRET)
+    first.sidebar.button(key="logout").click().run()
+    second.run()
+    other.run()
+    assert second.title[0].value == "登录"
+    assert other.title[0].value == "总览"
+
+
+def cookie_scripts(at) -> list[str]:
+    """The page's cookie-writing scripts (the shared page CSS is an html element too)."""
+    return [h.proto.body for h in at.get("html") if "document.cookie" in h.proto.body]
+
+
+def test_a_sign_in_writes_the_session_cookie_and_a_sign_out_clears_it(db_path, own_users):
+    at = sign_in(anonymous(), "tianjian", SECRET)
+    token = at.session_state["auth_session"]
+    scripts = cookie_scripts(at)
+    assert len(scripts) == 1 and f"worktrack_session={token}; Path=/; SameSite=Strict; Max-Age=2592000" in scripts[0]
+    assert "location.protocol === 'https:' ? '; Secure'" in scripts[0]
+    at.run()
+    assert not cookie_scripts(at)  # written once
+    at.sidebar.button(key="logout").click().run()
+    assert "worktrack_session=; Path=/; SameSite=Strict; Max-Age=0" in cookie_scripts(at)[0]
+    assert UserStore(own_users).resume_session(token) is None
+
+
+def test_a_reload_resumes_the_session_from_its_cookie(db_path, own_users, monkeypatch):
+    token = sign_in(anonymous(), "tianjian", SECRET).session_state["auth_session"]
+    # A reload is a new Streamlit session whose only link to the sign-in is the browser's cookie.
+    monkeypatch.setattr(app_support, "_cookie_token", lambda: token)
+    at = anonymous()
+    assert at.title[0].value == "总览"
+    assert at.session_state["auth_user"].username == "tianjian" and not cookie_scripts(at)
+    monkeypatch.setattr(app_support, "_cookie_token", lambda: token[:-2] + "xx")  # a forged cookie
+    at = anonymous()
+    assert at.title[0].value == "登录" and "Max-Age=0" in cookie_scripts(at)[0]
+    at.run()
+    assert not cookie_scripts(at)  # cleared once, not at every click
+
+
+def test_after_signing_out_the_old_cookie_does_not_sign_back_in(db_path, own_users, monkeypatch):
+    token = sign_in(anonymous(), "tianjian", SECRET).session_state["auth_session"]
+    monkeypatch.setattr(app_support, "_cookie_token", lambda: token)  # the tab was opened with the cookie
+    at = anonymous()
+    assert at.title[0].value == "总览"
+    at.sidebar.button(key="logout").click().run()
+    assert at.title[0].value == "登录"
+    assert at.run().title[0].value == "登录" and not cookie_scripts(at)
+    assert anonymous().title[0].value == "登录"  # a reload with the stale cookie
+
+
+def test_an_idle_session_ends_after_the_timeout(db_path, own_users, monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setenv("WORKTRACK_SESSION_IDLE_HOURS", "8")
+    monkeypatch.setattr(app_support, "user_store", lambda: UserStore(own_users, clock=clock))
+    at = sign_in(anonymous(), "tianjian", SECRET)
+    for _ in range(3):
+        clock.advance(7 * 3600)
+        assert at.run().title[0].value == "总览"
+    clock.advance(8 * 3600 + 1)
+    assert at.run().title[0].value == "登录"
+
+
+def test_a_session_without_a_server_record_is_not_trusted(db_path, own_users):
+    at = AppTest.from_file(ENTRY, default_timeout=60)
+    at.session_state["auth_user"] = UserStore(own_users).get("tianjian")
+    at.session_state["auth_method"] = "password"
+    at.session_state["auth_session"] = "A" * 32 + "." + "B" * 43
     at.run()
     assert at.title[0].value == "登录"
 

@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from tests.apptest import dashboard, table_text
+from tests.apptest import dashboard, table_text, texts
 from tests.conftest import ROOT
 from tests.test_upload import GOOD, filled
 from worktrack.auth import User
@@ -114,3 +114,87 @@ def test_an_identity_claiming_more_than_its_account_gets_the_account(db_path, ac
     assert at.session_state["auth_user"].role == "community"
     at.switch_page("pages/admin.py").run()
     assert "只有管理员可以使用管理页面。" in [e.value for e in at.error]
+
+
+def test_the_dashboard_is_started_without_the_metrics_endpoint():
+    # Streamlit has no option to close /_stcore/metrics; scripts/serve.py does (tested against a running
+    # server in test_session_browser.py), so every way of starting the dashboard goes through it.
+    run = (ROOT / "scripts" / "run.sh").read_text(encoding="utf-8")
+    assert "scripts/serve.py" in run and "-m streamlit run" not in run
+
+
+def test_the_only_script_is_the_session_cookie_writer():
+    for path in UI_SOURCES:
+        module = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(module):
+            if isinstance(node, ast.Call) and any(k.arg == "unsafe_allow_javascript" for k in node.keywords):
+                assert (path.name, [ast.unparse(a) for a in node.args]) == ("app_support.py", ["script"])
+
+
+@pytest.mark.parametrize("token", ["x'; fetch('//evil')//", "A" * 32 + "." + "B" * 42 + "'", "<script>"])
+def test_the_cookie_writer_refuses_anything_but_a_signed_token(token, monkeypatch):
+    import streamlit as st
+
+    import app_support
+
+    monkeypatch.setattr(st, "session_state", {app_support.COOKIE_PENDING: token})
+    with pytest.raises(ValueError):
+        app_support.session_cookie_script()
+
+
+# -- what each role reads (the README's table): a community sees other communities' statuses and
+# totals, never their task notes
+
+
+OWN_NOTE = "天剑社区自己的备注-甲"
+OTHER_NOTE = "夏家冲社区的内部备注-乙"
+PAGES = ["pages/overview.py", "pages/plan.py", "pages/community.py", "pages/meeting.py"]
+
+
+@pytest.fixture
+def two_communities_with_notes(db_path, plan):
+    for unit, note, status in (("天剑社区", OWN_NOTE, "受阻"), ("夏家冲社区", OTHER_NOTE, "进行中")):
+        data = filled(plan, unit, "2023-06", {**GOOD, ("T2-6-3", ""): status}, notes={("T2-6-3", ""): note})
+        report = read_report(data, f"{unit}.csv", plan)
+        assert report.ok, report.errors
+        assert Store(db_path).submit(report, data, submitted_by="test").accepted
+
+
+def everything_on(at) -> str:
+    return texts(at) + "\n" + table_text(at)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_community_never_reads_another_communitys_task_notes(db_path, accounts, two_communities_with_notes, page):
+    at = dashboard(accounts["tianjian"], page, as_of="2023-06")
+    assert OTHER_NOTE not in everything_on(at)
+
+
+def test_on_the_plan_page_a_community_reads_its_own_notes_and_everyones_statuses(
+        db_path, accounts, two_communities_with_notes):
+    at = dashboard(accounts["tianjian"], "pages/plan.py", as_of="2023-06")
+    seen = everything_on(at)
+    assert OWN_NOTE in seen and OTHER_NOTE not in seen
+    statuses = next(f.value for f in at.dataframe if OWN_NOTE in f.value.to_numpy().ravel())
+    assert {"天剑社区", "夏家冲社区"} <= set(statuses.iloc[:, 0])  # other units' statuses stay visible
+    assert "进行中" in set(statuses.iloc[:, 1]) and "受阻" in set(statuses.iloc[:, 1])
+
+
+@pytest.mark.parametrize("who", ["leader", "admin"])
+def test_leaders_and_admins_read_every_units_notes_on_the_plan_page(db_path, accounts, two_communities_with_notes,
+                                                                     who):
+    seen = everything_on(dashboard(accounts[who], "pages/plan.py", as_of="2023-06"))
+    assert OWN_NOTE in seen and OTHER_NOTE in seen
+
+
+def test_visible_note_units_by_role(accounts, plan):
+    from worktrack.auth import visible_note_units
+
+    names = [u.name for u in plan.units]
+    assert visible_note_units(accounts["leader"], names) == set(names)
+    assert visible_note_units(accounts["admin"], names) == set(names)
+    assert visible_note_units(accounts["tianjian"], names) == {"天剑社区"}
+    assert visible_note_units(accounts["office"], names) == {"街道民政办"}
+    assert visible_note_units(None, names) == set()
+    disabled = User("x", "x", "leader", disabled=True)
+    assert visible_note_units(disabled, names) == set()

@@ -75,6 +75,8 @@ def test_demo_and_real_uploads_never_share_a_database(db_path, plan):
     demo_user = User("demo-tianjian", "天剑社区（演示）", "community", "天剑社区", demo=True)
     data = filled(plan, "天剑社区", "2023-06", GOOD)
     report = read_report(data, "a.csv", plan)
+    assert submission.submit_upload(store, demo_user, report, data, confirm=False).status == "rejected"  # not demo
+    store.mark_demo(actor="demo")  # what the demo command does first
     assert submission.submit_upload(store, demo_user, report, data, confirm=False).status == "accepted"
     other = filled(plan, "天剑社区", "2023-07", GOOD)
     refused = submission.submit_upload(store, TIANJIAN, read_report(other, "b.csv", plan), other, confirm=False)

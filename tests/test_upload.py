@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import app_support
-from tests.apptest import dashboard, table_text, texts
+from tests.apptest import dashboard, signed_in, table_text, texts
 from tests.conftest import ROOT
 from worktrack.intake import read_report
 from worktrack.store import Store
@@ -223,8 +223,7 @@ def test_a_leader_cannot_upload(db_path, accounts):
 def test_the_upload_page_refuses_a_leader_who_reaches_it(db_path, accounts):
     # The page file run on its own (a deep link before dashboard.py has run) still checks the role.
     at = AppTest.from_file(str(ROOT / UPLOAD), default_timeout=60)
-    at.session_state["auth_user"] = accounts["leader"]
-    at.session_state["auth_method"] = "password"
+    signed_in(at, accounts["leader"])
     at.run()
     assert not at.exception
     assert "只有社区账号" in texts(at)
@@ -274,6 +273,7 @@ def test_the_history_lists_every_version_with_its_original(db_path, accounts, pl
 
 def test_real_reports_are_refused_on_a_database_holding_demo_data(db_path, accounts, plan):
     data = filled(plan, "黄土岭社区", "2023-05", GOOD)
+    Store(db_path).mark_demo(actor="demo")  # the demo command marks the database, then loads
     Store(db_path).submit(read_report(data, "demo_huangtuling_2023-05.csv", plan), data,
                           submitted_by="huangtuling_demo")
     at = open_upload(accounts["tianjian"])

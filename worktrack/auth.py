@@ -2,13 +2,16 @@
 
 The dashboard learns who a user is only from its server-side session, set after `authenticate`
 succeeds; nothing here trusts a name typed into a widget. The users file holds argon2 hashes,
-never a password. Failed-login counters live in a small state file beside it so that throttling
-survives restarts and is shared by every process serving the dashboard.
+never a password. Sessions and failed-login counters live beside it in `<users file>.db`
+(worktrack.login_state), so that they survive restarts and are shared by every process serving the
+dashboard. An account's `session_generation` moves on at a new password and when it is disabled,
+which ends every session opened before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -277,7 +280,7 @@ def _timestamp(value: Any) -> dt.datetime | None:
 
 
 class UserStore:
-    """Accounts in a YAML users file, plus failed-login counters in `<users file>.state`."""
+    """Accounts in a YAML users file; sessions and failed-login counters in `<users file>.db` beside it."""
 
     def __init__(
         self,
@@ -289,16 +292,23 @@ class UserStore:
         base_delay: float = BASE_DELAY,
         max_delay: float = MAX_DELAY,
         failure_window: float = FAILURE_WINDOW,
+        idle_timeout: float | None = None,
+        key_path: str | os.PathLike | None = None,
     ):
+        from worktrack.login_state import LoginState
+
         self.path = users_path(path)
-        self.state_path = self.path.with_name(self.path.name + ".state")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.state_path = self.path.with_name(self.path.name + ".db")
+        from worktrack import config
+
+        configured = config.settings().session_key
+        self.key_path = Path(key_path or configured or self.path.with_name(self.path.name + ".key"))
         self._hasher = hasher or PasswordHasher()
         self._clock = clock
-        self.max_failures = max_failures
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.failure_window = failure_window
+        self.state = LoginState(self.state_path, self.key_path, clock=clock, idle_timeout=idle_timeout,
+                                pair_free=max_failures, base_delay=base_delay, max_delay=max_delay,
+                                failure_window=failure_window)
         self._dummy: str | None = None
 
     # -- reading
@@ -370,6 +380,7 @@ class UserStore:
             record = self._record(records, name)
             record["password_hash"] = password_hash
             record["password_changed_at"] = self._now_text()
+            _bump_generation(record)  # every session opened with the old password ends
             user = self._user(name, record)
         self.clear_failures(name)
         return user
@@ -384,33 +395,69 @@ class UserStore:
         self.clear_failures(user.username)
         return user
 
+    def set_unit(self, username: str, unit: str | None, *, plan: Plan | Iterable[str] | None = None) -> User:
+        """Bind a community account to another reporting unit (checked against `plan`)."""
+        name = self._existing_name(username)
+        record = self._read_users()[name]
+        canonical = resolve_unit(str(record.get("role")), unit, plan)
+        with self._editing_users() as records:
+            record = self._record(records, name)
+            record["unit"] = canonical
+            return self._user(name, record)
+
     def clear_failures(self, username: str) -> None:
-        """Forget the failed-login counter of `username` (an administrator's unlock)."""
-        key = self._throttle_key(username)
-        with _exclusive(self.lock_path):
-            state = self._read_state()
-            if state.pop(key, None) is not None:
-                self._write_state(state, self._clock())
+        """Forget the failed-login counters of `username` (an administrator's unlock)."""
+        self.state.clear_failures(self._throttle_key(username))
+
+    # -- sessions
+
+    def session_generation(self, username: str) -> int | None:
+        """The account's session generation (moves on at a new password or when disabled); None: no account."""
+        record = self._read_users().get(normalize_username(username))
+        if record is None:
+            return None
+        try:
+            return int(record.get("session_generation", 0))
+        except (TypeError, ValueError):
+            return 0
+
+    def start_session(self, user: User) -> str:
+        """Open a server-side session for `user` and return its signed token (for the browser's cookie)."""
+        generation = self.session_generation(user.username)
+        return self.state.create_session(user.username, generation if generation is not None else -1)
+
+    def resume_session(self, token: str | None) -> User | None:
+        """The account behind a session token, read afresh; None if the session or the account has ended."""
+        username = self.state.resume_session(token, self.session_generation)
+        if username is None:
+            return None
+        user = self.get(username)
+        if user is None or user.disabled:
+            return None
+        return user
+
+    def end_session(self, token: str | None) -> None:
+        """Revoke one session token."""
+        self.state.revoke_session(token)
+
+    def end_sessions(self, username: str) -> int:
+        """Revoke every session of `username` (signing out ends the account's sessions everywhere)."""
+        return self.state.revoke_sessions(normalize_username(username))
 
     # -- logging in
 
-    def authenticate(self, username: str, password: str) -> AuthResult:
-        """Check a login; throttles repeated failures per account and never says which part was wrong."""
+    def authenticate(self, username: str, password: str, client: str | None = None) -> AuthResult:
+        """Check a login; throttles failures per account and client and never says which part was wrong.
+
+        `client` identifies where the attempt comes from (an IP address); waits are imposed only on
+        the client that failed, so someone else's wrong guesses never lock the owner out.
+        """
         key = self._throttle_key(username)
-        with _exclusive(self.lock_path):
-            now = self._clock()
-            state = self._read_state()
-            entry = self._live_entry(state.get(key), now)
-            if entry is not None and entry["locked_until"] > now:
-                wait = max(1, math.ceil(min(entry["locked_until"] - now, self.max_delay)))
-                return AuthResult(False, None, LOGIN_THROTTLED.format(seconds=wait), wait)
-            # Count the attempt as failed before checking it, so parallel guesses cannot all slip
-            # past the throttle; a success below takes it back.
-            count = (entry["count"] if entry else 0) + 1
-            delay = self._delay_after(count)
-            state[key] = {"count": count, "last_failure": now, "locked_until": now + delay}
-            self._write_state(state, now)
-        wait = math.ceil(delay)
+        throttle = self.state.count_attempt(key, _client_key(client))
+        if throttle.wait > 0:
+            wait = max(1, math.ceil(throttle.wait))
+            return AuthResult(False, None, LOGIN_THROTTLED.format(seconds=wait), wait)
+        wait = math.ceil(throttle.delay_after_failure)
 
         name = normalize_username(username)
         record = self._read_users().get(name) if USERNAME_PATTERN.fullmatch(name) else None
@@ -420,14 +467,13 @@ class UserStore:
         assert record is not None
         if record.get("disabled"):
             return AuthResult(False, None, LOGIN_DISABLED, wait)
-        self.clear_failures(name)
+        self.state.forgive(throttle)
         self._rehash_if_needed(name, record["password_hash"], password)
         return AuthResult(True, self._user(name, record), LOGIN_OK, 0)
 
     def failure_count(self, username: str) -> int:
-        """Consecutive failed logins currently counted against `username`."""
-        entry = self._live_entry(self._read_state().get(self._throttle_key(username)), self._clock())
-        return entry["count"] if entry else 0
+        """Failed logins currently counted against `username`, from every client."""
+        return self.state.failure_count(self._throttle_key(username))
 
     # -- internals
 
@@ -447,6 +493,8 @@ class UserStore:
         name = normalize_username(username)
         with self._editing_users() as records:
             record = self._record(records, name)
+            if disabled and not record.get("disabled"):
+                _bump_generation(record)
             record["disabled"] = disabled
             return self._user(name, record)
 
@@ -498,41 +546,6 @@ class UserStore:
             body = yaml.safe_dump({"version": 1, "users": records}, allow_unicode=True, sort_keys=False)
             _atomic_write(self.path, _FILE_HEADER + body)
 
-    def _read_state(self) -> dict[str, dict]:
-        # The counters are advisory: an unreadable state file must not lock everyone out.
-        try:
-            data = yaml.safe_load(self.state_path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError, UnicodeDecodeError):
-            return {}
-        failures = data.get("failures") if isinstance(data, dict) else None
-        if not isinstance(failures, dict):
-            return {}
-        state = {}
-        for key, entry in failures.items():
-            try:
-                state[str(key)] = {"count": int(entry["count"]), "last_failure": float(entry["last_failure"]),
-                                   "locked_until": float(entry["locked_until"])}
-            except (TypeError, KeyError, ValueError):
-                continue
-        return state
-
-    def _write_state(self, state: dict[str, dict], now: float) -> None:
-        live = {k: v for k, v in state.items() if self._live_entry(v, now) is not None}
-        body = yaml.safe_dump({"version": 1, "failures": live}, allow_unicode=True, sort_keys=True)
-        _atomic_write(self.state_path, "# worktrack failed-login counters; safe to delete.\n" + body)
-
-    def _live_entry(self, entry: dict | None, now: float) -> dict | None:
-        if entry is None:
-            return None
-        if entry["locked_until"] <= now and now - entry["last_failure"] > self.failure_window:
-            return None
-        return entry
-
-    def _delay_after(self, failures: int) -> float:
-        if failures < self.max_failures:
-            return 0.0
-        return min(self.base_delay * 2 ** min(failures - self.max_failures, 32), self.max_delay)
-
     @staticmethod
     def _throttle_key(username: str) -> str:
         # Unknown names are throttled too, so the throttle does not reveal which accounts exist.
@@ -567,6 +580,18 @@ class UserStore:
             record = records.get(name)
             if record is not None and record.get("password_hash") == password_hash:
                 record["password_hash"] = new_hash
+
+
+def _bump_generation(record: dict) -> None:
+    try:
+        record["session_generation"] = int(record.get("session_generation", 0)) + 1
+    except (TypeError, ValueError):
+        record["session_generation"] = 1
+
+
+def _client_key(client: str | None) -> str:
+    # One key for every client without an address (local use, tests): they share one counter.
+    return (str(client).strip()[:64] or "-") if client else "-"
 
 
 def authenticate(username: str, password: str, *, store: UserStore | None = None) -> AuthResult:
@@ -617,6 +642,32 @@ def uploadable_units(user: User | None, plan: Plan) -> list[str]:
     return [u.name for u in plan.units if can_upload(user, u.name)]
 
 
+def visible_note_units(user: User | None, units: Iterable[str]) -> frozenset[str]:
+    """Of `units`, those whose task notes (备注) `user` may read: leaders and admins every unit, a
+    community account its own unit only, nobody else none. Statuses and figures are not notes: every
+    signed-in role sees every unit's (see the README's table of what each role reads)."""
+    if not _active(user):
+        return frozenset()
+    assert user is not None
+    if user.role in ("leader", "admin"):
+        return frozenset(units)
+    return frozenset(u for u in units if user.unit is not None and u == user.unit)
+
+
+def with_visible_notes(user: User | None, report: Any) -> Any:
+    """A progress report (its `tasks` table: reporting_unit, note) with the notes `user` may not read
+    emptied; the same report when nothing is hidden."""
+    tasks = report.tasks
+    if not len(tasks) or "note" not in tasks:
+        return report
+    hidden = ~tasks["reporting_unit"].isin(visible_note_units(user, tasks["reporting_unit"].unique()))
+    if not hidden.any():
+        return report
+    tasks = tasks.copy()
+    tasks["note"] = tasks["note"].where(~hidden, None)
+    return dataclasses.replace(report, tasks=tasks)
+
+
 class Permissions:
     """The permission checks under one name, for callers that prefer `Permissions.can_upload(...)`."""
 
@@ -625,6 +676,7 @@ class Permissions:
     can_admin = staticmethod(can_admin)
     can_export = staticmethod(can_export)
     uploadable_units = staticmethod(uploadable_units)
+    visible_note_units = staticmethod(visible_note_units)
 
 
 # ---------------------------------------------------------------------------
@@ -647,9 +699,12 @@ def demo_users(plan: Plan) -> list[User]:
     return users
 
 
-# Demo data and real data never share a database. An upload counts as demo data when the demo loader
+# Demo data and real data never share a database. A database is a demo database when the `demo`
+# command made it: the demo loader records a `db.demo` row in the store's audit log before loading
+# (Store.mark_demo), and nothing else writes that action. File names (of the database or of an
+# upload) say nothing. Inside a demo database an upload counts as demo data when the demo loader
 # wrote it (file demo_*, sender <unit id>_demo) or a demo identity sent it (sender demo-*).
-DEMO_DB_MARK = "demo"
+DEMO_ACTION = "db.demo"
 DEMO_FILE_PREFIX = "demo_"
 DEMO_LOADER_SUFFIX = "_demo"
 
@@ -671,17 +726,31 @@ def demo_upload_count(uploads: Any) -> int:
     return len(uploads) - real_upload_count(uploads)
 
 
-def demo_database_problem(db_path: str | os.PathLike, uploads: Callable[[], Any]) -> str | None:
+def demo_write_refusal(demo_identity: bool, made_by_demo: bool, uploads: Callable[[], Any]) -> str | None:
+    """Why a sender may not write to this database at all, as a code, or None.
+
+    "demo-database": a real account (or the command line) writing into a database the demo command
+    made; "real-database": a demo identity writing into any other database, or into one holding real
+    uploads. `uploads` returns the uploads table and is only called for demo identities.
+    """
+    if not demo_identity:
+        return "demo-database" if made_by_demo else None
+    if not made_by_demo or real_upload_count(uploads()):
+        return "real-database"
+    return None
+
+
+def demo_database_problem(db_path: str | os.PathLike, made_by_demo: bool, uploads: Callable[[], Any]) -> str | None:
     """Why demo mode (password-free role picker) must not run on this database, or None if it may.
 
-    Demo mode needs a database whose file name says it is a demo database and that holds no real
-    upload: otherwise anyone could pick the administrator role and change real figures. `uploads`
-    returns the uploads table; it is only called when the file name passes.
+    Demo mode needs a database the `demo` command made (`made_by_demo`, from Store.made_by_demo) that
+    holds no real upload: otherwise anyone could pick the administrator role and change real figures.
+    `uploads` returns the uploads table; it is only called for a demo database.
     """
     name = Path(db_path).name
-    if DEMO_DB_MARK not in name.lower():
-        return (f"演示模式只能使用演示数据库（文件名含“{DEMO_DB_MARK}”，如 data/demo.duckdb），"
-                f"当前数据库是 {name}。已关闭演示模式，请用账号登录。")
+    if not made_by_demo:
+        return ("演示模式只能使用演示数据库（由 demo 命令建立，如 python -m worktrack --db data/demo.duckdb demo），"
+                f"当前数据库 {name} 不是。已关闭演示模式，请用账号登录。")
     real = real_upload_count(uploads())
     if real:
         return (f"数据库 {name} 里有 {real} 份真实上报，不能作为演示数据库使用。已关闭演示模式，请用账号登录；"

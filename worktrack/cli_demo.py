@@ -27,9 +27,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"数据库 {db} 已有数据，未重新导入演示数据。")
         return EXIT_OK
     real = real_upload_count(store.uploads())
-    if real:
-        print(f"数据库 {db} 里有 {real} 份真实上报，不能导入演示数据：演示数据和真实数据不能放在同一个数据库。"
-              "请用 --db 指定一个新的演示数据库（如 data/demo.duckdb）。", file=sys.stderr)
+    if real or (not store.is_empty() and not store.made_by_demo()):
+        print(f"数据库 {db} 里有 {real or len(store.uploads())} 份真实上报，不能导入演示数据：演示数据和真实数据不能"
+              "放在同一个数据库。请用 --db 指定一个新的演示数据库（如 data/demo.duckdb）。", file=sys.stderr)
         return EXIT_REJECTED
     out_dir = Path(args.out) if args.out else config.SAMPLES_DIR
 

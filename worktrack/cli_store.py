@@ -110,6 +110,8 @@ def _fmt_value(value: Any) -> str:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from worktrack.auth import demo_write_refusal
+    from worktrack.i18n import translate
     from worktrack.intake import read_report
     from worktrack.store import StoreBusy
 
@@ -122,6 +124,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     month = month_option(args.month) if args.month is not None else None
     store = _open_store(args)
     user = _user(args)
+    # The upload screen's rule: demo and real data never share a database.
+    if demo_write_refusal(False, store.made_by_demo(), store.uploads):
+        print(translate("upload.refused_demo_db", "zh"), file=sys.stderr)
+        return EXIT_REJECTED
 
     entries: list[dict[str, Any]] = []
     busy_message = None
@@ -283,24 +289,28 @@ def cmd_unlock(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from worktrack.auth import users_path
+
     key = _sign_key(args)
-    manifest = _open_store(args).backup(args.directory, sign_key=key)
+    manifest = _open_store(args).backup(args.directory, sign_key=key, users_file=users_path())
     if args.json:
         print_json({"directory": str(args.directory), "manifest": manifest})
         return EXIT_OK
     rows = manifest["tables"]
+    users = "、账号文件（仅密码哈希）" if manifest.get("users_file") else ""
     print(f"已备份到 {args.directory}：上传 {rows['uploads']['rows']} 份、数据 {rows['facts']['rows']} 行、"
-          f"审计记录 {rows['audit_log']['rows']} 条、原始文件 {manifest['raw_files']} 个；"
+          f"审计记录 {rows['audit_log']['rows']} 条、原始文件 {manifest['raw_files']} 个{users}；"
           f"每个文件的校验值记在 manifest.json" + ("，并已用密钥签名。" if key else "（未签名）。"))
     return EXIT_OK
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from worktrack.auth import users_path
     from worktrack.store import Store
 
     db = _db(args)
     store = Store.restore(args.directory, db, force=args.force, actor=_user(args), busy_timeout=_busy_timeout(),
-                          sign_key=_sign_key(args))
+                          sign_key=_sign_key(args), users_file=users_path())
     counts = store.counts()
     restored = store.audit_log(action="db.restore").iloc[-1]
     signature = json.loads(restored["detail"]).get("signature")
@@ -313,9 +323,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
                     "detail": restored["detail"], "message": message})
         return EXIT_OK
     print(message + ("备份签名核验通过。" if signature == "valid" else ""))
-    previous = json.loads(restored["detail"]).get("previous_database")
-    if previous:
-        print(f"原数据库已改名保留为 {previous}。")
+    detail = json.loads(restored["detail"])
+    if detail.get("previous_database"):
+        print(f"原数据库已改名保留为 {detail['previous_database']}。")
+    if detail.get("users_file"):
+        print(f"账号文件已恢复到 {detail['users_file']}。")
+    if detail.get("previous_users_file"):
+        print(f"原账号文件已改名保留为 {detail['previous_users_file']}。")
     return EXIT_OK
 
 

@@ -1,7 +1,9 @@
-"""`users`: local accounts (add, passwd, disable, enable, list) in the users file.
+"""`users`: local accounts (add, passwd, disable, enable, unit, list) in the users file.
 
 Passwords come from a terminal prompt or, for scripts, one line on standard input
 (`--password-stdin`); never from the command line, where they would land in shell history.
+Every change is written to the database's audit log (`--db`), with who made it (`--user`, else
+WORKTRACK_USER, else cli:<system user>), as the 管理 page does.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import argparse
 import sys
 
 from worktrack.cli import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, UsageError, load_plan_or_exit, print_json
+
+ACTOR_HELP = "操作人，记入审计日志（默认：环境变量 WORKTRACK_USER 或当前系统用户）"
 
 
 def _store():
@@ -55,6 +59,21 @@ def _rejected(exc: Exception) -> int:
     return EXIT_REJECTED
 
 
+def _audited(args: argparse.Namespace, action: str, username: str, detail: dict | None = None) -> int:
+    """Record an account change in the audit log; the change itself is already made."""
+    from worktrack import config
+    from worktrack.cli_store import _busy_timeout, _user
+    from worktrack.store import Store, StoreError
+
+    try:
+        Store(config.db_path(args.db), busy_timeout=_busy_timeout()).record_account_event(
+            action, username, actor=_user(args), detail=detail)
+    except StoreError as exc:
+        print(f"账号已修改，但审计记录没有写入数据库：{exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    return EXIT_OK
+
+
 def cmd_users_add(args: argparse.Namespace) -> int:
     from worktrack.auth import AccountError, UserStoreError, check_username, resolve_unit
 
@@ -77,7 +96,8 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     except (AccountError, UserStoreError) as exc:
         return _rejected(exc)
     print(f"已添加账号 {_describe(user)}。账号文件：{store.path}")
-    return EXIT_OK
+    return _audited(args, "account.add", user.username,
+                    {"role": user.role, "unit": user.unit, "display_name": user.display_name})
 
 
 def cmd_users_passwd(args: argparse.Namespace) -> int:
@@ -93,8 +113,8 @@ def cmd_users_passwd(args: argparse.Namespace) -> int:
         user = store.set_password(args.username, password)
     except (AccountError, UserStoreError) as exc:
         return _rejected(exc)
-    print(f"已修改 {user.username} 的密码。")
-    return EXIT_OK
+    print(f"已修改 {user.username} 的密码；该账号已登录的会话在下一次操作时退出。")
+    return _audited(args, "account.passwd", user.username)
 
 
 def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
@@ -108,9 +128,9 @@ def _set_disabled(args: argparse.Namespace, disabled: bool) -> int:
         return _rejected(exc)
     if before is not None and before.disabled == disabled:
         print(f"账号 {user.username} 本来就已{'停用' if disabled else '启用'}，未作修改。")
-    else:
-        print(f"已{'停用' if disabled else '启用'}账号 {_describe(user)}。")
-    return EXIT_OK
+        return EXIT_OK
+    print(f"已{'停用' if disabled else '启用'}账号 {_describe(user)}。")
+    return _audited(args, "account.disable" if disabled else "account.enable", user.username)
 
 
 def cmd_users_disable(args: argparse.Namespace) -> int:
@@ -119,6 +139,24 @@ def cmd_users_disable(args: argparse.Namespace) -> int:
 
 def cmd_users_enable(args: argparse.Namespace) -> int:
     return _set_disabled(args, False)
+
+
+def cmd_users_unit(args: argparse.Namespace) -> int:
+    from worktrack.auth import AccountError, UserStoreError
+
+    store = _store()
+    try:
+        before = store.get(args.username)
+        if before is None:
+            raise AccountError("unknown-user", f"没有用户名为“{args.username}”的账号")
+        user = store.set_unit(args.username, args.unit, plan=load_plan_or_exit(args))
+    except (AccountError, UserStoreError) as exc:
+        return _rejected(exc)
+    if before.unit == user.unit:
+        print(f"账号 {user.username} 本来就绑定 {user.unit}，未作修改。")
+        return EXIT_OK
+    print(f"已把账号 {user.username} 绑定到 {user.unit}（原为 {before.unit or '-'}）。")
+    return _audited(args, "account.unit", user.username, {"old": before.unit, "new": user.unit})
 
 
 def cmd_users_list(args: argparse.Namespace) -> int:
@@ -164,20 +202,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--unit", help="社区账号绑定的上报单位（名称、编号或简称，如 黄土岭社区）")
     p.add_argument("--name", help="显示名（默认与用户名相同）")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读取一行作为密码（供脚本使用）")
+    p.add_argument("--user", help=ACTOR_HELP)
     p.set_defaults(func=cmd_users_add)
 
     p = users_sub.add_parser("passwd", help="修改账号密码")
     p.add_argument("username", metavar="USERNAME")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读取一行作为密码（供脚本使用）")
+    p.add_argument("--user", help=ACTOR_HELP)
     p.set_defaults(func=cmd_users_passwd)
 
-    p = users_sub.add_parser("disable", help="停用账号（不删除）")
+    p = users_sub.add_parser("disable", help="停用账号（不删除；已登录的会话在下一次操作时退出）")
     p.add_argument("username", metavar="USERNAME")
+    p.add_argument("--user", help=ACTOR_HELP)
     p.set_defaults(func=cmd_users_disable)
 
     p = users_sub.add_parser("enable", help="重新启用账号，并清除登录失败计数")
     p.add_argument("username", metavar="USERNAME")
+    p.add_argument("--user", help=ACTOR_HELP)
     p.set_defaults(func=cmd_users_enable)
+
+    p = users_sub.add_parser("unit", help="把社区账号绑定到另一个上报单位")
+    p.add_argument("username", metavar="USERNAME")
+    p.add_argument("--unit", required=True, help="上报单位（名称、编号或简称，如 黄土岭社区）")
+    p.add_argument("--user", help=ACTOR_HELP)
+    p.set_defaults(func=cmd_users_unit)
 
     p = users_sub.add_parser("list", help="列出账号（不含密码哈希）")
     p.add_argument("--json", action="store_true", help="输出 JSON")

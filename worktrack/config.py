@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "WARNING", description="命令行写到标准错误的日志级别")
     log: Path = Field(DEFAULT_LOG, description="日志文件")
+    session_idle_hours: float = Field(8.0, gt=0, description="登录多久不操作后失效（小时）")
+    session_key: Path | None = Field(None, description="会话签名密钥文件（默认账号文件旁的 users.yaml.key）")
     today: dt.date | None = Field(None, description="把“今天”固定为某日（如 2023-11-03），用于测试和例会预演；默认按北京时间")
 
 

@@ -293,6 +293,7 @@ def load_demo(plan: Plan, store, through: str, out_dir: Path, progress=None, sto
     """Write the demo files and ingest each through the real intake path; return the submit results."""
     from worktrack.intake import read_report
 
+    store.mark_demo(actor="demo")  # first: a half-loaded demo database is still a demo database
     files = write_demo_files(plan, through, out_dir, story=story)
     results = []
     for n, demo_file in enumerate(files, start=1):

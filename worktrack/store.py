@@ -75,6 +75,7 @@ UPLOAD_STATES = ("active", "superseded", "rolled_back")
 SYSTEM_ACTOR = "system"
 BACKUP_FORMAT = "worktrack-backup"
 BACKUP_FORMAT_VERSION = 1
+USERS_BACKUP_NAME = "users.yaml"  # the users file in a backup: account settings and argon2 hashes only
 BUSY_MESSAGE = "数据库正被另一个程序使用（例如正在导入数据或备份），已等待 {seconds:g} 秒仍未释放，请稍后重试。"
 CORRUPT_MESSAGE = ("数据库文件“{path}”已损坏，无法可靠读写（{detail}）。请停止使用该文件，从最近的备份恢复："
                    "python -m worktrack restore 备份目录 --force（损坏的文件会改名保留，不会删除）。")
@@ -819,6 +820,32 @@ class Store:
         if current < SCHEMA_VERSION:
             self._write(SYSTEM_ACTOR, "schema.migrate", apply)
 
+    # -- account changes (the accounts live in the users file; the record of changing them lives here)
+
+    def record_account_event(self, action: str, username: str, *, actor: str,
+                             detail: dict[str, Any] | None = None) -> None:
+        """Append an account change made in the users file (`account.*`) to the audit log; writes nothing else."""
+        if not action.startswith("account."):
+            raise ValueError(f"not an account action: {action}")
+        self._write(actor, action, lambda _con: _Outcome(None, [_Audit(target=username, detail=detail)]))
+
+    # -- how the database was made -------------------------------------------
+
+    def mark_demo(self, *, actor: str) -> bool:
+        """Record that the demo loader made this database (a `db.demo` audit row); False if already recorded."""
+
+        def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            if _first(con.execute("SELECT 1 FROM audit_log WHERE action = 'db.demo' LIMIT 1")):
+                return _Outcome(False)
+            return _Outcome(True, [_Audit(target="database", new_value="demo")])
+
+        return self._write(actor, "db.demo", write)
+
+    def made_by_demo(self) -> bool:
+        """True when the demo loader made this database (see mark_demo); never guessed from file names."""
+        with self.snapshot() as r:
+            return _first(r._con.execute("SELECT 1 FROM audit_log WHERE action = 'db.demo' LIMIT 1")) is not None
+
     # -- submit ------------------------------------------------------------
 
     def submit(self, report: IntakeReport, raw: bytes, *, submitted_by: str, confirm: bool = False,
@@ -1016,8 +1043,10 @@ class Store:
 
     # -- backup and restore ------------------------------------------------
 
-    def backup(self, directory: str | os.PathLike, *, sign_key: bytes | None = None) -> dict[str, Any]:
-        """Write every table as Parquet, raw files under raw/<sha256>, and manifest.json; return it.
+    def backup(self, directory: str | os.PathLike, *, sign_key: bytes | None = None,
+               users_file: str | os.PathLike | None = None) -> dict[str, Any]:
+        """Write every table as Parquet, raw files under raw/<sha256>, the users file (argon2 hashes only)
+        when given and present, and manifest.json; return it.
 
         With sign_key, manifest.json.sig holds an HMAC-SHA256 of the manifest's bytes, so that a
         restore holding the same key can tell this backup from one whose files and manifest were
@@ -1027,14 +1056,14 @@ class Store:
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
             raise StoreRefused(f"备份目录“{out}”不是空目录；为免覆盖已有备份，请指定一个新目录。")
         try:
-            return self._backup(out, sign_key)
+            return self._backup(out, sign_key, users_file)
         except OSError as exc:
             known = store_error(exc, out)
             if known is None:
                 raise
             raise known from exc
 
-    def _backup(self, out: Path, sign_key: bytes | None) -> dict[str, Any]:
+    def _backup(self, out: Path, sign_key: bytes | None, users_file: str | os.PathLike | None = None) -> dict[str, Any]:
         _mkdir_private(out / "raw")
         _make_private(out, PRIVATE_DIR_MODE)
         tables: dict[str, dict[str, Any]] = {}
@@ -1055,12 +1084,17 @@ class Store:
                 for sha, raw in batch:
                     _write_private(out / "raw" / sha, bytes(raw))
                     raw_count += 1
+        users = Path(users_file) if users_file is not None else None
+        if users is not None and users.is_file():
+            _write_private(out / USERS_BACKUP_NAME, users.read_bytes())
         files = {p.relative_to(out).as_posix(): _sha256_file(p) for p in sorted(out.rglob("*")) if p.is_file()}
         manifest = {
             "format": BACKUP_FORMAT, "format_version": BACKUP_FORMAT_VERSION, "schema_version": version,
             "created_at": now_china().isoformat(sep=" "), "database": str(self.path),
             "tables": tables, "raw_files": raw_count, "files": files,
         }
+        if USERS_BACKUP_NAME in files:
+            manifest["users_file"] = USERS_BACKUP_NAME
         data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
         if sign_key is not None:
             signature = {"algorithm": SIGNATURE_ALGORITHM, "signature": _manifest_signature(sign_key, data)}
@@ -1071,7 +1105,8 @@ class Store:
 
     @classmethod
     def restore(cls, directory: str | os.PathLike, db_path: str | os.PathLike, *, force: bool = False,
-                actor: str = SYSTEM_ACTOR, busy_timeout: float = 10.0, sign_key: bytes | None = None) -> Store:
+                actor: str = SYSTEM_ACTOR, busy_timeout: float = 10.0, sign_key: bytes | None = None,
+                users_file: str | os.PathLike | None = None) -> Store:
         """Verify a backup, rebuild the database from it and return the restored store.
 
         With sign_key the backup's signature is checked first: a signature that does not match is
@@ -1107,12 +1142,16 @@ class Store:
         finally:
             _remove_build(building)
         store = cls(target, busy_timeout=busy_timeout)  # applies migrations newer than the backup
+        users_restored = previous_users = None
+        if users_file is not None and manifest.get("users_file") == USERS_BACKUP_NAME:
+            users_restored, previous_users = _restore_users_file(src / USERS_BACKUP_NAME, Path(users_file))
 
         def record(con: duckdb.DuckDBPyConnection) -> _Outcome:
             detail = {"backup": str(src.resolve()), "backup_created_at": manifest["created_at"],
                       "schema_version": manifest["schema_version"],
                       "rows": {t: v["rows"] for t, v in manifest["tables"].items()},
-                      "previous_database": str(moved_aside) if moved_aside else None, "signature": signature}
+                      "previous_database": str(moved_aside) if moved_aside else None, "signature": signature,
+                      "users_file": users_restored, "previous_users_file": previous_users}
             return _Outcome(None, [_Audit(target="database", new_value=str(src.resolve()), detail=detail)])
 
         store._write(actor, "db.restore", record)
@@ -1438,6 +1477,25 @@ def _aside_name(target: Path) -> Path:
         n += 1
         candidate = target.with_name(f"{target.name}.replaced-{stamp}-{n}")
     return candidate
+
+
+def _restore_users_file(backup_copy: Path, target: Path) -> tuple[str, str | None]:
+    """Put the backed-up users file at `target` (mode 0600, atomically); a different file already there
+    is renamed aside, never deleted. Returns (target, where the old file went or None)."""
+    data = backup_copy.read_bytes()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    moved = None
+    if target.exists() and target.read_bytes() != data:
+        moved = _aside_name(target)
+        target.rename(moved)
+    tmp = target.with_name(f".{target.name}.restoring-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    return str(target), str(moved) if moved else None
 
 
 def _remove_build(building: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from worktrack.auth import User, can_upload, demo_upload_count, real_upload_count
+from worktrack.auth import User, can_upload, demo_write_refusal
 from worktrack.i18n import translate
 from worktrack.intake import (
     ERROR_CODES,
@@ -163,11 +163,12 @@ def file_month_differs(report: IntakeReport, chosen: str) -> str | None:
     return None
 
 
-def database_refusal(user: User, uploads: pd.DataFrame, lang: str = "zh") -> str | None:
+def database_refusal(user: User, store: Any, lang: str = "zh") -> str | None:
     """Why `user` may not write to this database at all (demo and real data never mix), or None."""
-    if user.demo and real_upload_count(uploads):
+    refusal = demo_write_refusal(user.demo, store.made_by_demo(), store.uploads)
+    if refusal == "real-database":
         return translate("upload.refused_real_db", lang)
-    if not user.demo and demo_upload_count(uploads):
+    if refusal == "demo-database":
         return translate("upload.refused_demo_db", lang)
     return None
 
@@ -179,7 +180,7 @@ def submit_upload(store: Any, user: User, report: IntakeReport, data: bytes, *, 
     if not can_upload(user, report.reporting_unit):
         return SubmitResult("rejected", False,
                             translate("upload.not_allowed", lang, unit=report.reporting_unit or "-"), **base)
-    refusal = database_refusal(user, store.uploads(), lang)
+    refusal = database_refusal(user, store, lang)
     if refusal:
         return SubmitResult("rejected", False, refusal, **base)
     return store.submit(report, data, submitted_by=user.username, confirm=confirm)
