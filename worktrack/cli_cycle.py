@@ -73,7 +73,7 @@ def _date_option(text: str, option: str) -> dt.date:
 
 def cmd_remind(args: argparse.Namespace) -> int:
     from worktrack import cycle
-    from worktrack.views.cycle import reminder_dict, remind_state_label
+    from worktrack.views.cycle import remind_state_label, reminder_dict
 
     plan = load_plan_or_exit(args)
     month = month_option(args.month, "--month", plan)

@@ -64,6 +64,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     except export.ExportUnavailable as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_REJECTED
+    if args.format in ("pptx", "xlsx"):
+        from worktrack.stable_zip import stable_zip
+
+        data = stable_zip(data, today)  # the same pack, byte for byte, whenever it is rebuilt
     partial = output.with_name(f".{output.name}.partial")
     partial.write_bytes(data)
     os.replace(partial, output)  # never leave a half-written pack under the real name

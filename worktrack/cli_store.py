@@ -226,7 +226,6 @@ def cmd_uploads(args: argparse.Namespace) -> int:
         print("没有符合条件的上传记录。")
         return EXIT_OK
     from worktrack.cli_progress import format_table
-
     from worktrack.views.cycle import review_state_label
 
     headers = ["编号", "上报单位", "月份", "版本", "状态", "审核", "接收时间", "提交人", "行数", "文件名"]

@@ -6,10 +6,11 @@ findings, banners) in Chinese or English.
 - Reminder states of a unit for a month, first that applies: `missing` (no active upload),
   `returned` (its active upload was returned and nothing new was filed), `late` (filed after the
   due day), `pending` (filed, not reviewed yet), `approved`.
-- Review findings on one upload, per metric: `outlier` (this month's figure is more than
-  OUTLIER_RATIO times the unit's usual month: the median of its earlier non-zero months) and
-  `cumulative` (the figure is at least everything the unit reported before it, summed over two or
-  more earlier months with data: a year-to-date total typed where the month's increment belongs).
+- Review findings on one upload, per metric: `cumulative` (the figure is at least everything the
+  unit reported before it, summed over three or more earlier months with data, and at most that plus
+  OUTLIER_RATIO usual months: a year-to-date total typed where the month's increment belongs), else
+  `outlier` (more than OUTLIER_RATIO times the unit's usual month: the median of its earlier
+  non-zero months).
 - Closing a month freezes what its meeting pack is built from: the upload ids whose figures
   count (each unit-month's approved version through the month), the uploads reporting completeness
   counts, their review states, and the close date that stands in for "today" and the pack's date.
@@ -33,7 +34,7 @@ logger = logging.getLogger(__name__)
 RemindState = Literal["missing", "late", "returned", "pending", "approved"]
 REMIND_STATES: tuple[str, ...] = ("missing", "returned", "late", "pending", "approved")
 OUTLIER_RATIO = 3.0
-CUMULATIVE_MIN_MONTHS = 2
+CUMULATIVE_MIN_MONTHS = 3  # with fewer months, a running total and a good month look alike
 
 
 # ---------------------------------------------------------------------------
@@ -131,10 +132,12 @@ def review_findings(plan: Plan, values: pd.DataFrame, reporting_unit: str, month
         if value <= 0 or not len(positive):
             continue
         total = float(earlier.sum())
-        if len(positive) >= CUMULATIVE_MIN_MONTHS and value >= total and total > float(positive.max()):
+        usual = float(positive.median())
+        # a year-to-date total: everything before plus about one usual month more
+        if (len(positive) >= CUMULATIVE_MIN_MONTHS and total > float(positive.max())
+                and total <= value <= total + OUTLIER_RATIO * usual):
             findings.append(Finding("cumulative", str(item), float(value), total))
             continue
-        usual = float(positive.median())
         if value > OUTLIER_RATIO * usual:
             findings.append(Finding("outlier", str(item), float(value), usual))
     return findings
@@ -248,3 +251,11 @@ def frozen_pack(plan: Plan, store: Any, month: str, unit: str | None = None) -> 
     # facts in a stable order: the pack must come out the same byte for byte every time
     facts = facts.sort_values(["month", "reporting_unit", "upload_id", "item", "category"], kind="stable")
     return FrozenPack(report, facts.reset_index(drop=True), generated)
+
+
+def returned_reports(active: pd.DataFrame) -> list:
+    """The active uploads (with their review, from Store.reviewed_uploads) that were returned, oldest month first."""
+    if not len(active):
+        return []
+    returned = active[active["review_state"] == "returned"].sort_values("month")
+    return list(returned.itertuples(index=False))

@@ -10,7 +10,7 @@ from typing import Any
 
 from worktrack.i18n import translate
 from worktrack.plan import Plan
-from worktrack.views.format import date_label, format_amount, join_list, metric_name, month_label
+from worktrack.views.format import bracket, date_label, format_amount, join_list, metric_name, month_label
 
 
 def review_state_label(state: str | None, lang: str) -> str:
@@ -30,7 +30,7 @@ def pending_marker(lang: str) -> str:
 
 def marked(text: str, includes_pending: Any, lang: str) -> str:
     """A formatted figure with the 含待审核 mark when it includes unreviewed data."""
-    return f"{text} ({pending_marker(lang)})" if bool(includes_pending) else text
+    return text + bracket(pending_marker(lang), lang) if bool(includes_pending) else text
 
 
 def figures_banner(report: Any, lang: str) -> str:
@@ -110,3 +110,15 @@ def blocking_lines(blocking: list[dict[str, Any]], lang: str) -> list[str]:
     return [translate("cycle.blocking_line", lang, id=b["upload_id"], unit=b["reporting_unit"],
                       month=month_label(b["month"], lang), version=b["version"],
                       state=review_state_label(b["review_state"], lang)) for b in blocking]
+
+
+def review_notice(active: Any, lang: str) -> str | None:
+    """Where the selected month's active report stands in review (pending or approved), or None
+    (nothing filed, or returned: the returned notice says that)."""
+    if not len(active):
+        return None
+    row = active.iloc[-1]
+    if row["review_state"] == "returned":
+        return None
+    return translate(f"cycle.{row['review_state']}_notice", lang, month=month_label(row["month"], lang),
+                     version=int(row["version"]))
