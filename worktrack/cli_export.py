@@ -25,7 +25,7 @@ FORMAT_NAMES = {"pptx": "PPTX 演示文稿", "xlsx": "XLSX 工作簿", "pdf": "P
 
 def cmd_export(args: argparse.Namespace) -> int:
     from worktrack import export
-    from worktrack.cycle import frozen_pack
+    from worktrack.cycle import frozen_pack, pack_facts
     from worktrack.progress import status_from_store
     from worktrack.store import Store
 
@@ -52,7 +52,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         report = status_from_store(plan, store, as_of, unit=unit, today=today,
                                    approved_only=not args.include_pending)
-        facts = store.facts(through=report.as_of, approved_only=not args.include_pending)
+        facts = pack_facts(store.facts(through=report.as_of, approved_only=not args.include_pending))
     slides = export.slide_deck(plan, report, lang=args.lang, generated=today)
     try:
         if args.format == "pptx":

@@ -248,9 +248,14 @@ def frozen_pack(plan: Plan, store: Any, month: str, unit: str | None = None) -> 
     reviews = pd.DataFrame({"reporting_unit": known["reporting_unit"], "month": known["month"],
                             "review_state": [states.get(str(int(i)), "approved") for i in known["upload_id"]]})
     report = attach_reviews(report, reviews, approved_only=True)
-    # facts in a stable order: the pack must come out the same byte for byte every time
-    facts = facts.sort_values(["month", "reporting_unit", "upload_id", "item", "category"], kind="stable")
-    return FrozenPack(report, facts.reset_index(drop=True), generated)
+    return FrozenPack(report, pack_facts(facts), generated)
+
+
+def pack_facts(facts: pd.DataFrame) -> pd.DataFrame:
+    """Fact rows in the pack's order (month, unit, upload, item, category): reads come in no
+    particular order, and a regenerated pack must come out the same byte for byte."""
+    return facts.sort_values(["month", "reporting_unit", "upload_id", "item", "category"],
+                             kind="stable").reset_index(drop=True)
 
 
 def returned_reports(active: pd.DataFrame) -> list:
