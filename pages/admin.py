@@ -134,8 +134,10 @@ with locks_tab:
     if notice := st.session_state.pop(CLOSE_NOTICE, None):
         kind, lines = notice
         (st.success if kind == "ok" else st.error)("\n\n".join(lines), icon=":material/event_available:")
-    close_choice = st.selectbox(t("cycle.close.month"), plan.months, key="close_month", index=len(plan.months) - 1,
-                                format_func=lambda m: month_label(m, language))
+    latest_filed = store.latest_month()  # the month to close is usually the latest one filed
+    close_choice = st.selectbox(t("cycle.close.month"), plan.months, key="close_month",
+                                index=plan.months.index(latest_filed) if latest_filed in plan.months
+                                else len(plan.months) - 1, format_func=lambda m: month_label(m, language))
     close_label = month_label(close_choice, language)
     if store.current_close(close_choice) is None:
         if st.button(t("cycle.close.close"), key="close_button", icon=":material/event_available:"):

@@ -13,7 +13,7 @@ from app_support import (
     t,
 )
 from worktrack.auth import can_review, reviewer_unit
-from worktrack.cycle import approvable, side_by_side
+from worktrack.cycle import approvable, awaiting_review, side_by_side
 from worktrack.store import StoreRefused
 from worktrack.views import format_amount, metric_name, month_label
 from worktrack.views.cycle import finding_text, review_state_label
@@ -36,7 +36,9 @@ if notice := st.session_state.pop(NOTICE, None):
     (st.success if kind == "ok" else st.error)(text, icon=":material/task_alt:" if kind == "ok" else ":material/block:")
 
 months = plan.months
-default = st.session_state.get("as_of") if st.session_state.get("as_of") in months else months[0]
+# the latest month with a report waiting for review; else the month the sidebar shows
+default = awaiting_review(store.reviewed_uploads(active_only=True)) or st.session_state.get("as_of")
+default = default if default in months else months[0]
 month = st.selectbox(t("cycle.review.month"), months, index=months.index(default), key="review_month",
                      format_func=lambda m: month_label(m, language))
 queue = review_queue(month)

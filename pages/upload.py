@@ -86,6 +86,8 @@ unit_uploads = store.uploads(unit=unit)
 for returned in returned_reports(store.reviewed_uploads(unit=unit, active_only=True)):
     st.error(returned_notice(returned.month, int(returned.version), returned.review_reason, returned.reviewed_by,
                              language), icon=":material/assignment_return:")
+    st.button(t("upload_screen.reupload"), key=f"refile_{returned.month}", icon=":material/restart_alt:",
+              on_click=lambda chosen=returned.month: st.session_state.__setitem__(MONTH, chosen))
 months = submission.upload_months(plan, today())
 month_states = submission.month_states(months, unit_uploads, store.locked_months())
 if st.session_state.get(MONTH) not in months:

@@ -264,3 +264,9 @@ def returned_reports(active: pd.DataFrame) -> list:
         return []
     returned = active[active["review_state"] == "returned"].sort_values("month")
     return list(returned.itertuples(index=False))
+
+
+def awaiting_review(active: pd.DataFrame) -> str | None:
+    """The latest month with an active upload still pending review (from Store.reviewed_uploads), or None."""
+    pending = active[active["review_state"] == "pending"] if len(active) else active
+    return str(pending["month"].max()) if len(pending) else None
