@@ -1328,6 +1328,8 @@ class Store:
             con = reader._con
             version = _current_version(con)
             for table in TABLES:
+                if TABLES_SINCE.get(table, 1) > version:
+                    continue  # a database still at an older schema version has no such table
                 columns = "* EXCLUDE (raw)" if table == "uploads" else "*"
                 target = out / f"{table}.parquet"
                 con.execute(f"COPY (SELECT {columns} FROM {table} ORDER BY {_TABLE_ORDER[table]}) "
