@@ -59,6 +59,11 @@ upload exists; version = its version number; on_time = received_at <= the end of
 uploaded after the due day makes the month late). Naive timestamps are read as local
 (Asia/Shanghai) time; timezone-aware ones are converted to it.
 
+Review (the monthly cycle): `status_from_store(..., approved_only=True)` takes each unit-month's
+latest approved version (what leaders see by default); otherwise every active version, and
+targets["includes_pending"] marks figures that include unreviewed reports. Reporting cells carry
+the active upload's review_state (pending / approved / returned) either way (`attach_reviews`).
+
 Unit filter: a report for one unit keeps that unit's rows, plus street-scope targets whose metric
 only that unit reports (e.g. 街道民政办's roundtable meetings). `metric_totals` stays street-wide.
 """
