@@ -251,14 +251,9 @@ def reminders(month: str, contact: str | None = None):
                     contact)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _metric_totals_all(db: str, version: int, through: str):
-    return _cached_store(db).monthly_values(through)
-
-
 def filed_values(through: str):
     """Metric totals of every active report, reviewed or not (what a reviewer compares)."""
-    return _guarded(_metric_totals_all, str(db_file()), data_version(), through)
+    return _guarded(_monthly, str(db_file()), data_version(), through, False)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
