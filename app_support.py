@@ -161,10 +161,12 @@ def data_version() -> int:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _status(db: str, version: int, plan_mtime: float, as_of: str, unit: str | None, today_: dt.date | None = None):
+def _status(db: str, version: int, plan_mtime: float, as_of: str, unit: str | None, today_: dt.date | None = None,
+            approved_only: bool = False):
     from worktrack.progress import status_from_store
 
-    return status_from_store(get_plan(), _cached_store(db), as_of, unit=unit, today=today_)
+    return status_from_store(get_plan(), _cached_store(db), as_of, unit=unit, today=today_,
+                             approved_only=approved_only)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -175,13 +177,13 @@ def _default_month(db: str, version: int, plan_mtime: float, today_: dt.date) ->
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _monthly(db: str, version: int, through: str):
-    return _cached_store(db).monthly_values(through)
+def _monthly(db: str, version: int, through: str, approved_only: bool = False):
+    return _cached_store(db).monthly_values(through, approved_only)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _category_values(db: str, version: int, through: str):
-    return _cached_store(db).category_values(through)
+def _category_values(db: str, version: int, through: str, approved_only: bool = False):
+    return _cached_store(db).category_values(through, approved_only)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -195,10 +197,11 @@ def _demo_loaded(db: str, version: int) -> bool:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _slide_deck(db: str, version: int, plan_mtime: float, as_of: str, unit: str | None, language: str, generated):
+def _slide_deck(db: str, version: int, plan_mtime: float, as_of: str, unit: str | None, language: str, generated,
+                approved_only: bool = False):
     from worktrack.export import slide_deck as build
 
-    return build(get_plan(), _status(db, version, plan_mtime, as_of, unit, generated), lang=language,
+    return build(get_plan(), _status(db, version, plan_mtime, as_of, unit, generated, approved_only), lang=language,
                  generated=generated)
 
 
@@ -206,20 +209,61 @@ def slide_deck(as_of: str, unit: str | None, language: str):
     """The meeting's slides, built once per month, unit, language and day (and after every upload)."""
 
     return _guarded(_slide_deck, str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit,
-                    language, today())
+                    language, today(), approved_only())
+
+
+INCLUDE_PENDING = "include_pending"
+
+
+def approved_only() -> bool:
+    """Leaders' figures count approved reports only unless the sidebar's 含待审核 switch is on."""
+    return not st.session_state.get(INCLUDE_PENDING, False)
 
 
 def status(as_of: str, unit: str | None = None):
-    """The progress report as of a month (street-wide, or for one unit); reports not yet due are pending."""
-    return _guarded(_status, str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit, today())
+    """The progress report as of a month (street-wide, or for one unit); reports not yet due are pending.
+
+    Approved reports only, or every active one with the 含待审核 switch (see `approved_only`)."""
+    return _guarded(_status, str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit, today(),
+                    approved_only())
 
 
 def monthly_values(through: str):
-    return _guarded(_monthly, str(db_file()), data_version(), through)
+    return _guarded(_monthly, str(db_file()), data_version(), through, approved_only())
 
 
 def category_values(through: str):
-    return _guarded(_category_values, str(db_file()), data_version(), through)
+    return _guarded(_category_values, str(db_file()), data_version(), through, approved_only())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _review_queue(db: str, version: int, plan_mtime: float, month: str):
+    from worktrack.cycle import review_queue
+
+    return review_queue(get_plan(), _cached_store(db), month)
+
+
+def review_queue(month: str):
+    """Every active report of a month with its review state and findings (the 审核 screen)."""
+    return _guarded(_review_queue, str(db_file()), data_version(), os.path.getmtime(plan_file()), month)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _reminders(db: str, version: int, plan_mtime: float, month: str, today_: dt.date, contact: str | None):
+    from worktrack.cycle import reminders
+
+    return reminders(get_plan(), _cached_store(db), month, today_, contact)
+
+
+def reminders(month: str, contact: str | None = None):
+    """Each unit's filing state for a month as of today (the 报送 screen)."""
+    return _guarded(_reminders, str(db_file()), data_version(), os.path.getmtime(plan_file()), month, today(),
+                    contact)
+
+
+def filed_values(through: str):
+    """Metric totals of every active report, reviewed or not (what a reviewer compares)."""
+    return _guarded(_monthly, str(db_file()), data_version(), through, False)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -585,7 +629,7 @@ def may_open(user: User | None, url_path: str) -> bool:
 
     The pages check the same permissions themselves; this only decides what the menu offers.
     """
-    from worktrack.auth import can_admin, uploadable_units
+    from worktrack.auth import can_admin, can_review, uploadable_units
 
     if user is None:
         return False
@@ -593,6 +637,8 @@ def may_open(user: User | None, url_path: str) -> bool:
         return bool(uploadable_units(user, get_plan()))
     if url_path == "admin":
         return can_admin(user)
+    if url_path in ("review", "remind"):
+        return can_review(user)
     return True
 
 
@@ -645,6 +691,11 @@ def sidebar(user: User | None = None) -> None:
         st.session_state["unit_filter"] = None
     st.sidebar.selectbox(t("sidebar.unit_filter"), units, key="unit_filter",
                          format_func=lambda u: all_units if u is None else u)
+    # 含待审核: leaders' figures are approved reports only unless switched on
+    from worktrack.views.cycle import figures_banner
+
+    st.sidebar.toggle(t("cycle.include_pending"), key=INCLUDE_PENDING, help=t("cycle.include_pending_help"))
+    st.sidebar.caption(figures_banner(status(st.session_state["as_of"]), current))
     if demo_mode():
         st.warning(t("app.demo_banner"), icon=":material/science:")
 

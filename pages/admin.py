@@ -12,18 +12,22 @@ from app_support import (
     lang,
     plan_check,
     t,
+    today,
     uploads_tables,
     user_store,
 )
 from worktrack import administration
 from worktrack.auth import ROLES, AccountError, UserStoreError, can_admin, users_path
 from worktrack.charts import month_label
+from worktrack.cycle import close_month
 from worktrack.store import StoreError
 from worktrack.tables import csv_bytes
+from worktrack.views.cycle import blocking_lines
 
 ROLLBACK_OPEN = "admin_rollback_open"
 ROLLBACK_CONFIRMED = "admin_rollback_confirmed"
 NOTICE = "admin_notice"
+CLOSE_NOTICE = "close_notice"
 
 user = current_user()
 if not can_admin(user):
@@ -125,6 +129,43 @@ with locks_tab:
         clear_data_caches()
         st.session_state[NOTICE] = ("ok", t("admin.locked", month=month_label(month, language)))
         st.rerun()
+    # -- closing a month: every report approved, then locked with the pack's data frozen
+    st.markdown(f"**{t('cycle.close.heading')}**")
+    if notice := st.session_state.pop(CLOSE_NOTICE, None):
+        kind, lines = notice
+        (st.success if kind == "ok" else st.error)("\n\n".join(lines), icon=":material/event_available:")
+    latest_filed = store.latest_month()  # the month to close is usually the latest one filed
+    close_choice = st.selectbox(t("cycle.close.month"), plan.months, key="close_month",
+                                index=plan.months.index(latest_filed) if latest_filed in plan.months
+                                else len(plan.months) - 1, format_func=lambda m: month_label(m, language))
+    close_label = month_label(close_choice, language)
+    if store.current_close(close_choice) is None:
+        if st.button(t("cycle.close.close"), key="close_button", icon=":material/event_available:"):
+            result = close_month(plan, store, close_choice, actor=user.username, today=today())
+            clear_data_caches()
+            if result.closed:
+                st.session_state[CLOSE_NOTICE] = ("ok", [t("cycle.close.closed", month=close_label)])
+            else:
+                st.session_state[CLOSE_NOTICE] = ("error", [
+                    t("cycle.close.blocked", month=close_label, n=len(result.blocking)),
+                    *blocking_lines(result.blocking, language)])
+            st.rerun()
+    else:
+        st.info(t("cycle.close.already", month=close_label), icon=":material/event_busy:")
+        reopen_reason = st.text_input(t("cycle.close.reason"), key="reopen_reason")
+        if st.button(t("cycle.close.reopen"), key="reopen_button", icon=":material/event_repeat:"):
+            try:
+                store.reopen_month(close_choice, actor=user.username, reason=reopen_reason)
+            except StoreError:
+                st.session_state[CLOSE_NOTICE] = ("error", [t("cycle.close.reason_needed")])
+            else:
+                clear_data_caches()
+                st.session_state[CLOSE_NOTICE] = ("ok", [t("cycle.close.reopened", month=close_label)])
+            st.rerun()
+    closes = store.closes()
+    if len(closes):
+        st.caption(t("cycle.close.history"))
+        st.dataframe(closes.drop(columns=["snapshot"]), hide_index=True, width="stretch")
     st.markdown(f"**{t('admin.lock_history')}**")
     history = administration.lock_history_table(store.month_lock_history(), language)
     if len(history):

@@ -17,8 +17,10 @@ from app_support import (
 from worktrack import submission
 from worktrack.auth import uploadable_units
 from worktrack.charts import month_label
+from worktrack.cycle import returned_reports
 from worktrack.intake import MAX_UPLOAD_BYTES
 from worktrack.template import template_filename
+from worktrack.views.cycle import returned_notice, review_notice
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RECEIPT = "upload_receipt"
@@ -80,6 +82,12 @@ if user.role == "community":
 else:
     unit = pick_unit.selectbox(t("upload.unit"), units, key="upload_unit")
 unit_uploads = store.uploads(unit=unit)
+# A returned report stays on top with its reason until a new version is filed.
+for returned in returned_reports(store.reviewed_uploads(unit=unit, active_only=True)):
+    st.error(returned_notice(returned.month, int(returned.version), returned.review_reason, returned.reviewed_by,
+                             language), icon=":material/assignment_return:")
+    st.button(t("upload_screen.reupload"), key=f"refile_{returned.month}", icon=":material/restart_alt:",
+              on_click=lambda chosen=returned.month: st.session_state.__setitem__(MONTH, chosen))
 months = submission.upload_months(plan, today())
 month_states = submission.month_states(months, unit_uploads, store.locked_months())
 if st.session_state.get(MONTH) not in months:
@@ -95,6 +103,9 @@ def choose_month(chosen: str, announce: bool = False) -> None:
         st.session_state[NOTICE] = ("info", t("upload_screen.reupload_chosen", month=month_label(chosen, language),
                                               state=submission.month_state_text(month_states[chosen], language),
                                               step=t("upload.step_upload")))
+
+if (review := review_notice(store.reviewed_uploads(unit=unit, month=month, active_only=True), language)):
+    st.caption(review)
 
 # -- 2. the template
 st.subheader(t("upload.step_template"))

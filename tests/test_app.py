@@ -13,6 +13,7 @@ from tests.apptest import dashboard
 from tests.conftest import PLAN_PATH
 from worktrack.auth import User
 from worktrack.charts import format_amount
+from worktrack.store import Store
 
 pytest_plugins = ["tests.apptest"]  # fixtures: accounts, entry_script, users_file
 
@@ -158,8 +159,13 @@ def test_figures_ingested_by_another_process_appear_without_a_restart(db_path, t
         return str(path)
 
     def ingest(path: str) -> None:
-        subprocess.run([sys.executable, "-m", "worktrack", "--db", str(db_path), "--plan", str(PLAN_PATH), "ingest",
-                        path], check=True, capture_output=True)
+        """Ingest and approve (leaders' figures count approved reports) from another process."""
+        done = subprocess.run([sys.executable, "-m", "worktrack", "--db", str(db_path), "--plan", str(PLAN_PATH),
+                               "ingest", "--json", path], check=True, capture_output=True, text=True)
+        upload_id = Store(db_path).uploads()["upload_id"].max()
+        assert json.loads(done.stdout)["files"][0]["accepted"]
+        subprocess.run([sys.executable, "-m", "worktrack", "--db", str(db_path), "--plan", str(PLAN_PATH), "review",
+                        str(upload_id), "--approve", "--user", "reviewer"], check=True, capture_output=True)
 
     ingest(report(1))
     at = run_page()

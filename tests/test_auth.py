@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -578,6 +579,40 @@ def test_can_view(user, unit, expected):
 def test_can_admin_and_export(user, admin, export):
     assert can_admin(user) is admin
     assert can_export(user) is export
+
+
+REVIEWER = User("rev", "审核员", "reviewer")
+
+
+@pytest.mark.parametrize(
+    ("user", "unit", "expected"),
+    [(REVIEWER, None, True), (REVIEWER, "黄土岭社区", True), (REVIEWER, "街道民政办", False),
+     (ADMIN, "街道民政办", True), (LEADER, None, False), (LEADER, "黄土岭社区", False),
+     (HTL, None, False), (HTL, "黄土岭社区", False), (HTL, "天剑社区", False),
+     (dataclasses.replace(REVIEWER, disabled=True), "黄土岭社区", False), (None, None, False)],
+)
+def test_can_review_reviewers_and_admins_never_their_own_unit(plan, user, unit, expected):
+    from worktrack.auth import can_review
+
+    assert can_review(user, unit, plan) is expected
+    assert Permissions.can_review(user, unit, plan) is expected
+
+
+def test_a_reviewer_sees_everything_uploads_nothing_and_exports_nothing(plan):
+    from worktrack.auth import reviewer_unit
+
+    assert can_view(REVIEWER, "天剑社区") and not can_upload(REVIEWER, "街道民政办")
+    assert not can_admin(REVIEWER) and not can_export(REVIEWER)
+    assert reviewer_unit(REVIEWER, plan) == "街道民政办" and reviewer_unit(HTL, plan) == "黄土岭社区"
+    assert reviewer_unit(ADMIN, plan) is None
+
+
+def test_a_reviewer_account_has_no_unit(tmp_path, plan):
+    store = UserStore(tmp_path / "users.yaml")
+    user = store.add("rev", "Reviewer-pass-2023", "reviewer", None, "审核员")
+    assert (user.role, user.unit, user.role_label) == ("reviewer", None, "审核人员（街道民政办）")
+    with pytest.raises(AccountError):
+        store.add("rev2", "Reviewer-pass-2023", "reviewer", "黄土岭社区", "审核员", plan=plan)
 
 
 def test_uploadable_units(plan):

@@ -100,11 +100,10 @@ def test_presenter_notes_of_every_slide_are_on_the_page(demo_env, deck):
 def test_the_presenter_tab_shows_only_the_presenter_view(demo_env, deck):
     from tests.apptest import ENTRY
 
-    at = AppTest.from_file(ENTRY, default_timeout=60)
+    from tests.apptest import signed_in
     from worktrack.auth import UserStore
 
-    at.session_state["auth_user"] = UserStore().get("leader")
-    at.session_state["auth_method"] = "password"
+    at = signed_in(AppTest.from_file(ENTRY, default_timeout=60), UserStore().get("leader"))
     at.session_state["as_of"] = AS_OF
     at.query_params["view"] = "presenter"
     at.run()

@@ -79,7 +79,8 @@ def test_notes_are_shown_as_text_never_as_markdown(db_path, accounts, plan):
     raw = filled(plan, "天剑社区", "2023-06", {**GOOD, ("T2-6-3", ""): "受阻"}, notes={("T2-6-3", ""): NOTE})
     report = read_report(raw, "note.csv", plan)
     assert report.ok, report.errors
-    Store(db_path).submit(report, raw, submitted_by="tianjian")
+    result = Store(db_path).submit(report, raw, submitted_by="tianjian")
+    Store(db_path).review(result.upload_id, "approved", actor="reviewer")  # leaders see approved reports
     for page in ("pages/overview.py", "pages/plan.py", "pages/community.py"):
         at = dashboard(accounts["leader"], page, unit_filter="天剑社区", community_choice="天剑社区",
                        as_of="2023-06")
@@ -157,7 +158,10 @@ def two_communities_with_notes(db_path, plan):
         data = filled(plan, unit, "2023-06", {**GOOD, ("T2-6-3", ""): status}, notes={("T2-6-3", ""): note})
         report = read_report(data, f"{unit}.csv", plan)
         assert report.ok, report.errors
-        assert Store(db_path).submit(report, data, submitted_by="test").accepted
+        result = Store(db_path).submit(report, data, submitted_by="test")
+        assert result.accepted
+        # reviewed, so that leaders' approved-only figures show it too
+        Store(db_path).review(result.upload_id, "approved", actor="reviewer-test")
 
 
 def everything_on(at) -> str:

@@ -824,6 +824,37 @@ def test_backup_then_restore_gives_identical_data(tmp_path, plan):
     assert (result.upload_id, result.version) == (5, 2)
 
 
+def test_backup_keeps_reviews_and_closes(tmp_path, plan):
+    original = Store(tmp_path / "a.duckdb")
+    first = original.submit(*make_report(plan, scale=1), submitted_by="tianjian")
+    second = original.submit(*make_report(plan, "涂新社区", "2023-06", 3), submitted_by="tuxin")
+    original.review(first.upload_id, "returned", actor="rev", reason="请核对")
+    original.review(second.upload_id, "approved", actor="rev")
+    assert original.close_month("2023-06", actor="admin", close_date=dt.date(2023, 7, 12),
+                                snapshot=lambda reader: {"upload_ids": reader.approved_upload_ids("2023-06")}).closed
+    manifest = original.backup(tmp_path / "backup")
+    assert manifest["tables"]["upload_reviews"]["rows"] == 2 and manifest["tables"]["month_closes"]["rows"] == 1
+    restored = Store.restore(tmp_path / "backup", tmp_path / "b.duckdb")
+    columns = ["upload_id", "review_state", "review_reason"]
+    assert restored.reviewed_uploads()[columns].equals(original.reviewed_uploads()[columns])
+    assert restored.current_close("2023-06")["snapshot"] == {"upload_ids": [second.upload_id]}
+
+
+def test_a_backup_from_before_reviews_restores_with_its_uploads_approved(tmp_path, plan, monkeypatch):
+    import worktrack.store as store_module
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:2])
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
+    old = Store(tmp_path / "old.duckdb")
+    old.submit(*make_report(plan, scale=1), submitted_by="tianjian")
+    manifest = old.backup(tmp_path / "backup")
+    monkeypatch.undo()
+    assert manifest["schema_version"] == 2 and "upload_reviews" not in manifest["tables"]
+    restored = Store.restore(tmp_path / "backup", tmp_path / "new.duckdb")
+    assert restored.schema_version() == SCHEMA_VERSION
+    assert restored.reviewed_uploads()["review_state"].tolist() == ["approved"]
+
+
 def test_backup_refuses_a_directory_that_is_not_empty(tmp_path, store):
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "manifest.json").write_text("{}")

@@ -95,10 +95,13 @@ def test_community_uploads_a_good_file_and_gets_a_receipt(db_path, accounts, pla
     log = Store(db_path).audit_log(action="upload.accept")
     assert list(log["actor"]) == ["tianjian"]
 
-    # the caches were cleared: the overview shows the new figure at once
+    # the caches were cleared: the overview shows the new figure at once, marked as not yet reviewed
+    # once 含待审核 is switched on (leaders' figures count approved reports by default)
     at.switch_page("pages/overview.py").run()
     at.sidebar.selectbox(key="as_of").select("2023-06").run()
-    assert {m.label: m.value for m in at.metric}["适老化改造"] == "1户"
+    assert {m.label: m.value for m in at.metric}["适老化改造"] == "0户"
+    at.sidebar.toggle(key="include_pending").set_value(True).run()
+    assert {m.label: m.value for m in at.metric}["适老化改造"] == "1户（含待审核）"
 
 
 def test_a_second_version_shows_what_changed(db_path, accounts, plan):

@@ -12,7 +12,8 @@ from worktrack.i18n import translate
 from worktrack.plan import PlanIssue, Reconciliation
 
 ACTIONS = ("upload.accept", "upload.supersede", "upload.rollback", "upload.reactivate", "month.lock",
-           "month.unlock", "db.restore", "schema.migrate")
+           "month.unlock", "db.restore", "schema.migrate", "upload.review", "month.close", "month.reopen",
+           "remind.copy")
 
 
 def action_label(action: str, lang: str = "zh") -> str:

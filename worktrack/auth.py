@@ -38,9 +38,10 @@ except ImportError:  # Windows: the in-process lock still serialises the writers
 if TYPE_CHECKING:
     from worktrack.plan import Plan
 
-Role = Literal["leader", "community", "admin"]
-ROLES: tuple[Role, ...] = ("leader", "community", "admin")
-ROLE_LABELS: dict[str, str] = {"leader": "街道领导", "community": "社区（上报单位）", "admin": "管理员"}
+Role = Literal["leader", "community", "admin", "reviewer"]
+ROLES: tuple[Role, ...] = ("leader", "community", "admin", "reviewer")
+ROLE_LABELS: dict[str, str] = {"leader": "街道领导", "community": "社区（上报单位）", "admin": "管理员",
+                               "reviewer": "审核人员（街道民政办）"}
 
 USERS_ENV = "WORKTRACK_USERS"
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
@@ -622,7 +623,7 @@ def can_view(user: User | None, unit_name: str | None = None) -> bool:
     if not _active(user):
         return False
     assert user is not None
-    if user.role in ("leader", "admin"):
+    if user.role in ("leader", "admin", "reviewer"):
         return True
     return unit_name is None or (user.unit is not None and unit_name == user.unit)
 
@@ -630,6 +631,25 @@ def can_view(user: User | None, unit_name: str | None = None) -> bool:
 def can_admin(user: User | None) -> bool:
     """Rollback, month locks and accounts: admins only."""
     return _active(user) and user.role == "admin"  # type: ignore[union-attr]
+
+
+def reviewer_unit(user: User | None, plan: Plan | None) -> str | None:
+    """The unit a user's own reports come from: a community's unit; a reviewer works for the street office."""
+    if user is None:
+        return None
+    if user.unit:
+        return user.unit
+    if user.role == "reviewer" and plan is not None:
+        return next((u.name for u in plan.units if u.kind == "street_office"), None)
+    return None
+
+
+def can_review(user: User | None, unit_name: str | None = None, plan: Plan | None = None) -> bool:
+    """Approve or return monthly reports: reviewers (街道民政办 staff) and admins; never a report of the
+    reviewer's own unit (with `plan`, a reviewer's unit is the street office)."""
+    if not _active(user) or user.role not in ("reviewer", "admin"):  # type: ignore[union-attr]
+        return False
+    return unit_name is None or unit_name != reviewer_unit(user, plan)
 
 
 def can_export(user: User | None) -> bool:
@@ -675,6 +695,7 @@ class Permissions:
     can_view = staticmethod(can_view)
     can_admin = staticmethod(can_admin)
     can_export = staticmethod(can_export)
+    can_review = staticmethod(can_review)
     uploadable_units = staticmethod(uploadable_units)
     visible_note_units = staticmethod(visible_note_units)
 

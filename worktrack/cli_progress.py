@@ -53,6 +53,9 @@ def render_text(report) -> str:
     banner = partial_banner(report, lang)
     if banner:
         out.append(banner)
+    from worktrack.views.cycle import figures_banner
+
+    out.append(figures_banner(report, lang))
     out.append("")
 
     def amount(value, metric_id, expected=False):
@@ -106,7 +109,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     as_of = month_option(args.as_of, "--as-of", plan) if args.as_of is not None else None
     unit = unit_option(plan, args.unit) if args.unit is not None else None
     store = Store(config.db_path(args.db))
-    report = status_from_store(plan, store, as_of, unit=unit, today=config.today())
+    report = status_from_store(plan, store, as_of, unit=unit, today=config.today(),
+                               approved_only=not args.include_pending)
     if args.json:
         print_json(report.as_dict())
     else:
@@ -118,5 +122,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="截至某月的进度：目标、每月任务、事项、月报报送情况")
     p.add_argument("--as-of", help="截至月份，如 2023-09（默认：最近一个已报齐或已过报送截止日的月份）")
     p.add_argument("--unit", help="只看一个报送单位，如 黄土岭社区")
+    p.add_argument("--include-pending", action="store_true",
+                   help="数字包括尚未通过审核（待审核、已退回）的月报（默认只用已通过审核的）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.set_defaults(func=cmd_status)

@@ -224,7 +224,8 @@ def _resolve_unit_loosely(args: argparse.Namespace, name: str) -> str:
 def cmd_uploads(args: argparse.Namespace) -> int:
     unit = _resolve_unit_loosely(args, args.unit) if args.unit is not None else None
     month = month_option(args.month, "MONTH") if args.month is not None else None
-    frame = _open_store(args).uploads(unit=unit, month=month)
+    frame = _open_store(args).reviewed_uploads(unit=unit, month=month)
+    frame = frame.drop(columns=["reviewed_at", "reviewed_by"])
     records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
     if args.json:
         print_json({"uploads": records})
@@ -233,12 +234,14 @@ def cmd_uploads(args: argparse.Namespace) -> int:
         print("没有符合条件的上传记录。")
         return EXIT_OK
     from worktrack.cli_progress import format_table
+    from worktrack.views.cycle import review_state_label
 
-    headers = ["编号", "上报单位", "月份", "版本", "状态", "接收时间", "提交人", "行数", "文件名"]
+    headers = ["编号", "上报单位", "月份", "版本", "状态", "审核", "接收时间", "提交人", "行数", "文件名"]
     rows = [[r["upload_id"], for_terminal(r["reporting_unit"]), for_terminal(r["month"]), f"第{r['version']}版",
-             STATE_LABELS.get(r["state"], r["state"]), str(r["received_at"])[:19], for_terminal(r["submitted_by"]),
-             r["row_count"], for_terminal(r["file_name"])] for r in records]
-    print(format_table(headers, rows, right={0, 7}))
+             STATE_LABELS.get(r["state"], r["state"]), review_state_label(r["review_state"], "zh"),
+             str(r["received_at"])[:19], for_terminal(r["submitted_by"]), r["row_count"],
+             for_terminal(r["file_name"])] for r in records]
+    print(format_table(headers, rows, right={0, 8}))
     print(f"共 {len(records)} 条（有效 {sum(r['state'] == 'active' for r in records)} 条）。")
     return EXIT_OK
 

@@ -197,8 +197,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = users_sub.add_parser("add", help="添加账号")
     p.add_argument("username", metavar="USERNAME", help="用户名：英文字母开头，2–32 位字母、数字、_ . -")
-    p.add_argument("--role", required=True, choices=["leader", "community", "admin"],
-                   help="角色：leader 街道领导，community 社区（上报单位），admin 管理员")
+    p.add_argument("--role", required=True, choices=["leader", "community", "admin", "reviewer"],
+                   help="角色：leader 街道领导，community 社区（上报单位），admin 管理员，reviewer 审核人员（街道民政办）")
     p.add_argument("--unit", help="社区账号绑定的上报单位（名称、编号或简称，如 黄土岭社区）")
     p.add_argument("--name", help="显示名（默认与用户名相同）")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读取一行作为密码（供脚本使用）")

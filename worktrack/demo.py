@@ -3,7 +3,10 @@
 The story (Jinpenling 2023, from April):
 - 天剑社区 is ahead on retrofits (its six done by September); 夏家冲社区 is behind (one so far).
 - 狮子山社区 missed its July report entirely; 涂新社区 sent June's report late (after July 5th).
-- 黄土岭社区 re-submitted a corrected August report (the first had a typo in retrofits).
+- 黄土岭社区 re-submitted a corrected August report: the street office returned the first (a typo in
+  retrofits) with its reason, the refiled version was approved.
+- The street office has approved every month before the latest; the latest month (October) is
+  still under review.
 - Fund raising by channel, with a 99公益日 spike in September; aid spread over the seven categories.
 - Tasks move from 未开始 through 进行中 to 已完成; 涂新社区's 小区分类治理 is 受阻 (open estate,
   property service not yet accepted); 赤岭路社区's 做靓社区 pilot slipped past its May deadline.
@@ -40,6 +43,8 @@ FILE_FORMAT = {"夏家冲社区": "gbk", "天剑社区": "xlsx", "街道民政�
 MISSED = {("狮子山社区", "2023-07")}
 LATE = {("涂新社区", "2023-06"): 9}  # day of the following month the report arrived
 CORRECTED = ("黄土岭社区", "2023-08")
+DEMO_REVIEWER = "demo_reviewer"
+RETURN_REASON = "特殊困难老年人家庭适老化改造户数与台账不符（本月台账为 1 户），请核对后重新上报。"
 BLOCKED_TASK = ("涂新社区", "T2-6-3")
 LATE_PILOT = "赤岭路社区"
 
@@ -305,6 +310,12 @@ def load_demo(plan: Plan, store, through: str, out_dir: Path, progress=None, sto
             problems = "; ".join(f"{f.code} 第{f.row}行 {f.column}: {f.message}" for f in report.errors[:5])
             raise RuntimeError(f"演示数据 {demo_file.path.name} 未被接收：{result.message} {problems}")
         results.append(result)
+        if (demo_file.reporting_unit, demo_file.month) == CORRECTED and result.version == 1:
+            store.review(result.upload_id, "returned", actor=DEMO_REVIEWER, reason=RETURN_REASON)
         if progress:
             progress(n, len(files), demo_file)
+    # Every month before the latest has been reviewed and approved; the latest is still under review.
+    active = store.reviewed_uploads(active_only=True)
+    done = active[(active["month"] < through) & (active["review_state"] == "pending")]
+    store.review_many([int(i) for i in done["upload_id"]], "approved", actor=DEMO_REVIEWER)
     return results

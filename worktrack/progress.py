@@ -59,6 +59,11 @@ upload exists; version = its version number; on_time = received_at <= the end of
 uploaded after the due day makes the month late). Naive timestamps are read as local
 (Asia/Shanghai) time; timezone-aware ones are converted to it.
 
+Review (the monthly cycle): `status_from_store(..., approved_only=True)` takes each unit-month's
+latest approved version (what leaders see by default); otherwise every active version, and
+targets["includes_pending"] marks figures that include unreviewed reports. Reporting cells carry
+the active upload's review_state (pending / approved / returned) either way (`attach_reviews`).
+
 Unit filter: a report for one unit keeps that unit's rows, plus street-scope targets whose metric
 only that unit reports (e.g. 街道民政办's roundtable meetings). `metric_totals` stays street-wide.
 """
@@ -361,6 +366,9 @@ class StatusReport:
     pending_units: tuple[str, ...] = ()  # units whose as_of report is missing but not yet due
     today: dt.date | None = None
     monthly_values: pd.DataFrame | None = field(default=None, repr=False)  # the figures it was computed from
+    # Review (the monthly cycle): True when the figures come from approved reports only; with False,
+    # targets["includes_pending"] marks every figure that includes data nobody has reviewed yet.
+    approved_only: bool = False
 
     @property
     def yearly(self) -> pd.DataFrame:
@@ -417,15 +425,23 @@ class StatusReport:
                                                "reported", "run_rate", "month_value", "months_elapsed",
                                                "months_total", "months_due", "months_missed", "months_met",
                                                "month_state", "direction", "pending", "kind", "cadence",
-                                               "original_target"]),
+                                               "original_target", "includes_pending"]),
             "obligations": _records(self.obligations, [*OBLIGATION_COLUMNS, "target_id", "reported"]),
             "tasks": _records(self.tasks, [*TASK_COLUMNS, "month", "deadline", "note", "state"]),
-            "reporting": _records(self.reporting, [*REPORTING_COLUMNS, "due_date", "received_at", "pending"]),
+            "reporting": _records(self.reporting, [*REPORTING_COLUMNS, "due_date", "received_at", "pending",
+                                                   "review_state"]),
             "status_counts": self.status_counts(),
             "obligation_counts": self.obligation_counts(),
             "pending_units": list(self.pending_units),
             "partial": self.partial,
+            "approved_only": self.approved_only,
+            "includes_pending": self.includes_pending,
         }
+
+    @property
+    def includes_pending(self) -> bool:
+        """Some figure includes reports that are not approved (never with approved_only)."""
+        return "includes_pending" in self.targets.columns and bool(self.targets["includes_pending"].any())
 
 
 def _json_value(value: Any) -> Any:
@@ -899,22 +915,54 @@ def _reporting(plan: Plan, c: _Compiled, uploads: pd.DataFrame, n_months: int, m
 
 
 def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: str | None = None,
-                      today: dt.date | None = None) -> StatusReport:
+                      today: dt.date | None = None, approved_only: bool = False) -> StatusReport:
     """Read the three active-version frames from one store snapshot and compute the status.
 
     Only each task's latest status up to as_of is read: that is all the status needs, and at city
     scale it is 26k rows instead of a million; of the uploads only the four columns reporting
-    completeness uses.
+    completeness uses. approved_only: figures from each unit-month's latest approved version
+    (what leaders see by default); otherwise from the active versions, reviewed or not. Reporting
+    completeness counts every active upload either way (filing is filing) and carries its review state.
     """
     with store.snapshot() as reader:
         if as_of is None:
             as_of = (default_as_of(plan, reader.active_receipts(), today) if today is not None
                      else reader.latest_month() or plan.start_month)
         as_of = parse_month(as_of)
-        monthly = reader.monthly_values(as_of)
-        tasks = reader.task_statuses(as_of, latest=True)
+        monthly = reader.monthly_values(as_of, approved_only)
+        tasks = reader.task_statuses(as_of, latest=True, approved_only=approved_only)
         uploads = reader.active_receipts(as_of)
-    return compute_status(plan, monthly, tasks, uploads, as_of, unit=unit, today=today)
+        reviews = reader.reviewed_uploads(through=as_of, active_only=True)
+    report = compute_status(plan, monthly, tasks, uploads, as_of, unit=unit, today=today)
+    return attach_reviews(report, reviews[["reporting_unit", "month", "review_state"]], approved_only)
+
+
+def attach_reviews(report: StatusReport, reviews: pd.DataFrame, approved_only: bool) -> StatusReport:
+    """Add the review state of every reporting cell (null where nothing was filed) and, unless the
+    figures are approved-only, mark each target whose figure includes unreviewed reports.
+
+    reviews: reporting_unit, month, review_state (pending / approved / returned) of the active uploads.
+    """
+    states = {(u, m): s for u, m, s in zip(reviews["reporting_unit"], reviews["month"], reviews["review_state"],
+                                           strict=True)}
+    reporting = report.reporting.copy()
+    reporting["review_state"] = [states.get((u, m)) if r else None for u, m, r in
+                                 zip(reporting["reporting_unit"], reporting["month"], reporting["received"],
+                                     strict=True)]
+    targets = report.targets.copy()
+    if approved_only or not len(targets):
+        targets["includes_pending"] = False
+    else:
+        unreviewed = [(u, m) for (u, m), s in states.items() if s != "approved"]
+        units_any = {u for u, _m in unreviewed}
+        units_now = {u for u, m in unreviewed if m == report.as_of}
+        flags = []
+        for unit, period in zip(targets["reporting_unit"], targets["period"], strict=True):
+            pool = units_now if period == "month" else units_any
+            flags.append(bool(pool) if unit is None or pd.isna(unit) else unit in pool)
+        targets["includes_pending"] = flags
+    report.reporting, report.targets, report.approved_only = reporting, targets, approved_only
+    return report
 
 
 # ---------------------------------------------------------------------------

@@ -252,18 +252,51 @@ MIGRATIONS: tuple[Migration, ...] = (
             SELECT upload_id, reporting_unit, month, item, sum(value) FROM facts
             WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item;
     """),
+    # The monthly cycle: the street office reviews every accepted report (approve / return with a
+    # reason) and closes each month. A review is a row, never an update: an upload's state is its
+    # latest review, no review at all is pending. Uploads that predate reviewing count as approved.
+    Migration(3, "monthly cycle: upload reviews and month closes", """
+        CREATE TABLE upload_reviews (
+            review_id BIGINT PRIMARY KEY,
+            upload_id BIGINT NOT NULL,
+            state VARCHAR NOT NULL CHECK (state IN ('approved', 'returned')),
+            reason VARCHAR NOT NULL DEFAULT '',
+            reviewed_at TIMESTAMP NOT NULL,
+            reviewed_by VARCHAR NOT NULL
+        );
+        INSERT INTO upload_reviews
+            SELECT row_number() OVER (ORDER BY upload_id), upload_id, 'approved', '', received_at, 'system'
+            FROM uploads;
+        -- One row per close; reopening fills the reopened_* columns instead of deleting the row.
+        -- snapshot: JSON with the upload ids (and their review states) the month's pack was built from.
+        CREATE TABLE month_closes (
+            close_id BIGINT PRIMARY KEY,
+            month VARCHAR NOT NULL,
+            closed_at TIMESTAMP NOT NULL,
+            closed_by VARCHAR NOT NULL,
+            close_date DATE NOT NULL,
+            snapshot VARCHAR NOT NULL,
+            reopened_at TIMESTAMP,
+            reopened_by VARCHAR,
+            reopen_reason VARCHAR
+        );
+    """),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
 # Source tables, in restore order: what a backup holds.
-TABLES = ("schema_version", "uploads", "facts", "audit_log", "month_locks")
+TABLES = ("schema_version", "uploads", "facts", "audit_log", "month_locks", "upload_reviews", "month_closes")
+# Tables a backup of an older schema does not hold yet: the schema version that introduced them.
+TABLES_SINCE = {"upload_reviews": 3, "month_closes": 3}
+REVIEW_STATES = ("pending", "approved", "returned")
 # Tables computed from the source tables: not backed up, rebuilt on restore.
 DERIVED_TABLES = {
     "metric_totals": "INSERT INTO metric_totals SELECT upload_id, reporting_unit, month, item, sum(value) "
                      "FROM facts WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item",
 }
 _TABLE_ORDER = {"schema_version": "version", "uploads": "upload_id", "facts": "upload_id, source_row",
-                "audit_log": "audit_id", "month_locks": "lock_id"}
+                "audit_log": "audit_id", "month_locks": "lock_id", "upload_reviews": "review_id",
+                "month_closes": "close_id"}
 
 UPLOAD_COLUMNS = ["upload_id", "reporting_unit", "month", "version", "file_name", "sha256", "size", "received_at",
                   "submitted_by", "row_count", "state", "supersedes", "warnings_confirmed", "note"]
@@ -309,6 +342,36 @@ class RollbackResult:
     reactivated_upload_id: int | None
     reactivated_version: int | None
     message: str
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """One review decision: which upload, its state before and after, and the reason given."""
+
+    upload_id: int
+    reporting_unit: str
+    month: str
+    version: int
+    previous_state: str
+    review_state: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CloseResult:
+    """The verdict on closing a month: closed, or the uploads still pending or returned."""
+
+    month: str
+    closed: bool
+    blocking: list[dict[str, Any]]
+    close_id: int | None = None
+    already_closed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -636,31 +699,90 @@ class StoreReader:
         return self._large(f"SELECT {', '.join(RECEIPT_COLUMNS)} FROM uploads WHERE state = 'active' {clause}",
                            params)
 
-    def facts(self, through: str | None = None, include_inactive: bool = False) -> pd.DataFrame:
-        """Fact rows of active uploads (of every upload with include_inactive), in file order."""
+    def facts(self, through: str | None = None, include_inactive: bool = False,
+              approved_only: bool = False, upload_ids: list[int] | None = None) -> pd.DataFrame:
+        """Fact rows of active uploads (of every upload with include_inactive), in file order.
+
+        approved_only: of each unit-month's latest approved version instead (see `_APPROVED`);
+        upload_ids: of exactly these uploads (a closed month's frozen snapshot).
+        """
         clause, params = _through("month", through)
-        active = "" if include_inactive else f"AND {_ACTIVE}"
+        active = "" if include_inactive and upload_ids is None else f"AND {_versions(approved_only, upload_ids)}"
         return self._large(f"SELECT {', '.join(FACT_COLUMNS)} FROM facts WHERE true {active} {clause}", params)
 
-    def monthly_values(self, through: str | None = None) -> pd.DataFrame:
+    def monthly_values(self, through: str | None = None, approved_only: bool = False,
+                       upload_ids: list[int] | None = None) -> pd.DataFrame:
         """Metric values per unit, item and month, summed over categories."""
         clause, params = _through("month", through)
         return self._large("SELECT reporting_unit, item, month, value FROM metric_totals "
-                           f"WHERE {_ACTIVE} {clause}", params)
+                           f"WHERE {_versions(approved_only, upload_ids)} {clause}", params)
 
-    def category_values(self, through: str | None = None) -> pd.DataFrame:
+    def category_values(self, through: str | None = None, approved_only: bool = False,
+                        upload_ids: list[int] | None = None) -> pd.DataFrame:
         """Metric values per unit, item, category and month."""
         clause, params = _through("month", through)
         return self._large("SELECT reporting_unit, item, category, month, value FROM facts "
-                           f"WHERE value IS NOT NULL AND {_ACTIVE} {clause}", params)
+                           f"WHERE value IS NOT NULL AND {_versions(approved_only, upload_ids)} {clause}", params)
 
-    def task_statuses(self, through: str | None = None, latest: bool = False) -> pd.DataFrame:
+    def task_statuses(self, through: str | None = None, latest: bool = False, approved_only: bool = False,
+                      upload_ids: list[int] | None = None) -> pd.DataFrame:
         """Task status words per unit, item and month; with latest=True only each unit-item's last."""
         clause, params = _through("month", through)
         qualify = "QUALIFY row_number() OVER (PARTITION BY reporting_unit, item ORDER BY month DESC) = 1" \
             if latest else ""
         return self._large("SELECT reporting_unit, item, month, status, note FROM facts "
-                           f"WHERE status IS NOT NULL AND {_ACTIVE} {clause} {qualify}", params)
+                           f"WHERE status IS NOT NULL AND {_versions(approved_only, upload_ids)} {clause} {qualify}",
+                           params)
+
+    def approved_upload_ids(self, through: str | None = None) -> list[int]:
+        """Ids of each unit-month's latest approved version up to `through`, ascending."""
+        clause, params = _through("month", through)
+        return [r[0] for r in self._con.execute(
+            f"SELECT upload_id FROM uploads WHERE {_APPROVED} {clause} ORDER BY upload_id", params).fetchall()]
+
+    def receipts_of(self, upload_ids: list[int]) -> pd.DataFrame:
+        """Unit, month, version and time received of exactly these uploads (a frozen snapshot)."""
+        return self._large(f"SELECT {', '.join(RECEIPT_COLUMNS)} FROM uploads WHERE {_versions(False, upload_ids)}")
+
+    def reviewed_uploads(self, unit: str | None = None, month: str | None = None,
+                         through: str | None = None, active_only: bool = False) -> pd.DataFrame:
+        """Uploads (without raw bytes) with their review: review_state (pending / approved / returned),
+        review_reason, reviewed_at, reviewed_by; oldest first."""
+        where, params = [], []
+        if unit is not None:
+            where.append("u.reporting_unit = ?")
+            params.append(unit)
+        if month is not None:
+            where.append("u.month = ?")
+            params.append(check_month(month))
+        if through is not None:
+            where.append("u.month <= ?")
+            params.append(check_month(through))
+        if active_only:
+            where.append("u.state = 'active'")
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        columns = ", ".join(f"u.{c}" for c in UPLOAD_COLUMNS)
+        return self._small(
+            f"SELECT {columns}, coalesce(r.state, 'pending') AS review_state, coalesce(r.reason, '') AS review_reason, "
+            f"r.reviewed_at, r.reviewed_by FROM uploads u LEFT JOIN ({_LATEST_REVIEW}) r USING (upload_id) "
+            f"{clause} ORDER BY u.upload_id", params)
+
+    def closes(self, month: str | None = None) -> pd.DataFrame:
+        """Every close of a month, oldest first; reopened ones have reopened_at set."""
+        clause, params = ("WHERE month = ?", [check_month(month)]) if month is not None else ("", [])
+        return self._small(f"SELECT * FROM month_closes {clause} ORDER BY close_id", params)
+
+    def current_close(self, month: str) -> dict[str, Any] | None:
+        """The close in force for a month (not reopened), with its snapshot decoded; None if open."""
+        row = _first(self._con.execute(
+            "SELECT close_id, month, closed_at, closed_by, close_date, snapshot FROM month_closes "
+            "WHERE month = ? AND reopened_at IS NULL ORDER BY close_id DESC LIMIT 1", [check_month(month)]))
+        if row is None:
+            return None
+        keys = ("close_id", "month", "closed_at", "closed_by", "close_date", "snapshot")
+        close = dict(zip(keys, row, strict=True))
+        close["snapshot"] = json.loads(close["snapshot"])
+        return close
 
     def audit_log(self, actor: str | None = None, action: str | None = None,
                   since: dt.datetime | dt.date | str | None = None) -> pd.DataFrame:
@@ -724,6 +846,23 @@ class StoreReader:
 
 
 _ACTIVE = "upload_id IN (SELECT upload_id FROM uploads WHERE state = 'active')"
+# Each upload's latest review (no row: pending).
+_LATEST_REVIEW = ("SELECT upload_id, arg_max(state, review_id) AS state, arg_max(reason, review_id) AS reason, "
+                  "max(reviewed_at) AS reviewed_at, arg_max(reviewed_by, review_id) AS reviewed_by "
+                  "FROM upload_reviews GROUP BY upload_id")
+# The version leaders see by default: each unit-month's latest approved version that was not rolled
+# back. A correction waiting for review leaves the approved version before it in place.
+_APPROVED = ("upload_id IN (SELECT arg_max(u.upload_id, u.version) FROM uploads u "
+             f"JOIN ({_LATEST_REVIEW}) r USING (upload_id) "
+             "WHERE u.state <> 'rolled_back' AND r.state = 'approved' GROUP BY u.reporting_unit, u.month)")
+
+
+def _versions(approved_only: bool, upload_ids: list[int] | None) -> str:
+    """Which uploads' rows a read takes: given ids, the approved versions, or the active ones."""
+    if upload_ids is not None:
+        ids = ", ".join(str(int(i)) for i in upload_ids)
+        return f"upload_id IN ({ids})" if ids else "false"
+    return _APPROVED if approved_only else _ACTIVE
 
 
 # ---------------------------------------------------------------------------
@@ -953,6 +1092,135 @@ class Store:
 
         return self._write(actor, "month.unlock", write)
 
+    # -- the monthly cycle: review, reminders, close and reopen ------------
+
+    def review(self, upload_id: int, decision: Literal["approved", "returned"], *, actor: str,
+               reason: str = "", reviewer_unit: str | None = None) -> ReviewResult:
+        """Approve an active upload, or return it with a reason; audited (`upload.review`).
+
+        Refused: an upload that is not the active version, a return without a reason, a locked
+        month, and a reviewer judging their own unit's report or a file they sent themselves.
+        """
+        return self.review_many([upload_id], decision, actor=actor, reason=reason, reviewer_unit=reviewer_unit)[0]
+
+    def review_many(self, upload_ids: list[int], decision: Literal["approved", "returned"], *, actor: str,
+                    reason: str = "", reviewer_unit: str | None = None) -> list[ReviewResult]:
+        """Review several uploads in one transaction (all or none): "approve the normal ones" in one action."""
+        if decision not in ("approved", "returned"):
+            raise ValueError(f"unknown review decision {decision!r}")
+        reason = (reason or "").strip()
+        if decision == "returned" and not reason:
+            raise StoreRefused("退回时必须写明原因，报送单位会看到这段话。")
+
+        def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            results, audits = [], []
+            next_id = con.execute("SELECT coalesce(max(review_id), 0) + 1 FROM upload_reviews").fetchall()[0][0]
+            for upload_id in upload_ids:
+                row = _first(con.execute(
+                    f"SELECT u.reporting_unit, u.month, u.version, u.state, u.submitted_by, "
+                    f"coalesce(r.state, 'pending') FROM uploads u LEFT JOIN ({_LATEST_REVIEW}) r USING (upload_id) "
+                    "WHERE u.upload_id = ?", [upload_id]))
+                if row is None:
+                    raise StoreRefused(f"找不到编号为 {upload_id} 的上传记录。")
+                unit, month, version, state, submitted_by, previous = row
+                what = f"{unit} {month_label(month)}第 {version} 版"
+                if state != "active":
+                    raise StoreRefused(f"上传记录 {upload_id}（{what}）不是当前有效版本，只能审核有效版本。")
+                if _locked(con, month):
+                    raise StoreRefused(f"{month_label(month)}已锁定，不能再审核该月的上报；如需更正，请先重新开放。")
+                if (reviewer_unit is not None and reviewer_unit == unit) or submitted_by == actor:
+                    raise StoreRefused(f"不能审核本单位或本人提交的上报（{what}）。")
+                con.execute("INSERT INTO upload_reviews VALUES (?, ?, ?, ?, ?, ?)",
+                            [next_id, upload_id, decision, reason, now_china(), actor])
+                next_id += 1
+                audits.append(_Audit(target=f"upload:{upload_id}", old_value=previous, new_value=decision,
+                                     detail={"reporting_unit": unit, "month": month, "version": version,
+                                             "reason": reason}))
+                results.append(ReviewResult(upload_id, unit, month, version, previous, decision, reason))
+            return _Outcome(results, audits)
+
+        if not upload_ids:
+            return []
+        return self._write(actor, "upload.review", write)
+
+    def record_reminder_copy(self, month: str, reporting_unit: str | None, *, actor: str) -> None:
+        """Write down that a reminder (one unit's, or the group message: None) was copied to be sent."""
+        check_month(month)
+
+        def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            return _Outcome(None, [_Audit(target=f"month:{month}", new_value=reporting_unit or "group")])
+
+        self._write(actor, "remind.copy", write)
+
+    def reminder_copies(self, month: str) -> pd.DataFrame:
+        """When each reminder of a month was copied, by whom: at, actor, reporting_unit ('group': the group's)."""
+        log = self.audit_log(action="remind.copy")
+        log = log[log["target"] == f"month:{check_month(month)}"]
+        return log.rename(columns={"new_value": "reporting_unit"})[["at", "actor", "reporting_unit"]].reset_index(
+            drop=True)
+
+    def close_month(self, month: str, *, actor: str, close_date: dt.date,
+                    snapshot: Callable[[StoreReader], dict[str, Any]]) -> CloseResult:
+        """Close a month: refused (closed=False, the blocking uploads listed) while any of its active
+        uploads is pending or returned; otherwise lock it and store `snapshot(reader)`, the frozen
+        as-of state its meeting pack is regenerated from, in the same transaction."""
+        check_month(month)
+
+        def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            reader = StoreReader(con)
+            if reader.current_close(month) is not None:
+                return _Outcome(CloseResult(month, False, [], already_closed=True))
+            active = reader.reviewed_uploads(month=month, active_only=True)
+            blocking = active[active["review_state"] != "approved"]
+            if len(blocking):
+                return _Outcome(CloseResult(month, False, [
+                    {"upload_id": int(r.upload_id), "reporting_unit": r.reporting_unit, "month": r.month,
+                     "version": int(r.version), "review_state": r.review_state, "review_reason": r.review_reason}
+                    for r in blocking.itertuples(index=False)]))
+            frozen = snapshot(reader)
+            audits = []
+            if not _locked(con, month):
+                lock_id = con.execute("SELECT coalesce(max(lock_id), 0) + 1 FROM month_locks").fetchall()[0][0]
+                con.execute("INSERT INTO month_locks VALUES (?, ?, ?, ?, NULL, NULL)",
+                            [lock_id, month, now_china(), actor])
+                audits.append(_Audit(action="month.lock", target=f"month:{month}", old_value="unlocked",
+                                     new_value="locked"))
+            close_id = con.execute("SELECT coalesce(max(close_id), 0) + 1 FROM month_closes").fetchall()[0][0]
+            con.execute("INSERT INTO month_closes VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
+                        [close_id, month, now_china(), actor, close_date,
+                         json.dumps(frozen, ensure_ascii=False, sort_keys=True)])
+            audits.append(_Audit(target=f"month:{month}", old_value="open", new_value="closed",
+                                 detail={"close_id": close_id, "close_date": close_date.isoformat(),
+                                         "uploads": len(frozen.get("upload_ids", []))}))
+            return _Outcome(CloseResult(month, True, [], close_id=close_id), audits)
+
+        return self._write(actor, "month.close", write)
+
+    def reopen_month(self, month: str, *, actor: str, reason: str) -> bool:
+        """Reopen a closed month (unlock it; the close row keeps its snapshot); False if it was not closed."""
+        check_month(month)
+        reason = (reason or "").strip()
+        if not reason:
+            raise StoreRefused("重新开放月份必须写明原因。")
+
+        def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            close = StoreReader(con).current_close(month)
+            if close is None:
+                return _Outcome(False)
+            now = now_china()
+            con.execute("UPDATE month_closes SET reopened_at = ?, reopened_by = ?, reopen_reason = ? "
+                        "WHERE close_id = ?", [now, actor, reason, close["close_id"]])
+            audits = [_Audit(target=f"month:{month}", old_value="closed", new_value="open",
+                             detail={"close_id": close["close_id"], "reason": reason})]
+            if _locked(con, month):
+                con.execute("UPDATE month_locks SET unlocked_at = ?, unlocked_by = ? "
+                            "WHERE month = ? AND unlocked_at IS NULL", [now, actor, month])
+                audits.append(_Audit(action="month.unlock", target=f"month:{month}", old_value="locked",
+                                     new_value="unlocked", detail={"reason": reason}))
+            return _Outcome(True, audits)
+
+        return self._write(actor, "month.reopen", write)
+
     # -- reads: each opens the file once (see StoreReader for the documentation) ------------
 
     def locked_months(self) -> list[str]:
@@ -985,20 +1253,37 @@ class Store:
         with self.snapshot() as r:
             return r.active_receipts(through)
 
-    def facts(self, through: str | None = None, include_inactive: bool = False) -> pd.DataFrame:
-        """Fact rows of active uploads (of every upload with include_inactive)."""
+    def facts(self, through: str | None = None, include_inactive: bool = False, approved_only: bool = False,
+              upload_ids: list[int] | None = None) -> pd.DataFrame:
+        """Fact rows of active uploads (of every upload with include_inactive; of approved versions)."""
         with self.snapshot() as r:
-            return r.facts(through, include_inactive)
+            return r.facts(through, include_inactive, approved_only, upload_ids)
 
-    def monthly_values(self, through: str | None = None) -> pd.DataFrame:
+    def monthly_values(self, through: str | None = None, approved_only: bool = False) -> pd.DataFrame:
         """Metric values per unit, item and month, summed over categories."""
         with self.snapshot() as r:
-            return r.monthly_values(through)
+            return r.monthly_values(through, approved_only)
 
-    def category_values(self, through: str | None = None) -> pd.DataFrame:
+    def category_values(self, through: str | None = None, approved_only: bool = False) -> pd.DataFrame:
         """Metric values per unit, item, category and month."""
         with self.snapshot() as r:
-            return r.category_values(through)
+            return r.category_values(through, approved_only)
+
+    def reviewed_uploads(self, unit: str | None = None, month: str | None = None, through: str | None = None,
+                         active_only: bool = False) -> pd.DataFrame:
+        """Uploads with their review state and reason (see StoreReader.reviewed_uploads)."""
+        with self.snapshot() as r:
+            return r.reviewed_uploads(unit, month, through, active_only)
+
+    def closes(self, month: str | None = None) -> pd.DataFrame:
+        """Every close of a month, oldest first."""
+        with self.snapshot() as r:
+            return r.closes(month)
+
+    def current_close(self, month: str) -> dict[str, Any] | None:
+        """The close in force for a month with its frozen snapshot, or None."""
+        with self.snapshot() as r:
+            return r.current_close(month)
 
     def task_statuses(self, through: str | None = None, latest: bool = False) -> pd.DataFrame:
         """Task status words per unit, item and month (latest=True: each unit-item's last only)."""
@@ -1072,6 +1357,8 @@ class Store:
             con = reader._con
             version = _current_version(con)
             for table in TABLES:
+                if TABLES_SINCE.get(table, 1) > version:
+                    continue  # a database still at an older schema version has no such table
                 columns = "* EXCLUDE (raw)" if table == "uploads" else "*"
                 target = out / f"{table}.parquet"
                 con.execute(f"COPY (SELECT {columns} FROM {table} ORDER BY {_TABLE_ORDER[table]}) "
@@ -1449,6 +1736,8 @@ def verify_backup(directory: str | os.PathLike) -> dict[str, Any]:
         raise StoreRefused("备份清单缺少文件列表，无法校验。")
     problems = []
     for table in TABLES:
+        if TABLES_SINCE.get(table, 1) > version:
+            continue
         entry = tables.get(table)
         if not isinstance(entry, dict) or entry.get("file") not in files or not isinstance(entry.get("rows"), int):
             problems.append(f"清单里缺少数据表 {table}")
@@ -1520,6 +1809,8 @@ def _build_from_backup(src: Path, manifest: dict[str, Any], building: Path) -> N
             if migration.version <= version:
                 con.execute(migration.sql)
         for table in TABLES:
+            if table not in manifest["tables"]:
+                continue  # introduced after the backup's schema version (checked by verify_backup)
             parquet = _sql_text(src / manifest["tables"][table]["file"])
             if table == "uploads":
                 shas = [r[0] for r in con.execute(f"SELECT DISTINCT sha256 FROM read_parquet({parquet})").fetchall()]

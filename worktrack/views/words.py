@@ -14,6 +14,7 @@ import pandas as pd
 from worktrack.i18n import translate
 from worktrack.plan import Plan, reconcile
 from worktrack.progress import ATTENTION_SEVERITY, StatusReport, attention, headline, report_due_date
+from worktrack.views.cycle import marked
 from worktrack.views.format import (
     date_label,
     format_amount,
@@ -101,7 +102,9 @@ def headline_cards(report: StatusReport, lang: str = "zh") -> list[Card]:
         cards.append(Card(
             metric=row.metric,
             name=metric_name(plan, row.metric, lang),
-            value=format_amount(row.value, row.measure, lang, metric=metric),
+            # 含待审核: the figure includes reports the street office has not approved yet
+            value=marked(format_amount(row.value, row.measure, lang, metric=metric),
+                         _includes_pending(report, row.metric), lang),
             target=target,
             percent=None if monthly else (format_percent(row.percent) if not is_missing(row.percent) else None),
             change=format_amount(change, row.measure, lang, metric=metric, signed=True),
@@ -131,6 +134,13 @@ def summary_line(report: StatusReport, lang: str = "zh") -> str:
     if ob["pending"]:
         monthly += translate("summary.monthly_pending", lang, n=ob["pending"])
     return translate("summary.joined", lang, yearly=yearly, monthly=monthly)
+
+
+def _includes_pending(report: StatusReport, metric: str) -> bool:
+    targets = report.targets
+    if "includes_pending" not in targets.columns:
+        return False
+    return bool(targets.loc[targets["metric"] == metric, "includes_pending"].any())
 
 
 def reporting_badge(report: StatusReport, lang: str = "zh") -> str:
