@@ -98,9 +98,7 @@ def test_presenter_notes_of_every_slide_are_on_the_page(demo_env, deck):
 
 
 def test_the_presenter_tab_shows_only_the_presenter_view(demo_env, deck):
-    from tests.apptest import ENTRY
-
-    from tests.apptest import signed_in
+    from tests.apptest import ENTRY, signed_in
     from worktrack.auth import UserStore
 
     at = signed_in(AppTest.from_file(ENTRY, default_timeout=60), UserStore().get("leader"))
