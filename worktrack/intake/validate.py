@@ -31,7 +31,6 @@ from worktrack.intake.values import (
     _fmt,
     _fold_label,
     _Formula,
-    find_header,
     invalid_day,
     large_value_threshold,
     parse_month,
