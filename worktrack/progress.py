@@ -76,6 +76,7 @@ import numpy as np
 import pandas as pd
 
 from worktrack.plan import CADENCES, Plan, Target, month_range, parse_month
+from worktrack.registers.counts import counted_monthly_values
 
 STATUSES = ("done", "overdue", "not_started", "on_track", "at_risk", "behind")  # rule order
 YEARLY_STATUSES = ("done", "on_track", "at_risk", "behind", "overdue", "exceeded", "not_started")
@@ -911,7 +912,7 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
             as_of = (default_as_of(plan, reader.active_receipts(), today) if today is not None
                      else reader.latest_month() or plan.start_month)
         as_of = parse_month(as_of)
-        monthly = reader.monthly_values(as_of)
+        monthly = counted_monthly_values(plan, reader, as_of)  # a unit's registers replace its typed totals
         tasks = reader.task_statuses(as_of, latest=True)
         uploads = reader.active_receipts(as_of)
     return compute_status(plan, monthly, tasks, uploads, as_of, unit=unit, today=today)
