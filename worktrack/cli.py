@@ -216,7 +216,8 @@ def _accept_global_options_everywhere(parser: argparse.ArgumentParser) -> None:
 # Subcommands grouped by topic; each module has register(subparsers) that adds its commands
 # and sets `func` on each. Imported lazily so `plan check` never pays for duckdb or openpyxl.
 COMMAND_MODULES: list[str] = ["worktrack.cli_demo", "worktrack.cli_progress", "worktrack.cli_users",
-                               "worktrack.cli_intake", "worktrack.cli_store", "worktrack.cli_export"]
+                               "worktrack.cli_intake", "worktrack.cli_store", "worktrack.cli_export",
+                               "worktrack.cli_registers"]
 
 
 def _log_to_stderr() -> None:
