@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from worktrack.intake.findings import REGISTER_ERROR_CODES
 from worktrack.registers import KINDS, detect_kind, read_register
 
 FIXTURES = Path(__file__).parent / "fixtures" / "registers"
@@ -60,7 +61,7 @@ def test_no_full_id_number_leaves_the_reader(plan):
         assert "4301**********" in text
 
 
-@pytest.mark.parametrize("kind, body, expected", [
+FINDING_EXAMPLES = [
     # an ID number with a wrong check character: the finding shows the masked form only
     ("retrofit_register", "天剑社区,2023-06,路1号,张三明,430103194805061235,高龄,扶手,,,,2023-06-10,",
      [("id-number-error", 2, "身份证号")]),
@@ -92,7 +93,10 @@ def test_no_full_id_number_leaves_the_reader(plan):
      [("missing-value", 2, "帮扶金额（元）")]),
     ("help_register", "天剑社区,2023-06,李四,{0},助跑,100,,2023-06-08,,",
      [("unknown-choice", 2, "帮扶类别")]),
-])
+]
+
+
+@pytest.mark.parametrize("kind, body, expected", FINDING_EXAMPLES)
 def test_findings_have_stable_codes_rows_and_columns(plan, kind, body, expected):
     report = read(plan, kind, body.format(ID_NUMBERS[0]) + "\n")
     assert report.flat() == expected
@@ -139,3 +143,7 @@ def test_every_register_names_its_columns_in_chinese_with_english_aliases():
         for column in kind.columns:
             assert any("\u4e00" <= ch <= "\u9fff" for ch in column.label), column.key
             assert any(alias.isascii() for alias in column.aliases), column.key
+
+
+def test_every_register_code_has_an_example():
+    assert {code for _, _, found in FINDING_EXAMPLES for code, _, _ in found} >= set(REGISTER_ERROR_CODES)
