@@ -80,6 +80,9 @@ FINDING_EXAMPLES = [
      [("duplicate-row", 3, "身份证号")]),
     ("retrofit_register", "某某社区,2023-06,路1号,张三明,{0},高龄,扶手,,,,2023-06-10,",
      [("unknown-unit", 2, "上报单位")]),
+    # an ID number in a free-text column would be stored in clear
+    ("retrofit_register", "天剑社区,2023-06,路1号,张三明,{0},高龄,扶手,,,,2023-06-10,老伴 {0}",
+     [("id-number-error", 2, "备注")]),
     ("donation_register", "天剑社区,2023-06,王小红,个人,路边募捐,500,,,2023-06-03,R1,",
      [("unknown-choice", 2, "募集渠道")]),
     ("donation_register", "天剑社区,2023-06,王小红,个人,消费捐,,,,2023-06-03,R1,",

@@ -28,7 +28,13 @@ from worktrack.intake.values import (
     parse_date,
 )
 from worktrack.plan import Plan
-from worktrack.registers.identity import id_number_problem, mask_id_number, normalise_id_number, person_key
+from worktrack.registers.identity import (
+    ID_NUMBER_PATTERN,
+    id_number_problem,
+    mask_id_number,
+    normalise_id_number,
+    person_key,
+)
 from worktrack.registers.kinds import KINDS, RegisterKind, header_aliases
 
 
@@ -191,6 +197,15 @@ class RegisterReader(_Reader):
                            + (f"（{column.hint}）" if column.hint else ""), row=r, column=label)
                 return _INVALID
             return None
+        if column.kind in ("text", "name", "note"):
+            # An ID number typed into a free-text column would be stored in clear: refused.
+            for match in ID_NUMBER_PATTERN.finditer(text):
+                if id_number_problem(normalise_id_number(match.group())) is None:
+                    masked = mask_id_number(normalise_id_number(match.group()))
+                    self.error("id-number-error", f"{self.at(r, label)}这一列里有身份证号（{masked}）。身份证号只能填在"
+                               "“身份证号”列（系统只保存加密哈希和遮挡号码）；请从这一列删除。", row=r, column=label,
+                               value=masked)
+                    return _INVALID
         if column.kind == "note":
             return self.read_note(r, raw)
         if column.kind in ("text", "name"):
