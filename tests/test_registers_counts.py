@@ -32,7 +32,8 @@ def file_typed_total(store, plan, unit: str, month: str, metric_id: str, value: 
 
 
 def figures(store, plan, through=None):
-    return register_figures(plan, store.register_rows(), through)
+    with store.snapshot() as reader:
+        return register_figures(plan, reader, through)
 
 
 def test_households_count_once_in_the_month_of_acceptance(store, plan):

@@ -775,6 +775,44 @@ class StoreReader:
         return self._small(f"SELECT {', '.join(REGISTER_UPLOAD_COLUMNS)} FROM register_uploads {where} "
                            "ORDER BY upload_id", params)
 
+    def register_filers(self) -> pd.DataFrame:
+        """[kind, reporting_unit]: every unit with an active register upload of a kind."""
+        return self._small("SELECT DISTINCT kind, reporting_unit FROM register_uploads WHERE state = 'active' "
+                           "ORDER BY kind, reporting_unit")
+
+    def register_figures(self, kind: str, unit_order: list[str], *, once_per: Literal["person", "receipt"],
+                         through: str | None = None) -> pd.DataFrame:
+        """[reporting_unit, category, month, value, cash, goods] counted from a kind's active rows.
+
+        once_per="person": each person_key once, for the row with the earliest date (then the order
+        of units given, then upload and row order), value = 1 per person. once_per="receipt": each
+        receipt number once per unit, value = cash + goods valuation. Rows without a date do not count.
+        """
+        if once_per == "person":
+            partition, value = "person_key", "1.0"
+        else:
+            partition, value = "reporting_unit, json_extract_string(fields, '$.receipt')", \
+                "coalesce(cash, 0) + coalesce(goods_value, 0)"
+        clause, params = _through("month", through)
+        # the first row of each key by arg_min (a hash aggregate, no sort of the whole table)
+        return self._large(f"""
+            WITH firsts AS (
+                SELECT arg_min(struct_pack(unit := reporting_unit, category := category,
+                                           month := strftime(event_date, '%Y-%m'), value := {value},
+                                           cash := coalesce(cash, 0), goods := coalesce(goods_value, 0)),
+                               struct_pack(day := event_date,
+                                           rank := coalesce(list_position(?::VARCHAR[], reporting_unit), 1000000000),
+                                           upload := upload_id, source := source_row)) AS first
+                FROM register_rows
+                WHERE kind = ? AND event_date IS NOT NULL
+                  AND upload_id IN (SELECT upload_id FROM register_uploads WHERE state = 'active')
+                GROUP BY {partition})
+            SELECT first.unit AS reporting_unit, first.category AS category, first.month AS month,
+                   sum(first.value) AS value, sum(first.cash) AS cash, sum(first.goods) AS goods
+            FROM firsts WHERE true {clause.replace("month", "first.month")}
+            GROUP BY ALL ORDER BY reporting_unit, month, category""",
+                           [list(unit_order), kind, *params])
+
     def register_rows(self, kind: str | None = None, unit: str | None = None) -> pd.DataFrame:
         """Rows of active register uploads (person_key and masked forms; never a full ID number)."""
         clauses, params = [], []

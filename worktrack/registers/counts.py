@@ -13,13 +13,12 @@ the plan's order of units) and listed by `duplicates` for the street office to s
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 import pandas as pd
 
-from worktrack.plan import Plan
+from worktrack.plan import REGISTER_MEASURES, Plan
 
 logger = logging.getLogger(__name__)
 
@@ -36,36 +35,27 @@ def _ordered(plan: Plan, rows: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(["event_date", "unit_rank", "upload_id", "source_row"], kind="stable")
 
 
-def register_figures(plan: Plan, rows: pd.DataFrame, through: str | None = None) -> pd.DataFrame:
-    """Per unit, metric, category and month: the figure counted from active register rows."""
+def register_figures(plan: Plan, reader: Any, through: str | None = None) -> pd.DataFrame:
+    """Per unit, metric, category and month: the figure counted from active register rows (in the database)."""
     frames = []
-    for kind in rows["kind"].unique() if len(rows) else ():
+    for kind in REGISTER_MEASURES:
         metric = plan.metric_for_register(kind)
         if metric is None:
             continue
-        ordered = _ordered(plan, rows[rows["kind"] == kind])
-        if ordered.empty:
+        once_per = "person" if kind in PERSON_KINDS else "receipt"
+        found = reader.register_figures(kind, list(plan.unit_names), once_per=once_per, through=through)
+        if found.empty:
             continue
-        has_categories = bool(plan.categories(metric.id))
-        if kind in PERSON_KINDS:
-            first = ordered.drop_duplicates("person_key", keep="first")
-            first = first.assign(value=1.0, cash=float("nan"), goods=float("nan"))
-        else:
-            receipts = ordered["fields"].map(lambda text: json.loads(text).get("receipt"))
-            first = ordered.assign(receipt=receipts).drop_duplicates(["reporting_unit", "receipt"], keep="first")
-            cash, goods = first["cash"].fillna(0.0), first["goods_value"].fillna(0.0)
-            first = first.assign(value=cash + goods, cash=cash, goods=goods)
-        first = first.assign(month=first["event_date"].dt.strftime("%Y-%m"), item=metric.id,
-                             category=first["category"] if has_categories else "")
-        frames.append(first.groupby(["reporting_unit", "item", "category", "month"], as_index=False)[
-            ["value", "cash", "goods"]].sum(min_count=1))
+        if not plan.categories(metric.id):
+            found = found.assign(category="").groupby(["reporting_unit", "category", "month"], as_index=False)[
+                ["value", "cash", "goods"]].sum()
+        if once_per == "person":
+            found = found.assign(cash=float("nan"), goods=float("nan"))
+        frames.append(found.assign(item=metric.id))
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("value", "cash", "goods") else "object")
                              for c in FIGURE_COLUMNS})
-    figures = pd.concat(frames, ignore_index=True)
-    if through is not None:
-        figures = figures[figures["month"] <= through]
-    return figures[FIGURE_COLUMNS].reset_index(drop=True)
+    return pd.concat(frames, ignore_index=True)[FIGURE_COLUMNS]
 
 
 def duplicates(plan: Plan, rows: pd.DataFrame) -> list[dict[str, Any]]:
@@ -75,31 +65,33 @@ def duplicates(plan: Plan, rows: pd.DataFrame) -> list[dict[str, Any]]:
         ordered = _ordered(plan, rows[rows["kind"] == kind]) if len(rows) else pd.DataFrame()
         if ordered.empty:
             continue
-        spread = ordered.groupby("person_key", sort=False)["reporting_unit"].agg(lambda s: list(dict.fromkeys(s)))
-        for key, units in spread.items():
-            if len(units) < 2:
-                continue
-            first = ordered[ordered["person_key"] == key].iloc[0]
-            out.append({"kind": kind, "id_masked": first["id_masked"], "name_masked": first["name_masked"],
-                        "counted_for": units[0], "also_registered_by": units[1:],
-                        "first_date": first["event_date"].date().isoformat()})
+        # one pass: the units of each key in order of first registration, and each key's first row
+        per_unit = ordered.drop_duplicates(["person_key", "reporting_unit"], keep="first")
+        shared = per_unit[per_unit.duplicated("person_key", keep=False)]
+        if shared.empty:
+            continue
+        units = shared.groupby("person_key", sort=False)["reporting_unit"].agg(list)
+        firsts = shared.drop_duplicates("person_key", keep="first")
+        for first in firsts.itertuples(index=False):
+            listed = units[first.person_key]
+            out.append({"kind": kind, "id_masked": first.id_masked, "name_masked": first.name_masked,
+                        "counted_for": listed[0], "also_registered_by": listed[1:],
+                        "first_date": first.event_date.date().isoformat()})
     return out
 
 
 def counted_monthly_values(plan: Plan, reader: Any, through: str | None = None) -> pd.DataFrame:
     """The store's monthly values with every (unit, metric) that files a register counted from it."""
     monthly = reader.monthly_values(through)
-    rows = reader.register_rows()
-    if rows.empty:
-        return monthly
-    figures = register_figures(plan, rows, through)
+    filers = reader.register_filers()
     filed = set()
-    for kind, unit in rows[["kind", "reporting_unit"]].drop_duplicates().itertuples(index=False):
+    for kind, unit in filers.itertuples(index=False):
         metric = plan.metric_for_register(kind)
         if metric is not None:
             filed.add((unit, metric.id))
     if not filed:
         return monthly
+    figures = register_figures(plan, reader, through)
     typed = pd.Series(list(zip(monthly["reporting_unit"], monthly["item"], strict=True)), index=monthly.index,
                       dtype=object)
     kept = monthly[~typed.isin(filed)] if len(monthly) else monthly
