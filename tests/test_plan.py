@@ -313,3 +313,22 @@ def test_named_pilot_estates_are_items_with_their_own_unit(plan):
     assert tuxin.reporting_units == ("涂新社区",) and tuxin.number == "二(六)3-3"
     assert any(r.item == tuxin.id for r in plan.template_rows("涂新社区"))
     assert not any(r.item == tuxin.id for r in plan.template_rows("天剑社区"))
+
+
+def test_each_register_feeds_the_metric_the_plan_names(plan):
+    fed = {kind: plan.metric_for_register(kind) for kind in ("retrofit_register", "donation_register", "help_register")}
+    assert all(metric is not None for metric in fed.values())
+    assert [fed[k].measure for k in fed] == ["户", "元", "人"]
+
+
+@pytest.mark.parametrize("replace, message", [
+    ("register: retrofit_register\n", "register: tax_register\n"),
+    ("register: donation_register\n", "register: retrofit_register\n"),
+])
+def test_a_register_that_is_unknown_or_does_not_fit_the_measure_is_an_error(tmp_path, replace, message):
+    text = PLAN_PATH.read_text(encoding="utf-8")
+    assert replace in text
+    path = tmp_path / "targets.yaml"
+    path.write_text(text.replace(replace, message, 1), encoding="utf-8")
+    _, issues = check_plan(path)
+    assert any(i.severity == "error" and "台账" in i.message for i in issues)

@@ -217,7 +217,7 @@ def _accept_global_options_everywhere(parser: argparse.ArgumentParser) -> None:
 # and sets `func` on each. Imported lazily so `plan check` never pays for duckdb or openpyxl.
 COMMAND_MODULES: list[str] = ["worktrack.cli_demo", "worktrack.cli_progress", "worktrack.cli_users",
                                "worktrack.cli_intake", "worktrack.cli_store", "worktrack.cli_export",
-                               "worktrack.cli_cycle"]
+                               "worktrack.cli_cycle", "worktrack.cli_registers"]
 
 
 def _log_to_stderr() -> None:

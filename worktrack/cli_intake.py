@@ -11,7 +11,12 @@ from worktrack.cli import EXIT_OK, UsageError, load_plan_or_exit, print_json
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the intake subcommands to the main parser."""
-    p = subparsers.add_parser("template", help="生成某单位某月的月报模板（预填本单位要报的全部事项）")
+    from worktrack.plan import REGISTER_MEASURES
+
+    p = subparsers.add_parser("template", help="生成某单位某月的月报模板（预填本单位要报的全部事项）或台账模板")
+    p.add_argument("--kind", choices=("monthly_report", *REGISTER_MEASURES), default="monthly_report",
+                   help="模板类型：monthly_report 月报（默认）；retrofit_register 适老化改造台账；"
+                        "donation_register 基金募集台账；help_register 帮扶台账")
     p.add_argument("--unit", required=True, help="上报单位名称或简称，如 天剑社区、街道民政办")
     p.add_argument("--month", required=True, help="月份，如 2023-06")
     p.add_argument("--format", choices=("csv", "xlsx"), help="模板格式（默认按输出文件扩展名，否则 csv）")
@@ -34,6 +39,8 @@ def cmd_template(args: argparse.Namespace) -> int:
     if month not in plan.months:
         raise UsageError(f"月份 {month} 不在计划的报告期（{plan.months[0]} 至 {plan.months[-1]}）内")
     fmt = args.format or ("xlsx" if args.output.lower().endswith(".xlsx") else "csv")
+    if args.kind != "monthly_report":
+        return _register_template(args, plan, unit.name, month, fmt)
     data = build_template(plan, unit.name, month, fmt)
     rows = len(plan.template_rows(unit.name))
     if args.output == "-":
@@ -50,4 +57,27 @@ def cmd_template(args: argparse.Namespace) -> int:
                     "bytes": len(data)})
     else:
         print(f"已生成 {unit.name} {month} 月报模板：{path}（{fmt.upper()}，{rows} 行）")
+    return EXIT_OK
+
+
+def _register_template(args: argparse.Namespace, plan, unit_name: str, month: str, fmt: str) -> int:
+    from worktrack.registers.kinds import KINDS
+    from worktrack.registers.template import build_register_template
+
+    data = build_register_template(plan, args.kind, unit_name, month, fmt)
+    title = KINDS[args.kind].title
+    if args.output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return EXIT_OK
+    path = Path(args.output)
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"无法写入文件 {path}：{exc.strerror or exc}") from None
+    if args.json:
+        print_json({"file": str(path), "kind": args.kind, "unit": unit_name, "month": month, "format": fmt,
+                    "bytes": len(data)})
+    else:
+        print(f"已生成 {unit_name} {month} {title}模板：{path}（{fmt.upper()}）")
     return EXIT_OK

@@ -113,6 +113,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from worktrack.auth import demo_write_refusal
     from worktrack.i18n import translate
     from worktrack.intake import read_report
+    from worktrack.registers import MONTHLY_REPORT, detect_kind, read_register
     from worktrack.store import StoreBusy
 
     plan = load_plan_or_exit(args)
@@ -133,9 +134,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     busy_message = None
     for path in paths:
         data = path.read_bytes()
-        report = read_report(data, path.name, plan, unit=unit, month=month)
+        kind = detect_kind(data, path.name, plan)
+        if kind == MONTHLY_REPORT:
+            report = read_report(data, path.name, plan, unit=unit, month=month)
+        else:
+            report = read_register(data, path.name, plan, kind, unit=unit, month=month)
         entry: dict[str, Any] = {
-            "file": str(path), "accepted": False, "version": None,
+            "file": str(path), "kind": kind, "accepted": False, "version": None,
             "errors": [f.as_dict() for f in report.errors], "warnings": [f.as_dict() for f in report.warnings],
             "normalised": [f.as_dict() for f in report.normalised],
             "status": "rejected", "upload_id": None, "message": "", "reporting_unit": report.reporting_unit,
@@ -147,7 +152,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             entries.append(entry)
             continue
         try:
-            result = store.submit(report, data, submitted_by=user, confirm=args.confirm, dry_run=args.dry_run)
+            if kind == MONTHLY_REPORT:
+                result = store.submit(report, data, submitted_by=user, confirm=args.confirm, dry_run=args.dry_run)
+            else:
+                result = store.submit_register(report, data, submitted_by=user, confirm=args.confirm,
+                                               dry_run=args.dry_run)
         except StoreBusy as exc:
             busy_message = str(exc)
             entry.update(status="busy", message=busy_message)
@@ -156,6 +165,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         entry.update(accepted=result.accepted, version=result.version, status=result.status,
                      upload_id=result.upload_id, message=result.message, sha256=result.sha256,
                      superseded_upload_id=result.superseded_upload_id, changes=result.changes)
+        if kind != MONTHLY_REPORT:
+            entry.update(counted=result.counted, already_counted=result.already_counted,
+                         counted_elsewhere=result.counted_elsewhere, not_counted=result.not_counted)
         if result.status == "needs_confirmation":
             entry["message"] += "核对提示后加 --confirm 重新运行即可接收。"
         entries.append(entry)
@@ -182,6 +194,8 @@ def _render_ingest(entries: list[dict[str, Any]], dry_run: bool) -> str:
         else:
             head = f"未接收：{where}：{for_terminal(e['message'])}"
         out.append(head)
+        if e.get("kind", "monthly_report") != "monthly_report" and e["status"] == "accepted":
+            out.append(f"  {for_terminal(e['message'])}")  # the register receipt: new, already counted, duplicates
         if e["status"] == "accepted" and e["superseded_upload_id"] is not None:
             verb = "将替换" if dry_run else "替换了"
             out.append(f"  {verb}上一版（上传编号 {e['superseded_upload_id']}），变更 {len(e['changes'])} 处"

@@ -22,6 +22,7 @@ DEFAULT_PLAN = PROJECT_ROOT / "targets.yaml"
 DEFAULT_LOG = PROJECT_ROOT / "data" / "worktrack.log"
 DEFAULT_DB = PROJECT_ROOT / "data" / "worktrack.duckdb"
 DEFAULT_USERS = PROJECT_ROOT / "data" / "users.yaml"
+DEFAULT_REGISTER_KEY = PROJECT_ROOT / "data" / "register.key"
 DEMO_DB = PROJECT_ROOT / "data" / "demo.duckdb"
 SAMPLES_DIR = PROJECT_ROOT / "data" / "samples"
 ENV_PREFIX = "WORKTRACK_"
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     busy_timeout: float = Field(10.0, ge=0, description="数据库被另一程序占用时最多等待的秒数")
     user: str | None = Field(None, description="命令行操作记入审计日志的操作人（默认 cli:系统用户名）")
     backup_sign_key: Path | None = Field(None, description="备份签名密钥文件：backup 用它签名，restore 用它核验")
+    register_key: Path = Field(DEFAULT_REGISTER_KEY, description="台账身份证号加密哈希（HMAC）的密钥文件，放在数据库之外；首次使用时自动生成（0600）")
     chromium: Path | None = Field(None, description="导出 PDF 用的 Chromium 路径（默认自动查找）")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "WARNING", description="命令行写到标准错误的日志级别")

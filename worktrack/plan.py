@@ -18,6 +18,9 @@ STREET_OFFICE_KIND = "street_office"
 ALL_COMMUNITIES = "各社区"
 COUNT_MEASURES = frozenset({"户", "人", "篇", "次", "个", "件", "起", "场", "项"})
 MEASURES = COUNT_MEASURES | {"元", "%"}
+# Register kinds a metric may be counted from (`register:` on a metric) and the measure each counts in:
+# retrofit households, donated yuan (cash and goods), people helped.
+REGISTER_MEASURES = {"retrofit_register": "户", "donation_register": "元", "help_register": "人"}
 # Target kinds: how a target is judged (see progress.py and the head of targets.yaml).
 TARGET_KINDS = ("cumulative", "every_period", "level", "ceiling", "stock")
 CADENCES = {"month": 1, "quarter": 3, "half_year": 6}
@@ -191,6 +194,9 @@ class MetricIn(_Strict):
     dimension: str | None = None
     reported_by: list[str] = Field(min_length=1)
     monthly_warn_above: float | None = None
+    # a register kind (REGISTER_MEASURES) whose rows give this metric's figures; `register` in the file
+    # (a different field name here: pydantic models already have a `register` attribute)
+    register_kind: str | None = Field(None, alias="register")
     targets: list[TargetIn] = Field(min_length=1)
 
 
@@ -355,6 +361,7 @@ class Metric:
     short_name_en: str | None = None
     measure_en: str | None = None
     direction: str = "higher"  # "lower": less is better
+    register: str | None = None  # the register kind this metric is counted from, when a unit files one
 
     @property
     def is_count(self) -> bool:
@@ -464,6 +471,10 @@ class Plan:
     @property
     def tasks(self) -> list[Item]:
         return [i for i in self.items.values() if i.status_tracked]
+
+    def metric_for_register(self, kind: str) -> Metric | None:
+        """The metric a register kind is counted into (the plan's `register:` field), if any."""
+        return next((m for m in self.metrics.values() if m.register == kind), None)
 
     def categories(self, metric: str) -> tuple[str, ...]:
         dim = self.metrics[metric].dimension
@@ -892,7 +903,16 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
             warning((*path, "id"), f"指标“{m.name}”没有英文名称（name_en），英文界面将显示中文名称")
         metrics[m.id] = Metric(m.id, m.name, m.short_name or m.name, m.measure, m.item, m.dimension,
                                tuple(reported_by), m.monthly_warn_above, m.name_en,
-                               m.short_name_en or m.name_en, m.measure_en, m.direction)
+                               m.short_name_en or m.name_en, m.measure_en, m.direction, m.register_kind)
+        if m.register_kind is not None:
+            kind = m.register_kind
+            if kind not in REGISTER_MEASURES:
+                error((*path, "register"), f"台账类型“{kind}”不认识，只能是 {'、'.join(REGISTER_MEASURES)}")
+            elif REGISTER_MEASURES[kind] != m.measure:
+                error((*path, "register"), f"台账“{kind}”按“{REGISTER_MEASURES[kind]}”计数，"
+                      f"与指标的计量单位“{m.measure}”不符")
+            elif any(other.register == kind for other in metrics.values() if other.id != m.id):
+                error((*path, "register"), f"台账“{kind}”已被另一个指标使用，一种台账只能对应一个指标")
         for ti, t in enumerate(m.targets):
             tpath = (*path, "targets", ti)
             deadline, _ = deadline_of(t.deadline, (*tpath, "deadline"))

@@ -81,6 +81,7 @@ import numpy as np
 import pandas as pd
 
 from worktrack.plan import CADENCES, Plan, Target, month_range, parse_month
+from worktrack.registers.counts import counted_monthly_values
 
 STATUSES = ("done", "overdue", "not_started", "on_track", "at_risk", "behind")  # rule order
 YEARLY_STATUSES = ("done", "on_track", "at_risk", "behind", "overdue", "exceeded", "not_started")
@@ -929,7 +930,8 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
             as_of = (default_as_of(plan, reader.active_receipts(), today) if today is not None
                      else reader.latest_month() or plan.start_month)
         as_of = parse_month(as_of)
-        monthly = reader.monthly_values(as_of, approved_only)
+        # a unit's registers replace its typed totals
+        monthly = counted_monthly_values(plan, reader, as_of, approved_only=approved_only)
         tasks = reader.task_statuses(as_of, latest=True, approved_only=approved_only)
         uploads = reader.active_receipts(as_of)
         reviews = reader.reviewed_uploads(through=as_of, active_only=True)

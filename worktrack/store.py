@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from worktrack.intake import FactRow, IntakeReport
+    from worktrack.registers import RegisterReport
 
 logger = logging.getLogger(__name__)
 
@@ -283,6 +284,50 @@ MIGRATIONS: tuple[Migration, ...] = (
     """),
 )
 
+# ---- registers (台账): one migration, kept apart so that it can be renumbered when branches merge ----
+# A register file is an upload of a kind (register_uploads: versions, supersede, rollback as for monthly
+# reports) whose rows go to register_rows. Its raw bytes are NOT kept (they hold full ID numbers); rows
+# carry the keyed hash of an ID number (person_key) and its masked form, never the number.
+REGISTER_MIGRATION = Migration(4, "registers: register_uploads and register_rows", """
+    CREATE TABLE register_uploads (
+        upload_id BIGINT PRIMARY KEY,
+        kind VARCHAR NOT NULL,
+        reporting_unit VARCHAR NOT NULL,
+        month VARCHAR NOT NULL,
+        version INTEGER NOT NULL,
+        file_name VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        size BIGINT NOT NULL,
+        received_at TIMESTAMP NOT NULL,
+        submitted_by VARCHAR NOT NULL,
+        row_count INTEGER NOT NULL,
+        state VARCHAR NOT NULL CHECK (state IN ('active', 'superseded', 'rolled_back')),
+        supersedes BIGINT,
+        warnings_confirmed BOOLEAN NOT NULL,
+        note VARCHAR NOT NULL DEFAULT '',
+        UNIQUE (kind, reporting_unit, month, version)
+    );
+    CREATE TABLE register_rows (
+        upload_id BIGINT NOT NULL,
+        kind VARCHAR NOT NULL,
+        reporting_unit VARCHAR NOT NULL,
+        month VARCHAR NOT NULL,
+        source_row INTEGER NOT NULL,
+        person_key VARCHAR,
+        id_masked VARCHAR,
+        person_name VARCHAR NOT NULL,
+        name_masked VARCHAR NOT NULL,
+        category VARCHAR NOT NULL,
+        event_date DATE,
+        cash DOUBLE,
+        goods_value DOUBLE,
+        fields VARCHAR NOT NULL
+    );
+""")
+REGISTER_TABLES = ("register_uploads", "register_rows")
+MIGRATIONS = (*MIGRATIONS, REGISTER_MIGRATION)
+# ---- end of registers migration ----
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 # Source tables, in restore order: what a backup holds.
 TABLES = ("schema_version", "uploads", "facts", "audit_log", "month_locks", "upload_reviews", "month_closes")
@@ -294,7 +339,8 @@ DERIVED_TABLES = {
     "metric_totals": "INSERT INTO metric_totals SELECT upload_id, reporting_unit, month, item, sum(value) "
                      "FROM facts WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item",
 }
-_TABLE_ORDER = {"schema_version": "version", "uploads": "upload_id", "facts": "upload_id, source_row",
+_TABLE_ORDER = {"register_uploads": "upload_id", "register_rows": "upload_id, source_row",
+                "schema_version": "version", "uploads": "upload_id", "facts": "upload_id, source_row",
                 "audit_log": "audit_id", "month_locks": "lock_id", "upload_reviews": "review_id",
                 "month_closes": "close_id"}
 
@@ -839,10 +885,70 @@ class StoreReader:
     def counts(self) -> dict[str, int]:
         """Row count of every table."""
         return {t: self._con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-                for t in (*TABLES, *DERIVED_TABLES)}
+                for t in (*_source_tables(self.schema_version()), *DERIVED_TABLES)}
 
     def schema_version(self) -> int:
         return _current_version(self._con)
+
+    # -- registers (台账) ---------------------------------------------------
+
+    def register_uploads(self, kind: str | None = None) -> pd.DataFrame:
+        """Every register upload in every state, oldest first."""
+        where, params = ("WHERE kind = ?", [kind]) if kind else ("", [])
+        return self._small(f"SELECT {', '.join(REGISTER_UPLOAD_COLUMNS)} FROM register_uploads {where} "
+                           "ORDER BY upload_id", params)
+
+    def register_filers(self) -> pd.DataFrame:
+        """[kind, reporting_unit]: every unit with an active register upload of a kind."""
+        return self._small("SELECT DISTINCT kind, reporting_unit FROM register_uploads WHERE state = 'active' "
+                           "ORDER BY kind, reporting_unit")
+
+    def register_figures(self, kind: str, unit_order: list[str], *, once_per: Literal["person", "receipt"],
+                         through: str | None = None) -> pd.DataFrame:
+        """[reporting_unit, category, month, value, cash, goods] counted from a kind's active rows.
+
+        once_per="person": each person_key once, for the row with the earliest date (then the order
+        of units given, then upload and row order), value = 1 per person. once_per="receipt": each
+        receipt number once per unit, value = cash + goods valuation. Rows without a date do not count.
+        """
+        if once_per == "person":
+            partition, value = "person_key", "1.0"
+        else:
+            partition, value = "reporting_unit, json_extract_string(fields, '$.receipt')", \
+                "coalesce(cash, 0) + coalesce(goods_value, 0)"
+        clause, params = _through("month", through)
+        # the first row of each key by arg_min (a hash aggregate, no sort of the whole table)
+        return self._large(f"""
+            WITH firsts AS (
+                SELECT arg_min(struct_pack(unit := reporting_unit, category := category,
+                                           month := strftime(event_date, '%Y-%m'), value := {value},
+                                           cash := coalesce(cash, 0), goods := coalesce(goods_value, 0)),
+                               struct_pack(day := event_date,
+                                           rank := coalesce(list_position(?::VARCHAR[], reporting_unit), 1000000000),
+                                           upload := upload_id, source := source_row)) AS first
+                FROM register_rows
+                WHERE kind = ? AND event_date IS NOT NULL
+                  AND upload_id IN (SELECT upload_id FROM register_uploads WHERE state = 'active')
+                GROUP BY {partition})
+            SELECT first.unit AS reporting_unit, first.category AS category, first.month AS month,
+                   sum(first.value) AS value, sum(first.cash) AS cash, sum(first.goods) AS goods
+            FROM firsts WHERE true {clause.replace("month", "first.month")}
+            GROUP BY ALL ORDER BY reporting_unit, month, category""",
+                           [list(unit_order), kind, *params])
+
+    def register_rows(self, kind: str | None = None, unit: str | None = None) -> pd.DataFrame:
+        """Rows of active register uploads (person_key and masked forms; never a full ID number)."""
+        clauses, params = [], []
+        if kind:
+            clauses.append("kind = ?")
+            params.append(kind)
+        if unit:
+            clauses.append("reporting_unit = ?")
+            params.append(unit)
+        where = "".join(f" AND {c}" for c in clauses)
+        return self._large(f"SELECT {', '.join(REGISTER_ROW_COLUMNS)} FROM register_rows WHERE upload_id IN "
+                           f"(SELECT upload_id FROM register_uploads WHERE state = 'active'){where} "
+                           "ORDER BY upload_id, source_row", params)
 
 
 _ACTIVE = "upload_id IN (SELECT upload_id FROM uploads WHERE state = 'active')"
@@ -1221,6 +1327,69 @@ class Store:
 
         return self._write(actor, "month.reopen", write)
 
+    # -- registers (台账) ---------------------------------------------------
+
+    def submit_register(self, report: RegisterReport, raw: bytes, *, submitted_by: str, confirm: bool = False,
+                        dry_run: bool = False, received_at: dt.datetime | None = None,
+                        note: str = "") -> RegisterSubmitResult:
+        """Store one validated register file as a new version of its kind-unit-month, or say why not.
+
+        The verdicts are the monthly report's (rejected, unchanged, locked, needs_confirmation,
+        accepted); the raw bytes are not kept, since they hold full ID numbers. The receipt says how
+        many rows count now, how many were already counted (by this unit before, or by another unit:
+        those are listed as duplicates for the street office), and how many are not yet counted.
+        """
+        upload = _RegisterUpload(report, raw, submitted_by, confirm, received_at, note)
+        if upload.verdict is not None:
+            return upload.verdict
+        if dry_run:
+            with self.snapshot() as reader:
+                outcome = upload.write(reader._con, dry_run=True)
+            return outcome.result
+        return self._write(submitted_by, "register.accept", upload.write)
+
+    def rollback_register(self, upload_id: int, *, actor: str) -> RollbackResult:
+        """Withdraw an active register upload; the version it replaced (if any) becomes active again."""
+
+        def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            row = _first(con.execute("SELECT kind, reporting_unit, month, version, state, supersedes "
+                                     "FROM register_uploads WHERE upload_id = ?", [upload_id]))
+            if row is None:
+                raise StoreRefused(f"找不到编号为 {upload_id} 的台账上传记录。")
+            kind, unit, month, version, state, supersedes = row
+            if state != "active":
+                raise StoreRefused(f"台账上传 {upload_id} 不是当前有效的版本，只能撤回当前有效的版本。")
+            if _locked(con, month):
+                raise StoreRefused(f"{month_label(month)}已锁定，不能撤回该月的台账；如需更正，请先解锁。")
+            con.execute("UPDATE register_uploads SET state = 'rolled_back' WHERE upload_id = ?", [upload_id])
+            detail = {"kind": kind, "reporting_unit": unit, "month": month, "version": version}
+            audits = [_Audit(target=f"register_upload:{upload_id}", old_value="active", new_value="rolled_back",
+                             detail=detail)]
+            restored = None
+            if supersedes is not None:
+                restored = con.execute("SELECT version FROM register_uploads WHERE upload_id = ?",
+                                       [supersedes]).fetchall()[0][0]
+                con.execute("UPDATE register_uploads SET state = 'active' WHERE upload_id = ?", [supersedes])
+                audits.append(_Audit(action="register.reactivate", target=f"register_upload:{supersedes}",
+                                     old_value="superseded", new_value="active",
+                                     detail={**detail, "version": restored, "rolled_back_upload": upload_id}))
+                message = f"已撤回{unit} {month_label(month)}台账第 {version} 版，第 {restored} 版恢复为有效版本。"
+            else:
+                message = f"已撤回{unit} {month_label(month)}台账第 {version} 版，该月现在没有有效的台账。"
+            return _Outcome(RollbackResult(upload_id, unit, month, version, supersedes, restored, message), audits)
+
+        return self._write(actor, "register.rollback", write)
+
+    def register_uploads(self, kind: str | None = None) -> pd.DataFrame:
+        """Every register upload in every state, oldest first."""
+        with self.snapshot() as r:
+            return r.register_uploads(kind)
+
+    def register_rows(self, kind: str | None = None, unit: str | None = None) -> pd.DataFrame:
+        """Rows of active register uploads (hashes and masked forms; never a full ID number)."""
+        with self.snapshot() as r:
+            return r.register_rows(kind, unit)
+
     # -- reads: each opens the file once (see StoreReader for the documentation) ------------
 
     def locked_months(self) -> list[str]:
@@ -1356,10 +1525,10 @@ class Store:
         with self.snapshot() as reader:  # one transaction: every table from the same moment
             con = reader._con
             version = _current_version(con)
-            for table in TABLES:
-                if TABLES_SINCE.get(table, 1) > version:
-                    continue  # a database still at an older schema version has no such table
+            for table in _source_tables(version):  # a database at an older schema version lacks some tables
                 columns = "* EXCLUDE (raw)" if table == "uploads" else "*"
+                if table == "register_rows":  # backups carry masked names only
+                    columns = "* REPLACE (name_masked AS person_name)"
                 target = out / f"{table}.parquet"
                 con.execute(f"COPY (SELECT {columns} FROM {table} ORDER BY {_TABLE_ORDER[table]}) "
                             f"TO {_sql_text(target)} (FORMAT parquet)")
@@ -1544,6 +1713,192 @@ class _Upload:
 
 
 # ---------------------------------------------------------------------------
+# Registers (台账): a register file is an upload of a kind
+
+
+REGISTER_UPLOAD_COLUMNS = ["upload_id", "kind", "reporting_unit", "month", "version", "file_name", "sha256", "size",
+                           "received_at", "submitted_by", "row_count", "state", "supersedes", "warnings_confirmed",
+                           "note"]
+REGISTER_ROW_COLUMNS = ["upload_id", "kind", "reporting_unit", "month", "source_row", "person_key", "id_masked",
+                        "person_name", "name_masked", "category", "event_date", "cash", "goods_value", "fields"]
+
+
+@dataclass
+class RegisterSubmitResult(SubmitResult):
+    """A register file's verdict with its receipt: rows counted now, already counted, not yet counted."""
+
+    kind: str = ""
+    counted: int = 0  # rows that add to the figures now (new households / people / donations)
+    already_counted: int = 0  # counted before from this unit's earlier registers
+    counted_elsewhere: list[dict[str, Any]] = field(default_factory=list)  # counted by another unit: duplicates
+    not_counted: int = 0  # retrofits without an acceptance date
+
+
+class _RegisterUpload:
+    """The verdict on one register file and, when accepted, its writes inside `Store._write`."""
+
+    def __init__(self, report: RegisterReport, raw: bytes, submitted_by: str, confirm: bool,
+                 received_at: dt.datetime | None, note: str):
+        self.report, self.submitted_by, self.confirm, self.note = report, submitted_by, confirm, note
+        self.sha = hashlib.sha256(raw).hexdigest()
+        self.size = len(raw)
+        if report.sha256 and report.sha256 != self.sha:
+            raise ValueError("report.sha256 does not match the raw bytes submitted with it")
+        self.kind, self.unit, self.month = report.kind, report.reporting_unit, report.month
+        self.base = {"reporting_unit": self.unit, "month": self.month, "sha256": self.sha, "kind": self.kind}
+        self.received = to_china_naive(received_at) if received_at is not None else now_china()
+        self.verdict: RegisterSubmitResult | None = None
+        if report.errors:
+            self.verdict = RegisterSubmitResult("rejected", False, f"文件有 {len(report.errors)} 处错误，未接收。"
+                                                "请按提示逐条修改后重新上传。", **self.base)
+        elif not self.kind or not self.unit or not self.month or not MONTH_RE.match(self.month):
+            self.verdict = RegisterSubmitResult("rejected", False, "无法确定台账的类型、上报单位或月份，未接收。",
+                                                **self.base)
+        elif any(r.reporting_unit != self.unit or r.month != self.month for r in report.rows):
+            self.verdict = RegisterSubmitResult("rejected", False, "台账各行的上报单位或月份不一致，未接收。",
+                                                **self.base)
+
+    def write(self, con: duckdb.DuckDBPyConnection, dry_run: bool = False) -> _Outcome:
+        kind, unit, month, report, base = self.kind, self.unit, self.month, self.report, self.base
+        current = _first(con.execute("SELECT upload_id, version, sha256 FROM register_uploads "
+                                     "WHERE kind = ? AND reporting_unit = ? AND month = ? AND state = 'active'",
+                                     [kind, unit, month]))
+        if current and current[2] == self.sha:
+            return _Outcome(RegisterSubmitResult("unchanged", True, f"与当前有效的第 {current[1]} 版内容完全相同，"
+                                                 "无需重复上传，未做改动。", upload_id=current[0], version=current[1],
+                                                 **base))
+        if _locked(con, month):
+            return _Outcome(RegisterSubmitResult("locked", False, f"{month_label(month)}已锁定（例会后不再接收修改），"
+                                                 "本台账未接收。如需更正，请联系管理员解锁。", **base))
+        if report.warnings and not self.confirm:
+            return _Outcome(RegisterSubmitResult("needs_confirmation", False, f"文件有 {len(report.warnings)} 条提示"
+                                                 "需要确认，确认无误后再提交才会接收。", **base))
+        version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM register_uploads "
+                              "WHERE kind = ? AND reporting_unit = ? AND month = ?", [kind, unit, month]).fetchall()[0][0]
+        receipt = self.receipt(con, current[0] if current else None)
+        replaced = f"，替换第 {current[1]} 版" if current else ""
+        summary = self.summary(receipt)
+        if dry_run:
+            return _Outcome(RegisterSubmitResult(
+                "accepted", True, f"试运行：台账有效，正式提交后将成为{unit} {month_label(month)}第 {version} 版"
+                f"（未写入数据库）。{summary}", version=version, dry_run=True,
+                superseded_upload_id=current[0] if current else None, **receipt, **base))
+        upload_id = con.execute("SELECT coalesce(max(upload_id), 0) + 1 FROM register_uploads").fetchall()[0][0]
+        detail = {"kind": kind, "reporting_unit": unit, "month": month, "version": version, "file_name": report.file,
+                  "sha256": self.sha, "size": self.size, "row_count": len(report.rows),
+                  "counted": receipt["counted"], "already_counted": receipt["already_counted"],
+                  "counted_elsewhere": len(receipt["counted_elsewhere"])}
+        audits = [_Audit(target=f"register_upload:{upload_id}", old_value=str(current[0]) if current else None,
+                         new_value=str(upload_id), actor=self.submitted_by, detail=detail)]
+        if current:
+            con.execute("UPDATE register_uploads SET state = 'superseded' WHERE upload_id = ?", [current[0]])
+            audits.append(_Audit(action="register.supersede", target=f"register_upload:{current[0]}",
+                                 old_value="active", new_value="superseded", actor=self.submitted_by,
+                                 detail={"kind": kind, "reporting_unit": unit, "month": month,
+                                         "version": current[1], "superseded_by": upload_id}))
+        confirmed = bool(report.warnings) and self.confirm
+        con.execute("INSERT INTO register_uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+                    [upload_id, kind, unit, month, version, report.file, self.sha, self.size, self.received,
+                     self.submitted_by, len(report.rows), current[0] if current else None, confirmed, self.note])
+        _insert_register_rows(con, upload_id, kind, report.rows)
+        stored = con.execute("SELECT count(*) FROM register_rows WHERE upload_id = ?", [upload_id]).fetchall()[0][0]
+        if stored != len(report.rows):
+            raise StoreCorrupt(CORRUPT_MESSAGE.format(path="register_rows", detail="台账行写入后读回数量不符"))
+        return _Outcome(RegisterSubmitResult(
+            "accepted", True, f"已接收：{unit} {month_label(month)}台账第 {version} 版，共 {len(report.rows)} 行{replaced}。"
+            f"{summary}", upload_id=upload_id, version=version, superseded_upload_id=current[0] if current else None,
+            **receipt, **base), audits)
+
+    def receipt(self, con: duckdb.DuckDBPyConnection, replaced_upload: int | None) -> dict[str, Any]:
+        """How each row of this file counts against the active rows of other uploads of the same kind."""
+        rows = self.report.rows
+        by_key = "receipt" if self.kind == "donation_register" else "person_key"
+        keys = sorted({self._key(r) for r in rows if self._key(r)})
+        earlier: dict[str, list[tuple[str, str | None]]] = {}
+        if keys:
+            column = "json_extract_string(fields, '$.receipt')" if by_key == "receipt" else "person_key"
+            found = con.execute(
+                f"SELECT {column}, reporting_unit, id_masked FROM register_rows WHERE kind = ? AND {column} IN "
+                f"(SELECT unnest(?::VARCHAR[])) AND upload_id IN (SELECT upload_id FROM register_uploads "
+                "WHERE state = 'active' AND upload_id IS DISTINCT FROM ?) "
+                + ("AND event_date IS NOT NULL" if self.kind == "retrofit_register" else ""),
+                [self.kind, keys, replaced_upload]).fetchall()
+            for key, unit, masked in found:
+                earlier.setdefault(key, []).append((unit, masked))
+        counted = already = not_counted = 0
+        elsewhere: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for row in rows:
+            key = self._key(row)
+            if self.kind == "retrofit_register" and row.event_date is None:
+                not_counted += 1
+                continue
+            if key in seen and self.kind == "help_register":
+                continue  # a second help for the same person in this file: the person counts once
+            seen.add(key)
+            units = {u for u, _ in earlier.get(key, [])}
+            if self.kind == "donation_register":
+                units &= {self.unit}  # receipt numbers are per community: another unit's R1 is not this one
+            if not units:
+                counted += 1
+            elif self.unit in units:
+                already += 1
+            else:
+                elsewhere.append({"row": row.row, "id_masked": row.id_masked, "units": sorted(units)})
+        return {"counted": counted, "already_counted": already, "counted_elsewhere": elsewhere,
+                "not_counted": not_counted}
+
+    def _key(self, row: Any) -> str | None:
+        return row.fields.get("receipt") if self.kind == "donation_register" else row.person_key
+
+    def summary(self, receipt: dict[str, Any]) -> str:
+        what = {"retrofit_register": "户", "donation_register": "笔捐赠", "help_register": "人"}[self.kind]
+        parts = [f"新计入 {receipt['counted']} {what}"]
+        if receipt["already_counted"]:
+            parts.append(f"{receipt['already_counted']} {what}此前已计入")
+        if receipt["counted_elsewhere"]:
+            units = sorted({u for d in receipt["counted_elsewhere"] for u in d["units"]})
+            parts.append(f"{len(receipt['counted_elsewhere'])} {what}已由{'、'.join(units)}登记（列为重复，由街道核定）")
+        if receipt["not_counted"]:
+            parts.append(f"{receipt['not_counted']} 户尚未验收，暂不计入")
+        return "；".join(parts) + "。"
+
+
+def _insert_register_rows(con: duckdb.DuckDBPyConnection, upload_id: int, kind: str, rows: list[Any]) -> None:
+    import pyarrow as pa
+
+    from worktrack.registers.identity import mask_name
+
+    def masked(row: Any) -> str:
+        # organisations and anonymous donors are shown as written; people are masked
+        if kind == "donation_register" and row.fields.get("donor_type") in ("单位", "匿名"):
+            return row.person_name
+        return mask_name(row.person_name)
+
+    table = pa.table({
+        "upload_id": pa.array([upload_id] * len(rows), pa.int64()),
+        "kind": pa.array([kind] * len(rows), pa.string()),
+        "reporting_unit": pa.array([r.reporting_unit for r in rows], pa.string()),
+        "month": pa.array([r.month for r in rows], pa.string()),
+        "source_row": pa.array([r.row for r in rows], pa.int32()),
+        "person_key": pa.array([r.person_key for r in rows], pa.string()),
+        "id_masked": pa.array([r.id_masked for r in rows], pa.string()),
+        "person_name": pa.array([r.person_name for r in rows], pa.string()),
+        "name_masked": pa.array([masked(r) for r in rows], pa.string()),
+        "category": pa.array([r.category for r in rows], pa.string()),
+        "event_date": pa.array([r.event_date for r in rows], pa.date32()),
+        "cash": pa.array([r.cash for r in rows], pa.float64()),
+        "goods_value": pa.array([r.goods_value for r in rows], pa.float64()),
+        "fields": pa.array([json.dumps(r.fields, ensure_ascii=False, sort_keys=True) for r in rows], pa.string()),
+    })
+    con.register("new_register_rows", table)
+    try:
+        con.execute("INSERT INTO register_rows BY NAME SELECT * FROM new_register_rows")
+    finally:
+        con.unregister("new_register_rows")
+
+
+# ---------------------------------------------------------------------------
 # Internals
 
 
@@ -1600,6 +1955,12 @@ def _through(column: str, through: str | None) -> tuple[str, list[Any]]:
     if through is None:
         return "", []
     return f"AND {column} <= ?", [check_month(through)]
+
+
+def _source_tables(version: int) -> tuple[str, ...]:
+    """The source tables a database (or backup) of a schema version holds, in restore order."""
+    since = {**TABLES_SINCE, **{t: REGISTER_MIGRATION.version for t in REGISTER_TABLES}}
+    return tuple(t for t in (*TABLES, *REGISTER_TABLES) if since.get(t, 1) <= version)
 
 
 def _current_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -1738,6 +2099,7 @@ def verify_backup(directory: str | os.PathLike) -> dict[str, Any]:
     for table in TABLES:
         if TABLES_SINCE.get(table, 1) > version:
             continue
+    for table in _source_tables(version):
         entry = tables.get(table)
         if not isinstance(entry, dict) or entry.get("file") not in files or not isinstance(entry.get("rows"), int):
             problems.append(f"清单里缺少数据表 {table}")
@@ -1811,6 +2173,7 @@ def _build_from_backup(src: Path, manifest: dict[str, Any], building: Path) -> N
         for table in TABLES:
             if table not in manifest["tables"]:
                 continue  # introduced after the backup's schema version (checked by verify_backup)
+        for table in _source_tables(version):
             parquet = _sql_text(src / manifest["tables"][table]["file"])
             if table == "uploads":
                 shas = [r[0] for r in con.execute(f"SELECT DISTINCT sha256 FROM read_parquet({parquet})").fetchall()]

@@ -93,6 +93,10 @@ def _dense(cells: dict[int, dict[int, Any]], last_row: int | None = None) -> lis
 class FileReading:
     """The file-reading half of the reader: bytes -> a _Table, or findings saying why not."""
 
+    def find_header(self, rows: list[tuple[int, list[Any]]]) -> int | None:
+        """The header row among rows; a reader of another kind of table names its own columns."""
+        return find_header(rows)
+
     def sniff_and_read(self) -> _Table | None:
         data = self.data
         ext = self.filename.rsplit(".", 1)[-1].lower() if "." in self.filename else ""
@@ -178,7 +182,7 @@ class FileReading:
                 scan = workbook.read_sheet(index, max_rows=HEADER_SEARCH_ROWS)
                 if not scan.cells and not scan.more_rows:
                     continue
-                if find_header(_dense(scan.cells)) is None:
+                if self.find_header(_dense(scan.cells)) is None:
                     fallback = index if fallback is None else fallback
                 elif chosen is None:
                     chosen = index
@@ -245,7 +249,7 @@ class FileReading:
     def cell_too_long(self, row: int, index: int, length: int, rows: list[tuple[int, list[Any]]]) -> None:
         """One cell longer than Excel allows: named by its header label when the header was read already."""
         column = _column_letter(index)
-        header = find_header(rows)
+        header = self.find_header(rows)
         if header is not None:
             cells = rows[header][1]
             if index < len(cells) and isinstance(cells[index], str) and cells[index].strip():
@@ -321,10 +325,10 @@ class FileReading:
         if self.csv_limit is not None:
             self.error("file-too-large", self.csv_limit)
             return None
-        if find_header(records) is None:
+        if self.find_header(records) is None:
             names = {";": "分号（;）", "\t": "制表符（Tab）", "，": "全角逗号（，）", "|": "竖线（|）"}
             for delimiter, name in names.items():
-                if delimiter in text and find_header(self.parse_csv(text, delimiter)) is not None:
+                if delimiter in text and self.find_header(self.parse_csv(text, delimiter)) is not None:
                     self.error("delimiter-error", f"文件用{name}分隔各列，本系统只接受英文逗号分隔的 CSV。"
                                "请在 Excel/WPS 中“另存为”“CSV UTF-8（逗号分隔）”或 .xlsx 后再上传。")
                     return None

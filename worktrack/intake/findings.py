@@ -125,6 +125,14 @@ ERROR_CODES: dict[str, str] = {
     "findings-truncated": "问题太多，只列出前 200 条",
 }
 
+# Codes only a register (台账) file produces; part of the one catalogue, exemplified in test_registers.
+REGISTER_ERROR_CODES: dict[str, str] = {
+    "id-number-error": "身份证号无效（位数、出生日期或校验位不对）",
+    "date-error": "日期无法识别，或晚于登记月份",
+    "unknown-choice": "不是允许的选项（如对象类别、捐赠方类型）",
+}
+ERROR_CODES.update(REGISTER_ERROR_CODES)
+
 WARNING_CODES: dict[str, str] = {
     "extra-label": "不认识的列，将被忽略",
     "blank-row": "数据中间有空行",

@@ -31,7 +31,6 @@ from worktrack.intake.values import (
     _fmt,
     _fold_label,
     _Formula,
-    find_header,
     invalid_day,
     large_value_threshold,
     parse_month,
@@ -74,6 +73,12 @@ class _Row:
 
 
 class _Reader(FileReading):
+    # The columns this reader knows; a reader of another kind of table (a register) names its own.
+    column_order: tuple[str, ...] = COLUMNS
+    column_labels: dict[str, str] = COLUMN_LABELS
+    header_aliases: dict[str, str] = HEADER_ALIASES
+    required_columns: tuple[str, ...] = REQUIRED_COLUMNS
+
     def __init__(self, data: bytes, filename: str, plan: Plan, unit: str | None, month: str | None,
                  uploader_unit: str | None, max_bytes: int):
         self.data, self.filename, self.plan = data, filename, plan
@@ -129,7 +134,7 @@ class _Reader(FileReading):
             self._notes[key] = [Finding(code, _shorten(message), row, column, text), 1]
 
     def label(self, column: str) -> str:
-        return self.labels.get(column, COLUMN_LABELS[column])
+        return self.labels.get(column, self.column_labels[column])
 
     def at(self, row: int | None, column: str | None = None) -> str:
         where = f"第 {row} 行" if row else ""
@@ -217,11 +222,12 @@ class _Reader(FileReading):
         if not any(any(_as_text(c).strip() for c in cells) for _, cells in rows):
             self.error("empty-file", "文件里没有任何内容（只有空行）。请用模板填写后再上传。")
             return
-        header_index = find_header(rows)
+        header_index = self.find_header(rows)
         if header_index is None:
-            expected = "、".join(COLUMN_LABELS[c] for c in COLUMNS)
+            expected = "、".join(self.column_labels[c] for c in self.column_order)
+            required = "、".join(self.column_labels[c] for c in self.required_columns)
             self.error("header-not-found", f"在文件前 {HEADER_SEARCH_ROWS} 行找不到表头。表头应包含 {expected} 等列名"
-                       "（上报单位、月份、编号、本月数值必填）。请用系统下载的模板填写。")
+                       f"（{required}必填）。请用系统下载的模板填写。")
             return
         header_row, header_cells = rows[header_index]
         self.header_row = header_row
@@ -276,33 +282,33 @@ class _Reader(FileReading):
                     ok = False
                 continue
             key, paren = _fold_label(text)
-            column = HEADER_ALIASES.get(key)
+            column = self.header_aliases.get(key)
             if column is None:
                 unknown.append((i, text))
                 continue
             if column in columns:
                 self.error("duplicate-label", f"{self.at(header_row)}列名“{text}”与“{seen_at[column]}”重复"
-                           f"（都表示“{COLUMN_LABELS[column]}”）。请删除或改名其中一列。", row=header_row, column=text)
+                           f"（都表示“{self.column_labels[column]}”）。请删除或改名其中一列。", row=header_row, column=text)
                 ok = False
                 continue
             columns[column] = i
             seen_at[column] = text
             self.labels[column] = text
-            if text != COLUMN_LABELS[column]:
-                self.note("normalised-header-alias", f"列名“{text}”识别为“{COLUMN_LABELS[column]}”。",
+            if text != self.column_labels[column]:
+                self.note("normalised-header-alias", f"列名“{text}”识别为“{self.column_labels[column]}”。",
                           row=header_row, column=text, value=text)
             if column == "value" and paren in ("万元", "万"):
                 self.value_in_wan = True
         for _, text in unknown:
             self.warn("extra-label", f"{self.at(header_row)}不认识的列“{text}”，其中的内容不会被保存。"
                       "如不需要请删除这一列；确认无误后可以继续上报。", row=header_row, column=text)
-        for column in REQUIRED_COLUMNS:
+        for column in self.required_columns:
             if column not in columns:
-                alias_list = "、".join(sorted({a for a, c in HEADER_ALIASES.items() if c == column}))
-                self.error("missing-label", f"缺少必填列“{COLUMN_LABELS[column]}”（也可写作：{alias_list}）。"
-                           "请用系统下载的模板，或补上这一列。", row=header_row, column=COLUMN_LABELS[column])
+                alias_list = "、".join(sorted({a for a, c in self.header_aliases.items() if c == column}))
+                self.error("missing-label", f"缺少必填列“{self.column_labels[column]}”（也可写作：{alias_list}）。"
+                           "请用系统下载的模板，或补上这一列。", row=header_row, column=self.column_labels[column])
                 ok = False
-        order = [c for c in COLUMNS if c in columns]
+        order = [c for c in self.column_order if c in columns]
         if ok and sorted(order, key=lambda c: columns[c]) != order:
             self.note("normalised-column-order", "列的顺序与模板不同，已按列名识别。", row=header_row)
         return columns if ok else None

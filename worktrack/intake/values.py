@@ -203,6 +203,42 @@ def _is_real_day(year: int, month: int, day: int) -> bool:
     return True
 
 
+_DATE_YMD = re.compile(r"^(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?|(\d{2})(\d{2}))"
+                       r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A day in any accepted spelling -> a date, or None when it cannot be read without guessing.
+
+    Accepts date cells, Excel date serials, 2023-06-15, 2023/6/15, 2023.6.15, 2023年6月15日, 20230615
+    (with or without a time). The same grammar as parse_month, one level finer.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float):
+        if isinstance(value, float) and (not math.isfinite(value) or value != int(value)):
+            return None
+        n = int(value)
+        if 36526 <= n <= 73415:  # Excel date serials for 2000-01-01 .. 2100-12-31
+            return _EXCEL_EPOCH + dt.timedelta(days=n)
+        value = str(n)
+    text = _clean(str(value))
+    if re.fullmatch(r"\d{5}(\.0+)?", text):
+        return parse_date(int(float(text)))
+    m = _DATE_YMD.match(text)
+    if m is None:
+        return None
+    year = int(m.group(1))
+    month, day = (int(m.group(2)), int(m.group(3))) if m.group(2) else (int(m.group(4)), int(m.group(5)))
+    if not 1900 <= year <= 2100 or not _is_real_day(year, month, day):
+        return None
+    return dt.date(year, month, day)
+
+
 def invalid_day(value: Any) -> str | None:
     """The day of a date-like month cell that does not exist ("99" in 2023-06-99), else None."""
     if not isinstance(value, str):

@@ -1,0 +1,101 @@
+"""Figures counted from registers: each household and person once, across months and communities.
+
+For a unit that files a register of a kind, the monthly figures of the metric the plan ties to that
+kind (`register:` in targets.yaml) come from the register rows instead of typed totals:
+- retrofit households: distinct households (ID-number hash) by the month of their acceptance date;
+  a household is counted once, in the month and for the unit of its earliest acceptance;
+- fund raised: the sum of donations by the month of the donation date and by channel, cash and
+  goods (valuation) apart; a receipt number is counted once per unit;
+- people helped: distinct people by the month of their first help (and its aid category), once.
+The same household or person registered by two units is counted for the first (earliest date, then
+the plan's order of units) and listed by `duplicates` for the street office to settle.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+
+from worktrack.plan import REGISTER_MEASURES, Plan
+
+logger = logging.getLogger(__name__)
+
+FIGURE_COLUMNS = ["reporting_unit", "item", "category", "month", "value", "cash", "goods"]
+PERSON_KINDS = ("retrofit_register", "help_register")
+
+
+def _ordered(plan: Plan, rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a date, earliest first; on the same day the plan's order of units, then upload order."""
+    rows = rows[rows["event_date"].notna()].copy()
+    rank = {name: i for i, name in enumerate(plan.unit_names)}
+    rows["unit_rank"] = rows["reporting_unit"].map(rank).fillna(len(rank))
+    rows["event_date"] = pd.to_datetime(rows["event_date"])
+    return rows.sort_values(["event_date", "unit_rank", "upload_id", "source_row"], kind="stable")
+
+
+def register_figures(plan: Plan, reader: Any, through: str | None = None) -> pd.DataFrame:
+    """Per unit, metric, category and month: the figure counted from active register rows (in the database)."""
+    frames = []
+    for kind in REGISTER_MEASURES:
+        metric = plan.metric_for_register(kind)
+        if metric is None:
+            continue
+        once_per = "person" if kind in PERSON_KINDS else "receipt"
+        found = reader.register_figures(kind, list(plan.unit_names), once_per=once_per, through=through)
+        if found.empty:
+            continue
+        if not plan.categories(metric.id):
+            found = found.assign(category="").groupby(["reporting_unit", "category", "month"], as_index=False)[
+                ["value", "cash", "goods"]].sum()
+        if once_per == "person":
+            found = found.assign(cash=float("nan"), goods=float("nan"))
+        frames.append(found.assign(item=metric.id))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("value", "cash", "goods") else "object")
+                             for c in FIGURE_COLUMNS})
+    return pd.concat(frames, ignore_index=True)[FIGURE_COLUMNS]
+
+
+def duplicates(plan: Plan, rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """Households and people registered by more than one unit: who counts them, who else registered them."""
+    out = []
+    for kind in PERSON_KINDS:
+        ordered = _ordered(plan, rows[rows["kind"] == kind]) if len(rows) else pd.DataFrame()
+        if ordered.empty:
+            continue
+        # one pass: the units of each key in order of first registration, and each key's first row
+        per_unit = ordered.drop_duplicates(["person_key", "reporting_unit"], keep="first")
+        shared = per_unit[per_unit.duplicated("person_key", keep=False)]
+        if shared.empty:
+            continue
+        units = shared.groupby("person_key", sort=False)["reporting_unit"].agg(list)
+        firsts = shared.drop_duplicates("person_key", keep="first")
+        for first in firsts.itertuples(index=False):
+            listed = units[first.person_key]
+            out.append({"kind": kind, "id_masked": first.id_masked, "name_masked": first.name_masked,
+                        "counted_for": listed[0], "also_registered_by": listed[1:],
+                        "first_date": first.event_date.date().isoformat()})
+    return out
+
+
+def counted_monthly_values(plan: Plan, reader: Any, through: str | None = None, approved_only: bool = False
+                           ) -> pd.DataFrame:
+    """The store's monthly values with every (unit, metric) that files a register counted from it."""
+    monthly = reader.monthly_values(through, approved_only)
+    filers = reader.register_filers()
+    filed = set()
+    for kind, unit in filers.itertuples(index=False):
+        metric = plan.metric_for_register(kind)
+        if metric is not None:
+            filed.add((unit, metric.id))
+    if not filed:
+        return monthly
+    figures = register_figures(plan, reader, through)
+    typed = pd.Series(list(zip(monthly["reporting_unit"], monthly["item"], strict=True)), index=monthly.index,
+                      dtype=object)
+    kept = monthly[~typed.isin(filed)] if len(monthly) else monthly
+    counted = figures.groupby(["reporting_unit", "item", "month"], as_index=False)["value"].sum()
+    logger.debug("register figures replace %d typed rows for %d unit-metrics", len(monthly) - len(kept), len(filed))
+    return pd.concat([kept, counted[["reporting_unit", "item", "month", "value"]]], ignore_index=True)
