@@ -15,6 +15,7 @@ import json
 import os
 import random
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from worktrack.store import (
     StoreError,
     StoreRefused,
     Submission,
+    raw_dir,
 )
 
 UNIT = "天剑社区"
@@ -103,6 +105,20 @@ def assert_consistent(store: Store) -> None:
         assert sorted(group["version"]) == list(range(1, len(group) + 1)), f"version gap in {unit} {month}"
     audit_ids = list(store.audit_log()["audit_id"])
     assert audit_ids == list(range(1, len(audit_ids) + 1))
+    assert latest_tasks(store) == latest_tasks_from_facts(store)
+
+
+def latest_tasks(store: Store, through: str | None = None) -> list[tuple]:
+    frame = store.task_statuses(through, latest=True)
+    return sorted(frame[["reporting_unit", "item", "month", "status", "note"]].itertuples(index=False, name=None))
+
+
+def latest_tasks_from_facts(store: Store, through: str | None = None) -> list[tuple]:
+    """Each unit-item's status of its latest month up to `through`, worked out in pandas from every fact row."""
+    facts = store.facts(through)
+    facts = facts[facts["status"].notna()]
+    latest = facts.sort_values("month", kind="stable").groupby(["reporting_unit", "item"]).tail(1)
+    return sorted(latest[["reporting_unit", "item", "month", "status", "note"]].itertuples(index=False, name=None))
 
 
 @pytest.fixture
@@ -403,6 +419,70 @@ def test_rollback_of_the_only_version_leaves_the_month_without_data(store, plan)
     assert store.raw_file(1)[1]
 
 
+def test_latest_task_statuses_follow_submit_supersede_and_rollback(store, plan):
+    # task_latest is kept current in the write path; each step is checked against the statuses
+    # worked out from every fact row, at the latest month and at earlier ones.
+    steps = [
+        lambda: store.submit(*make_report(plan, month="2023-05", status="未开始"), submitted_by="t"),
+        lambda: store.submit(*make_report(plan, month="2023-07", status="进行中"), submitted_by="t"),
+        lambda: store.submit(*make_report(plan, month="2023-06", status="受阻"), submitted_by="t"),  # a late month
+        lambda: store.submit(*make_report(plan, month="2023-07", scale=2, status="已完成"), submitted_by="t"),
+        lambda: store.submit(*make_report(plan, "涂新社区", "2023-07", status="进行中"), submitted_by="t"),
+        lambda: store.rollback(4, actor="admin"),  # version 1 of 2023-07 is active again
+        lambda: store.rollback(2, actor="admin"),  # 2023-07 has no active version now: 2023-06 is the latest
+        lambda: store.rollback(3, actor="admin"),
+        lambda: store.rollback(1, actor="admin"),  # nothing left for the unit
+    ]
+    for step in steps:
+        step()
+        assert_consistent(store)
+        for through in ("2023-05", "2023-06", "2023-07"):
+            assert latest_tasks(store, through) == latest_tasks_from_facts(store, through), through
+    assert {r[0] for r in latest_tasks(store)} == {"涂新社区"}
+
+
+def test_a_new_version_without_a_task_status_falls_back_to_the_earlier_month(store, plan):
+    store.submit(*make_report(plan, month="2023-05", status="进行中"), submitted_by="t")
+    store.submit(*make_report(plan, month="2023-06", status="已完成"), submitted_by="t")
+    report, raw = make_report(plan, month="2023-06", scale=3, status="已完成")
+    dropped = next(r.item for r in report.rows if r.status is not None)
+    report.rows[:] = [r for r in report.rows if r.item != dropped]
+    store.submit(report, raw, submitted_by="t")
+    statuses = {(u, i): (m, st) for u, i, m, st, _ in latest_tasks(store)}
+    assert statuses[(UNIT, dropped)] == ("2023-05", "进行中")
+    assert_consistent(store)
+
+
+def test_uploaded_files_live_beside_the_database_owner_only_and_are_never_overwritten(db_path, plan):
+    store = Store(db_path)
+    report, raw = make_report(plan)
+    store.submit(report, raw, submitted_by="t")
+    stored = raw_dir(db_path) / report.sha256
+    assert stored.read_bytes() == raw
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600 and stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
+    assert not [p for p in stored.parent.iterdir() if p.name.startswith(".")]  # no temporary file left
+    inode = stored.stat().st_ino
+    store.rollback(1, actor="admin")
+    store.submit(report, raw, submitted_by="t")  # the same bytes again: the same file, untouched
+    assert stored.stat().st_ino == inode
+    assert store.raw_file(2) == (report.file, raw)
+
+
+def test_a_missing_or_altered_raw_file_is_reported_as_damage(db_path, plan):
+    store = Store(db_path)
+    report, raw = make_report(plan)
+    store.submit(report, raw, submitted_by="t")
+    stored = raw_dir(db_path) / report.sha256
+    stored.write_bytes(raw + b"x")
+    with pytest.raises(StoreCorrupt, match="校验值不符"):
+        store.raw_file(1)
+    stored.unlink()
+    with pytest.raises(StoreCorrupt, match="缺少原始文件"):
+        store.raw_file(1)
+    with pytest.raises(StoreCorrupt):
+        store.backup(db_path.parent / "backup")
+
+
 def test_rollback_of_unknown_upload_is_refused(store):
     with pytest.raises(StoreRefused, match="找不到"):
         store.rollback(99, actor="admin")
@@ -534,15 +614,22 @@ def test_an_old_database_is_migrated_with_its_data(db_path, plan):
     con = duckdb.connect(str(db_path))
     con.execute(MIGRATIONS[0].sql)
     con.execute("INSERT INTO schema_version VALUES (1, 'initial', now())")
-    con.execute("INSERT INTO uploads VALUES (1, ?, ?, 1, 'a.csv', 'abc', 3, 'abc'::BLOB, now(), 't', 2, 'active', "
-                "NULL, false, '')", [UNIT, MONTH])
+    con.execute("INSERT INTO uploads VALUES (1, ?, ?, 1, 'a.csv', ?, 3, 'abc'::BLOB, now(), 't', 3, 'active', "
+                "NULL, false, '')", [UNIT, MONTH, hashlib.sha256(b"abc").hexdigest()])
     con.execute("INSERT INTO facts VALUES (1, ?, ?, 'fund_raised_yuan', '企业赞助', 5, NULL, '', 2), "
-                "(1, ?, ?, 'fund_raised_yuan', '基金会', 7, NULL, '', 3)", [UNIT, MONTH] * 2)
+                "(1, ?, ?, 'fund_raised_yuan', '基金会', 7, NULL, '', 3), (1, ?, ?, 'T2-1-1', '', NULL, '进行中', 'n', 4)",
+                [UNIT, MONTH] * 3)
     con.close()
     store = Store(db_path)
     assert store.schema_version() == SCHEMA_VERSION
     assert store.monthly_values().to_dict("records") == [
         {"reporting_unit": UNIT, "item": "fund_raised_yuan", "month": MONTH, "value": 12.0}]
+    # the uploaded bytes moved out of the table to raw/<sha256>, and the latest task statuses were built
+    assert store.raw_file(1) == ("a.csv", b"abc")
+    assert (raw_dir(db_path) / hashlib.sha256(b"abc").hexdigest()).read_bytes() == b"abc"
+    assert "raw" not in set(store.uploads().columns)
+    assert store.task_statuses(latest=True)[["reporting_unit", "item", "month", "status"]].values.tolist() == [
+        [UNIT, "T2-1-1", MONTH, "进行中"]]
 
 
 def test_a_newer_database_is_refused(db_path):
@@ -819,6 +906,10 @@ def test_backup_then_restore_gives_identical_data(tmp_path, plan):
         assert _same(before[key], after[key]), key
     assert restored.locked_months() == ["2023-05"]
     assert restored.counts()["metric_totals"] == original.counts()["metric_totals"]
+    assert latest_tasks(restored) == latest_tasks(original) == latest_tasks_from_facts(restored)
+    for sha in original.uploads()["sha256"]:  # the files came along, beside the restored database
+        assert (raw_dir(tmp_path / "restored" / "b.duckdb") / sha).is_file()
+    assert restored.raw_file(1) == original.raw_file(1)
     # the restored database carries on: versions continue, ids do not collide
     result = restored.submit(*make_report(plan, "涂新社区", "2023-07", 9), submitted_by="tuxin")
     assert (result.upload_id, result.version) == (5, 2)
