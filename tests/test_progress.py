@@ -682,6 +682,22 @@ def test_status_from_store_uses_active_versions_only(plan, filled_store):
     assert status_from_store(plan, filled_store).as_of == "2023-05"  # defaults to the latest reported month
 
 
+@pytest.mark.parametrize("as_of", ["2023-03", "2023-04", "2023-05", "2023-12"])
+@pytest.mark.parametrize("unit", [None, "黄土岭社区"])
+def test_status_from_store_codes_agree_with_compute_status_on_frames(plan, filled_store, as_of, unit):
+    # status_from_store reads integer codes from SQL and the latest task statuses from task_latest;
+    # compute_status over the plain frames (every status row, string columns) must give the same report.
+    from worktrack.progress import status_from_store
+
+    today = dt.date(2023, 6, 3)
+    fast = status_from_store(plan, filled_store, as_of, unit=unit, today=today)
+    slow = compute_status(plan, filled_store.monthly_values(as_of), filled_store.task_statuses(as_of),
+                          filled_store.active_receipts(as_of), as_of, unit=unit, today=today)
+    for part in ("targets", "obligations", "tasks", "reporting", "unit_metrics", "metric_totals"):
+        pd.testing.assert_frame_equal(getattr(fast, part), getattr(slow, part), check_dtype=False, obj=part)
+    assert fast.as_dict() == slow.as_dict()
+
+
 def test_cli_status_json_and_text(filled_store, capsys):
     from worktrack.cli import main
 
