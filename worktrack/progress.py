@@ -859,11 +859,12 @@ def _reporting(plan: Plan, c: _Compiled, uploads: dict | None, n_months: int, mo
 
 def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: str | None = None,
                       today: dt.date | None = None) -> StatusReport:
-    """Read the three active-version frames from one store snapshot and compute the status.
+    """Read the three active-version parts from one store snapshot and compute the status.
 
-    Only each task's latest status up to as_of is read: that is all the status needs, and at city
-    scale it is 26k rows instead of a million; of the uploads only the four columns reporting
-    completeness uses.
+    The store hands back integer codes (units, metrics, items and months as the plan numbers them),
+    so no string of the 250k monthly rows reaches pandas; the tasks come from the store's table of
+    latest statuses (26k rows at city scale instead of a window over a million); of the uploads only
+    what reporting completeness uses. The result equals `compute_status` over the plain frames.
     """
     c = _compile(plan)
     with store.snapshot() as reader:
