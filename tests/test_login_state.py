@@ -104,7 +104,7 @@ def test_the_file_stores_no_usable_token(state, tmp_path):
 
 def test_the_key_is_private_created_once_and_shared(tmp_path):
     path = tmp_path / "keys" / "session.key"
-    with multiprocessing.get_context("spawn").Pool(4) as pool:
+    with multiprocessing.get_context("fork").Pool(4) as pool:  # forked: the workers need nothing re-imported
         keys = pool.map(load_or_create_key, [path] * 8)
     assert len(set(keys)) == 1 and len(keys[0]) == 32
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
