@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import stat
+import subprocess
+import sys
 
 import pytest
 
+from tests.conftest import ROOT
 from worktrack.login_state import LoginState, idle_timeout_seconds, load_or_create_key
 
 
@@ -103,9 +105,13 @@ def test_the_file_stores_no_usable_token(state, tmp_path):
 
 
 def test_the_key_is_private_created_once_and_shared(tmp_path):
+    # eight separate processes race to create the key: each must read the same one
     path = tmp_path / "keys" / "session.key"
-    with multiprocessing.get_context("fork").Pool(4) as pool:  # forked: the workers need nothing re-imported
-        keys = pool.map(load_or_create_key, [path] * 8)
+    code = ("import sys, pathlib; from worktrack.login_state import load_or_create_key; "
+            "print(load_or_create_key(pathlib.Path(sys.argv[1])).hex())")
+    racers = [subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True,
+                               cwd=ROOT) for _ in range(8)]
+    keys = [bytes.fromhex(p.communicate(timeout=60)[0].strip()) for p in racers]
     assert len(set(keys)) == 1 and len(keys[0]) == 32
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert load_or_create_key(path) == keys[0]
