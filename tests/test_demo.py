@@ -32,3 +32,15 @@ def test_demo_september_figures_are_the_same_approved_only_or_not(demo_db, plan)
     assert not everything.includes_pending
     october = status_from_store(plan, store, "2023-10", today=dt.date(2023, 11, 20))
     assert october.includes_pending  # October's figures wait for review
+
+
+def test_demo_files_and_reviews_are_byte_for_byte_the_recorded_ones():
+    """The demo data is pinned: every file's bytes and every review, as recorded before the story left the code."""
+    import json
+
+    from tests.demo_fingerprint import FINGERPRINT, all_fingerprints
+
+    recorded = json.loads(FINGERPRINT.read_text(encoding="utf-8"))
+    made = json.loads(json.dumps(all_fingerprints(), ensure_ascii=False))
+    for old, new in zip(recorded, made, strict=True):
+        assert new == old, old["plan"]
