@@ -1,22 +1,24 @@
-"""The demo story's monthly cycle: one report returned and refiled, October still under review."""
+"""The demo engine and the shipped plan's story (demo/jinpenling-2023.yaml): one report returned and refiled,
+October still under review, and every file byte for byte what it was before the story left the code."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from worktrack import cycle
-from worktrack.demo import CORRECTED, RETURN_REASON
+from worktrack.demo_story import load_story
 from worktrack.progress import status_from_store
 from worktrack.store import Store
 
 
 def test_demo_has_a_returned_and_refiled_report_and_october_under_review(demo_db, plan):
     store = Store(demo_db)
-    unit, month = CORRECTED
+    returned = load_story(plan).spec.returned
+    unit, month = returned.unit, returned.month
     versions = store.reviewed_uploads(unit=unit, month=month).sort_values("version")
     assert versions["review_state"].tolist() == ["returned", "approved"]
     assert versions["state"].tolist() == ["superseded", "active"]
-    assert versions["review_reason"].iloc[0] == RETURN_REASON
+    assert versions["review_reason"].iloc[0] == returned.reason
     active = store.reviewed_uploads(active_only=True)
     assert set(active.loc[active["month"] == "2023-10", "review_state"]) == {"pending"}
     assert set(active.loc[active["month"] < "2023-10", "review_state"]) == {"approved"}

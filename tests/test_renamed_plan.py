@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +44,9 @@ def both(tmp_path_factory):
     original = load_plan(PLAN_PATH)
     renamed_path = root / "targets.yaml"
     renamed_path.write_text(renamed_text(PLAN_PATH.read_text(encoding="utf-8"), original), encoding="utf-8")
+    story = root / "demo" / Path(original.demo_story).name  # the plan names its story by a relative path
+    story.parent.mkdir()
+    story.write_text(renamed_text(Path(original.demo_story).read_text(encoding="utf-8"), original), encoding="utf-8")
     renamed = load_plan(renamed_path)
     assert not set(renamed.metrics) & set(original.metrics) and not set(renamed.items) & set(original.items)
     out = {}

@@ -1,17 +1,9 @@
 """Demo data: a believable, deterministic year of monthly reports, ingested through the real path.
 
-The story (Jinpenling 2023, from April):
-- 天剑社区 is ahead on retrofits (its six done by September); 夏家冲社区 is behind (one so far).
-- 狮子山社区 missed its July report entirely; 涂新社区 sent June's report late (after July 5th).
-- 黄土岭社区 re-submitted a corrected August report: the street office returned the first (a typo in
-  retrofits) with its reason, the refiled version was approved.
-- The street office has approved every month before the latest; the latest month (October) is
-  still under review.
-- Fund raising by channel, with a 99公益日 spike in September; aid spread over the seven categories.
-- Tasks move from 未开始 through 进行中 to 已完成; 涂新社区's 小区分类治理 is 受阻 (open estate,
-  property service not yet accepted); 赤岭路社区's 做靓社区 pilot slipped past its May deadline.
-- Files come as offices send them: UTF-8-with-BOM CSV from the template, GBK CSV saved by WPS
-  (夏家冲社区), XLSX with a title row (天剑社区 and the street office).
+A plan may name a demo story (`demo:` in the plan file, e.g. demo/jinpenling-2023.yaml): which unit is
+ahead or behind, who misses or is late with a month, which report is returned and refiled, which task is
+blocked, in which file format each unit sends. This module is the engine that plays any story; a plan
+without one gets believable figures from its targets alone (`plan_rows`).
 Every file carries a 【演示数据】 title row, so demo files are never mistaken for real reports.
 """
 
@@ -20,38 +12,22 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
+import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from worktrack.demo_story import RuleIn, Story, load_story
 from worktrack.plan import Plan, month_range
+
+logger = logging.getLogger(__name__)
 
 DEMO_MARK = "【演示数据】"
 DEMO_SEED = 2023
-HEADER = ["上报单位", "月份", "编号", "事项", "计量单位", "本月数值", "分类", "备注"]
-
-# Retrofit households completed per month, April..December, per community (the story above).
-RETROFITS = {
-    "黄土岭社区": [1, 0, 1, 0, 1, 1, 1, 0, 1],
-    "夏家冲社区": [0, 0, 0, 1, 0, 0, 1, 1, 2],
-    "天剑社区": [1, 1, 1, 1, 1, 1, 0, 0, 0],
-    "涂新社区": [0, 1, 1, 0, 1, 1, 1, 0, 1],
-    "赤岭路社区": [1, 0, 1, 1, 0, 1, 0, 1, 1],
-    "狮子山社区": [1, 1, 1, 0, 1, 0, 1, 1, 0],
-}
-FILE_FORMAT = {"夏家冲社区": "gbk", "天剑社区": "xlsx", "街道民政办": "xlsx"}
-MISSED = {("狮子山社区", "2023-07")}
-LATE = {("涂新社区", "2023-06"): 9}  # day of the following month the report arrived
-CORRECTED = ("黄土岭社区", "2023-08")
 DEMO_REVIEWER = "demo_reviewer"
-RETURN_REASON = "特殊困难老年人家庭适老化改造户数与台账不符（本月台账为 1 户），请核对后重新上报。"
-BLOCKED_TASK = ("涂新社区", "T2-6-3")
-LATE_PILOT = "赤岭路社区"
-
-COMMUNITY_CHANNELS = {"爱心企业": 10000, "小商户和群众": 7000, "消费捐": 4500, "定向捐": 5500, "爱心一元捐": 1500,
-                      "商品销售返点": 1200, "社区资源盘活": 3500, "其他": 800}
-OFFICE_CHANNELS = {"政府部门资金": 300000, "企业赞助": 180000, "基金会": 150000, "公益创投": 60000, "定向捐": 40000}
-AID_SHARE = {"助困": 0.3, "助老": 0.25, "助残": 0.1, "助医": 0.1, "助学": 0.12, "助安": 0.08, "助推五社联动": 0.05}
+HEADER = ["上报单位", "月份", "编号", "事项", "计量单位", "本月数值", "分类", "备注"]
+BLOCKED = "受阻"
 
 
 @dataclass(frozen=True)
@@ -71,15 +47,6 @@ def _received_at(unit: str, month: str, rng: random.Random, day: int | None = No
     return dt.datetime(y, m, day or rng.randint(1, 4), rng.randint(9, 17), rng.randint(0, 59))
 
 
-def _task_status(unit: str, item_id: str, month_index: int, deadline_month_index: int, rng: random.Random) -> str:
-    if (unit, item_id) == BLOCKED_TASK and month_index >= 3:
-        return "受阻"
-    if item_id == "T2-6-1":  # the 做靓社区 pilots, due May
-        finish = 3 if unit == LATE_PILOT else 1
-        return "已完成" if month_index >= finish else "进行中"
-    return _task_progress(month_index, deadline_month_index, rng)
-
-
 def _task_progress(month_index: int, deadline_month_index: int, rng: random.Random) -> str:
     """未开始, then 进行中, then 已完成 a little before the deadline."""
     start = rng.randint(0, 2)
@@ -89,67 +56,83 @@ def _task_progress(month_index: int, deadline_month_index: int, rng: random.Rand
     return "已完成" if month_index >= finish else "进行中"
 
 
-def tells_the_story(plan: Plan) -> bool:
-    """The shipped plan has its own demo story; any other plan gets believable figures from the plan alone."""
-    return set(RETROFITS) <= set(plan.unit_names) and "retrofit_households" in plan.metrics
+def _story_task_status(story: Story, unit: str, item_id: str, month: str) -> tuple[str, str] | None:
+    """(status, note) the story sets for a task this month, or None when the task just progresses."""
+    for blocked in story.spec.tasks.blocked:
+        if (blocked.unit, blocked.item) == (unit, item_id) and month >= blocked.from_month:
+            return BLOCKED, blocked.note
+    for finished in story.spec.tasks.finished:
+        if finished.item == item_id:
+            return ("已完成" if month >= finished.units.get(unit, finished.month) else "进行中"), ""
+    return None
+
+
+def _story_figure(rule: RuleIn, unit_kind: str, unit: str, month: str, month_index: int, category: str,
+                  rng: random.Random) -> str:
+    """One row's figure under a story rule; draws from `rng` exactly as the rule needs, in row order."""
+    if rule.series is not None:
+        return _figure(rule.series[unit][month_index])
+    if rule.amounts is not None:
+        amounts = rule.amounts.get(unit_kind)
+        low, high = amounts.spread if amounts else (1, 1)
+        amount = (amounts.by_category.get(category, 0) if amounts else 0) * rng.uniform(low, high)
+        spike = rule.spike
+        if spike is not None and (category, month) == (spike.category, spike.month):
+            peak = getattr(spike, unit_kind)
+            if peak is not None:
+                amount = rng.uniform(*peak) if isinstance(peak, tuple) else peak
+        return f"{round(amount, -round(math.log10(rule.round_to))):.0f}"
+    if rule.shares is not None:
+        total = rng.randint(*rule.shares.total[unit_kind])
+        boost = rule.shares.boost
+        if boost is not None and month == boost.month:
+            total = int(total * boost.factor)
+        return str(round(total * rule.shares.by_category.get(category, 0)))
+    override = next((o.value for o in rule.overrides if (o.unit, o.month) == (unit, month)), None)
+    if override is not None:
+        return _figure(override)
+    if rule.choice is not None:
+        return _figure(rng.choice(rule.choice))
+    if rule.constant is not None:
+        return _figure(rule.constant)
+    assert rule.once is not None  # RuleIn allows exactly one rule
+    return "1" if month == rule.once.units.get(unit, rule.once.month) else "0"
+
+
+def _figure(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 def demo_rows(plan: Plan, unit: str, month: str, *, corrected: bool = True, story: bool = True
               ) -> list[list[str]]:
     """The filled rows of one unit's report for one month (seeded by unit and month)."""
-    if not story or not tells_the_story(plan):
+    told = load_story(plan) if story else None
+    if told is None:
         return plan_rows(plan, unit, month)
+    seed = told.seed
     months = plan.months
     idx = months.index(month)
-    rng = random.Random(f"{DEMO_SEED}:{unit}:{month}")
-    task_rng = random.Random(f"{DEMO_SEED}:{unit}:tasks")
+    rng = random.Random(f"{seed}:{unit}:{month}")
+    task_rng = random.Random(f"{seed}:{unit}:tasks")
     task_plans = {item.id: task_rng.random() for item in plan.tasks_for_unit(unit)}
-    is_office = not plan.unit(unit).is_community
-    september = month.endswith("-09")
+    unit_kind = plan.unit(unit).kind
+    returned = told.spec.returned
     rows: list[list[str]] = []
     for row in plan.template_rows(unit):
-        value: str
         note = ""
         if row.kind == "task":
-            item = plan.items[row.item]
-            deadline_idx = months.index(f"{item.deadline.year:04d}-{item.deadline.month:02d}")
-            seeded = random.Random(f"{DEMO_SEED}:{unit}:{row.item}:{task_plans[row.item]}")
-            value = _task_status(unit, row.item, idx, deadline_idx, seeded)
-            if value == "受阻":
-                note = "开放式老旧小区引入物业服务，居民意见未统一，暂缓推进"
-        elif row.item == "retrofit_households":
-            n = RETROFITS[unit][idx]
-            if corrected is False and (unit, month) == CORRECTED:
-                n = 11  # "1" typed twice; the corrected version fixes it
-            value = str(n)
-        elif row.item == "fund_raised_yuan":
-            if is_office:
-                base = OFFICE_CHANNELS.get(row.category, 0)
-                amount = base * rng.uniform(0.8, 1.2)
-                if row.category == "99公益日" and september:
-                    amount = 1_800_000
+            told_status = _story_task_status(told, unit, row.item, month)
+            if told_status is not None:
+                value, note = told_status
             else:
-                base = COMMUNITY_CHANNELS.get(row.category, 0)
-                amount = base * rng.uniform(0.6, 1.4)
-                if row.category == "99公益日" and september:
-                    amount = rng.uniform(90_000, 160_000)
-            value = f"{round(amount, -2):.0f}"
-        elif row.item == "people_helped":
-            total = rng.randint(500, 600) if is_office else rng.randint(80, 130)
-            if september:
-                total = int(total * 1.4)
-            value = str(round(total * AID_SHARE[row.category]))
-        elif row.item == "governance_reports":
-            value = str(rng.choice([2, 2, 3, 3, 4]) if (unit, month) != ("赤岭路社区", "2023-06") else 1)
-        elif row.item == "roundtable_meetings":
-            value = str(rng.choice([1, 1, 2]))
-        elif row.item == "sanzhang_reviews":
-            value = str(1 if (unit, month) != ("夏家冲社区", "2023-08") else 0)
-        elif row.item == "zuoliang_pilots":
-            finish = 3 if unit == LATE_PILOT else 1
-            value = "1" if idx == finish else "0"
-        else:  # yearly one-off counts not due before December
-            value = "1" if month.endswith("-12") else "0"
+                item = plan.items[row.item]
+                deadline_idx = months.index(f"{item.deadline.year:04d}-{item.deadline.month:02d}")
+                seeded = random.Random(f"{seed}:{unit}:{row.item}:{task_plans[row.item]}")
+                value = _task_progress(idx, deadline_idx, seeded)
+        else:
+            value = _story_figure(told.rule(row.item), unit_kind, unit, month, idx, row.category, rng)
+            if not corrected and told.is_returned(unit, month) and row.item == returned.metric:
+                value = _figure(returned.first_value)  # the first version's slip; the refiled one fixes it
         rows.append([unit, month, row.item, row.name, row.measure, value, row.category, note])
     return rows
 
@@ -260,7 +243,8 @@ def report_bytes(plan: Plan, unit: str, month: str, *, corrected: bool = True, s
     y, m = month.split("-")
     title = f"{DEMO_MARK}{unit}{y}年{int(m)}月工作进展月报"
     rows = demo_rows(plan, unit, month, corrected=corrected, story=story)
-    fmt = FILE_FORMAT.get(unit, "csv")
+    told = load_story(plan)  # the story's file formats hold even for figures made from the plan alone
+    fmt = told.file_format(unit) if told else "csv"
     unit_id = plan.unit(unit).id
     suffix = "" if corrected else "_初报"
     if fmt == "xlsx":
@@ -271,18 +255,18 @@ def report_bytes(plan: Plan, unit: str, month: str, *, corrected: bool = True, s
 def write_demo_files(plan: Plan, through: str, out_dir: Path, story: bool = True) -> list[DemoFile]:
     """Write every demo report from the plan's start month through `through`, in submission order.
 
-    story=False: figures generated from the plan alone, even for the plan that has a story."""
+    story=False: figures generated from the plan alone, even for a plan that names a story."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    story = story and tells_the_story(plan)
+    told = load_story(plan) if story else None
     files: list[DemoFile] = []
     for month in month_range(plan.start_month, through):
         for unit in plan.units:
-            if story and (unit.name, month) in MISSED:
+            if told and told.missed(unit.name, month):
                 continue
             rng = random.Random(f"{DEMO_SEED}:{unit.name}:{month}:received")
-            received = _received_at(unit.name, month, rng, LATE.get((unit.name, month)) if story else None)
+            received = _received_at(unit.name, month, rng, told.late_day(unit.name, month) if told else None)
             user = f"{unit.id}_demo"
-            if story and (unit.name, month) == CORRECTED:
+            if told and told.is_returned(unit.name, month):
                 name, data = report_bytes(plan, unit.name, month, corrected=False)
                 (out_dir / name).write_bytes(data)
                 files.append(DemoFile(out_dir / name, unit.name, month, received, user))
@@ -295,10 +279,15 @@ def write_demo_files(plan: Plan, through: str, out_dir: Path, story: bool = True
 
 
 def load_demo(plan: Plan, store, through: str, out_dir: Path, progress=None, story: bool = True) -> list:
-    """Write the demo files and ingest each through the real intake path; return the submit results."""
+    """Write the demo files and ingest each through the real intake path; return the submit results.
+
+    The story's returned report is returned with its reason; every month before `through` is then
+    approved, and `through` itself is left under review."""
     from worktrack.intake import read_report
 
     store.mark_demo(actor="demo")  # first: a half-loaded demo database is still a demo database
+    told = load_story(plan) if story else None
+    reviewer = told.spec.story.reviewer if told else DEMO_REVIEWER
     files = write_demo_files(plan, through, out_dir, story=story)
     results = []
     for n, demo_file in enumerate(files, start=1):
@@ -310,12 +299,12 @@ def load_demo(plan: Plan, store, through: str, out_dir: Path, progress=None, sto
             problems = "; ".join(f"{f.code} 第{f.row}行 {f.column}: {f.message}" for f in report.errors[:5])
             raise RuntimeError(f"演示数据 {demo_file.path.name} 未被接收：{result.message} {problems}")
         results.append(result)
-        if (demo_file.reporting_unit, demo_file.month) == CORRECTED and result.version == 1:
-            store.review(result.upload_id, "returned", actor=DEMO_REVIEWER, reason=RETURN_REASON)
+        if told and told.is_returned(demo_file.reporting_unit, demo_file.month) and result.version == 1:
+            store.review(result.upload_id, "returned", actor=reviewer, reason=told.spec.returned.reason)
         if progress:
             progress(n, len(files), demo_file)
     # Every month before the latest has been reviewed and approved; the latest is still under review.
     active = store.reviewed_uploads(active_only=True)
     done = active[(active["month"] < through) & (active["review_state"] == "pending")]
-    store.review_many([int(i) for i in done["upload_id"]], "approved", actor=DEMO_REVIEWER)
+    store.review_many([int(i) for i in done["upload_id"]], "approved", actor=reviewer)
     return results

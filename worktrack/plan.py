@@ -250,6 +250,7 @@ class PlanFileIn(_Strict):
     amendments: list[AmendmentIn] = []
     notes: list[NoteIn] = []
     display: DisplayIn | None = None
+    demo: str | None = None  # the plan's demo story (a YAML file), relative to the plan file
 
 
 # ---------------------------------------------------------------------------
@@ -416,6 +417,7 @@ class Plan:
     notes: tuple[Note, ...]
     path: str = ""
     display: Display = field(default_factory=Display)
+    demo_story: str = ""  # path of the demo story file the plan names ("" = none)
     _unit_lookup: dict[str, Unit] = field(default_factory=dict, repr=False)
     # Derived once: intake asks for these on every row, and a city plan has thousands of targets.
     _months: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -698,10 +700,12 @@ def check_plan(path: str | Path) -> tuple[Plan | None, list[PlanIssue]]:
     """Load a plan and return it with every error and warning (reconciliation included)."""
     plan, issues = _load(Path(path))
     if plan is not None and not any(i.severity == "error" for i in issues):
+        from worktrack.demo_story import check_story
+
         issues = issues + [
             PlanIssue("warning", r.message, str(path), None, f"metrics.{r.metric}") for r in reconcile(plan)
             if not r.balanced
-        ]
+        ] + check_story(plan)[1]
     return plan, issues
 
 
@@ -1007,6 +1011,7 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         source=raw.plan.source, units=tuple(units), dimensions=dimensions, sections=tuple(sections),
         items=items, metrics=metrics, targets=tuple(targets),
         notes=tuple(Note(n.about, n.text, n.text_en) for n in raw.notes), path=file, display=display,
+        demo_story=str(Path(file).parent / raw.demo) if raw.demo else "",
     )
     return plan, issues
 
