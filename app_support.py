@@ -51,8 +51,48 @@ def _log_file():
 _log_file()
 
 
+PLAN_CHOICE = "plan_choice"  # the plan chosen in the sidebar (its file), kept for the whole session
+
+
 def plan_file() -> Path:
-    return config.plan_path()
+    """The plan the session looks at: the one chosen in the sidebar, else the latest year's."""
+    paths = config.plan_paths()
+    if len(paths) == 1:
+        return paths[0]
+    chosen = st.session_state.get(PLAN_CHOICE)
+    return next((p for p in paths if str(p) == chosen), None) or latest_plan_file(paths)
+
+
+def latest_plan_file(paths: list[Path]) -> Path:
+    """The plan of the latest year (then the latest issued) among the deployment's plan files."""
+    def year(path: Path) -> tuple:
+        plan = _cached_plan(str(path), os.path.getmtime(path))
+        return plan.year, plan.issue_date
+
+    return max(paths, key=year)
+
+
+def plan_choices() -> list[tuple[str, str]]:
+    """(file, title) of every plan of the deployment, the latest year first."""
+    plans = [(str(p), _cached_plan(str(p), os.path.getmtime(p))) for p in config.plan_paths()]
+    plans.sort(key=lambda item: (item[1].year, item[1].issue_date), reverse=True)
+    return [(path, plan.title) for path, plan in plans]
+
+
+def plan_selector() -> None:
+    """The sidebar's plan choice, shown when the deployment has several plans."""
+    choices = plan_choices()
+    if len(choices) < 2:
+        return
+    paths = [path for path, _ in choices]
+    titles = dict(choices)
+    current = str(plan_file())
+
+    def remember() -> None:
+        st.session_state[PLAN_CHOICE] = st.session_state["plan_widget"]
+
+    st.sidebar.selectbox(t("plans.choose"), paths, index=paths.index(current), key="plan_widget",
+                         format_func=titles.get, on_change=remember)
 
 
 @st.cache_resource(show_spinner=False)
@@ -96,11 +136,20 @@ def db_file() -> Path:
     return config.db_path()
 
 
+StoreKey = tuple[str, str]  # (database file, plan id): every cached query is keyed by both
+
+
+def _store_key() -> StoreKey:
+    return str(db_file()), get_plan().id
+
+
 @st.cache_resource(show_spinner=False)
-def _cached_store(path: str):
+def _cached_store(key: StoreKey):
+    """The store seen through one plan (several plans may share the database)."""
     from worktrack.store import Store
 
-    return Store(path, busy_timeout=config.settings().busy_timeout)
+    path, plan_id = key
+    return Store(path, busy_timeout=config.settings().busy_timeout).for_plan(plan_id)
 
 
 def show_store_problem(exc: Exception) -> None:
@@ -145,11 +194,11 @@ class _GuardedStore:
 
 def get_store():
     """The store for WORKTRACK_DB; connections are short-lived, so sharing it is safe."""
-    return _GuardedStore(_guarded(_cached_store, str(db_file())))
+    return _GuardedStore(_guarded(_cached_store, _store_key()))
 
 
 @st.cache_data(show_spinner=False, ttl=2, max_entries=4)
-def _data_version(db: str) -> int:
+def _data_version(db: StoreKey) -> int:
     return _cached_store(db).data_version()
 
 
@@ -157,11 +206,11 @@ def data_version() -> int:
     """Changes with every write to the database, by this dashboard or by the command line in another
     process; every cached query takes it as an argument, so nothing cached outlives a write by more
     than two seconds."""
-    return _guarded(_data_version, str(db_file()))
+    return _guarded(_data_version, _store_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _status(db: str, version: int, plan_mtime: float, as_of: str, unit: str | None, today_: dt.date | None = None,
+def _status(db: StoreKey, version: int, plan_mtime: float, as_of: str, unit: str | None, today_: dt.date | None = None,
             approved_only: bool = False):
     from worktrack.progress import status_from_store
 
@@ -170,34 +219,34 @@ def _status(db: str, version: int, plan_mtime: float, as_of: str, unit: str | No
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _default_month(db: str, version: int, plan_mtime: float, today_: dt.date) -> str:
+def _default_month(db: StoreKey, version: int, plan_mtime: float, today_: dt.date) -> str:
     from worktrack.progress import default_as_of
 
     return default_as_of(get_plan(), _cached_store(db).active_receipts(), today_)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _monthly(db: str, version: int, through: str, approved_only: bool = False):
+def _monthly(db: StoreKey, version: int, through: str, approved_only: bool = False):
     return _cached_store(db).monthly_values(through, approved_only)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _category_values(db: str, version: int, through: str, approved_only: bool = False):
+def _category_values(db: StoreKey, version: int, through: str, approved_only: bool = False):
     return _cached_store(db).category_values(through, approved_only)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _latest_month(db: str, version: int) -> str | None:
+def _latest_month(db: StoreKey, version: int) -> str | None:
     return _cached_store(db).latest_month()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _demo_loaded(db: str, version: int) -> bool:
+def _demo_loaded(db: StoreKey, version: int) -> bool:
     return _cached_store(db).made_by_demo()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _slide_deck(db: str, version: int, plan_mtime: float, as_of: str, unit: str | None, language: str, generated,
+def _slide_deck(db: StoreKey, version: int, plan_mtime: float, as_of: str, unit: str | None, language: str, generated,
                 approved_only: bool = False):
     from worktrack.export import slide_deck as build
 
@@ -208,7 +257,7 @@ def _slide_deck(db: str, version: int, plan_mtime: float, as_of: str, unit: str 
 def slide_deck(as_of: str, unit: str | None, language: str):
     """The meeting's slides, built once per month, unit, language and day (and after every upload)."""
 
-    return _guarded(_slide_deck, str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit,
+    return _guarded(_slide_deck, _store_key(), data_version(), os.path.getmtime(plan_file()), as_of, unit,
                     language, today(), approved_only())
 
 
@@ -224,20 +273,20 @@ def status(as_of: str, unit: str | None = None):
     """The progress report as of a month (street-wide, or for one unit); reports not yet due are pending.
 
     Approved reports only, or every active one with the 含待审核 switch (see `approved_only`)."""
-    return _guarded(_status, str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit, today(),
+    return _guarded(_status, _store_key(), data_version(), os.path.getmtime(plan_file()), as_of, unit, today(),
                     approved_only())
 
 
 def monthly_values(through: str):
-    return _guarded(_monthly, str(db_file()), data_version(), through, approved_only())
+    return _guarded(_monthly, _store_key(), data_version(), through, approved_only())
 
 
 def category_values(through: str):
-    return _guarded(_category_values, str(db_file()), data_version(), through, approved_only())
+    return _guarded(_category_values, _store_key(), data_version(), through, approved_only())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _review_queue(db: str, version: int, plan_mtime: float, month: str):
+def _review_queue(db: StoreKey, version: int, plan_mtime: float, month: str):
     from worktrack.cycle import review_queue
 
     return review_queue(get_plan(), _cached_store(db), month)
@@ -245,11 +294,11 @@ def _review_queue(db: str, version: int, plan_mtime: float, month: str):
 
 def review_queue(month: str):
     """Every active report of a month with its review state and findings (the 审核 screen)."""
-    return _guarded(_review_queue, str(db_file()), data_version(), os.path.getmtime(plan_file()), month)
+    return _guarded(_review_queue, _store_key(), data_version(), os.path.getmtime(plan_file()), month)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _reminders(db: str, version: int, plan_mtime: float, month: str, today_: dt.date, contact: str | None):
+def _reminders(db: StoreKey, version: int, plan_mtime: float, month: str, today_: dt.date, contact: str | None):
     from worktrack.cycle import reminders
 
     return reminders(get_plan(), _cached_store(db), month, today_, contact)
@@ -257,17 +306,17 @@ def _reminders(db: str, version: int, plan_mtime: float, month: str, today_: dt.
 
 def reminders(month: str, contact: str | None = None):
     """Each unit's filing state for a month as of today (the 报送 screen)."""
-    return _guarded(_reminders, str(db_file()), data_version(), os.path.getmtime(plan_file()), month, today(),
+    return _guarded(_reminders, _store_key(), data_version(), os.path.getmtime(plan_file()), month, today(),
                     contact)
 
 
 def filed_values(through: str):
     """Metric totals of every active report, reviewed or not (what a reviewer compares)."""
-    return _guarded(_monthly, str(db_file()), data_version(), through, False)
+    return _guarded(_monthly, _store_key(), data_version(), through, False)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _audit(db: str, version: int, lang_code: str):
+def _audit(db: StoreKey, version: int, lang_code: str):
     from worktrack import administration
 
     log = _cached_store(db).audit_log()
@@ -278,7 +327,7 @@ def audit_log_table(actor: str | None, action: str | None, since, until, lang_co
     """(the whole audit log, the filtered display table newest first) for the admin page."""
     from worktrack import administration
 
-    log, table = _guarded(_audit, str(db_file()), data_version(), lang_code)
+    log, table = _guarded(_audit, _store_key(), data_version(), lang_code)
     keep = administration.audit_filter(log, actor, action, since, until)
     if bool(keep.all()):
         return log, table
@@ -286,7 +335,7 @@ def audit_log_table(actor: str | None, action: str | None, since, until, lang_co
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _uploads(db: str, version: int, lang_code: str):
+def _uploads(db: StoreKey, version: int, lang_code: str):
     from worktrack import administration, submission
 
     uploads = _cached_store(db).uploads()
@@ -296,7 +345,7 @@ def _uploads(db: str, version: int, lang_code: str):
 
 def uploads_tables(lang_code: str):
     """(every upload, its display table, picker labels of the active ones) for the admin page."""
-    return _guarded(_uploads, str(db_file()), data_version(), lang_code)
+    return _guarded(_uploads, _store_key(), data_version(), lang_code)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -376,7 +425,7 @@ def clear_data_caches() -> None:
 
 def demo_mode() -> bool:
     """Demo data on screen: the README's run command, or a database the demo command made."""
-    return demo_requested() or _guarded(_demo_loaded, str(db_file()), data_version())
+    return demo_requested() or _guarded(_demo_loaded, _store_key(), data_version())
 
 
 def demo_requested() -> bool:
@@ -392,7 +441,7 @@ def demo_refusal() -> str | None:
     from worktrack.auth import demo_database_problem
 
     store = get_store()
-    return demo_database_problem(db_file(), store.made_by_demo(), store.uploads)
+    return demo_database_problem(db_file(), store.made_by_demo(), store.for_plan(None).uploads)  # every plan's
 
 
 def demo_available() -> bool:
@@ -668,16 +717,17 @@ def account_box(user: User) -> None:
 def sidebar(user: User | None = None) -> None:
     """Language; when signed in: the account, as-of month and reporting-unit filter; the demo banner."""
     language_selector()
+    plan_selector()
     plan = get_plan()
     st.sidebar.caption(plan.title)
     if user is None:
         return
     account_box(user)
-    latest = _guarded(_latest_month, str(db_file()), data_version())
+    latest = _guarded(_latest_month, _store_key(), data_version())
     months = [m for m in plan.months if latest is None or m <= max(latest, plan.start_month)]
     if st.session_state.get("as_of") not in months:
         # the latest month whose reports are all in or due: one unit filing early moves nobody
-        default = _guarded(_default_month, str(db_file()), data_version(), os.path.getmtime(plan_file()), today())
+        default = _guarded(_default_month, _store_key(), data_version(), os.path.getmtime(plan_file()), today())
         st.session_state["as_of"] = default if default in months else months[-1]
     from worktrack.views import month_label, reporting_badge
 
@@ -702,7 +752,7 @@ def sidebar(user: User | None = None) -> None:
 
 def as_of() -> str:
     plan = get_plan()
-    return st.session_state.get("as_of") or _guarded(_latest_month, str(db_file()), data_version()) or plan.start_month
+    return st.session_state.get("as_of") or _guarded(_latest_month, _store_key(), data_version()) or plan.start_month
 
 
 def unit_filter() -> str | None:

@@ -260,3 +260,104 @@ def test_a_milestone_is_overdue_after_its_date_unless_done(example):
     rows = report.tasks[report.tasks["item_id"] == steps[0].id].set_index("reporting_unit")
     assert not rows.loc["东山社区", "overdue"] and rows.loc["西山社区", "overdue"]
     assert not report.tasks[report.tasks["item_id"] == steps[1].id]["overdue"].any()
+
+
+# ---------------------------------------------------------------------------
+# Several plans in one database: the 2023 plan's demo story and the example 2024 plan's demo
+
+
+@pytest.fixture(scope="module")
+def both_plans_db(tmp_path_factory, example):
+    from worktrack.demo import load_demo
+
+    root = tmp_path_factory.mktemp("two-plans")
+    path = root / "both.duckdb"
+    load_demo(load_plan(ROOT / "targets.yaml"), Store(path), "2023-10", root / "samples-2023")
+    load_demo(example, Store(path), "2024-09", root / "samples-2024")
+    return path
+
+
+def frames(report):
+    return {name: getattr(report, name).reset_index(drop=True)
+            for name in ("targets", "reporting", "tasks", "obligations", "monthly")}
+
+
+@pytest.mark.parametrize("approved_only", [True, False])
+def test_each_plan_in_a_shared_database_has_the_status_of_a_database_of_its_own(
+        both_plans_db, example_db, demo_db, example, plan, approved_only):
+    # as_of None: the latest month with reports, which must be the plan's own latest month
+    cases = [(example, example_db, "2024-09"), (plan, demo_db, "2023-10"), (plan, demo_db, "2023-06"),
+             (plan, demo_db, None), (example, example_db, None)]
+    for one, alone, as_of in cases:
+        shared = frames(status_from_store(one, Store(both_plans_db), as_of, approved_only=approved_only))
+        own = frames(status_from_store(one, Store(alone), as_of, approved_only=approved_only))
+        for name, frame in own.items():
+            pd.testing.assert_frame_equal(shared[name], frame, obj=f"{one.id} {as_of} {name}")
+    # the database does hold both, and an unscoped read sees both
+    assert set(Store(both_plans_db).uploads()["reporting_unit"]) == {*plan.unit_names, *example.unit_names}
+
+
+def test_each_plan_in_a_shared_database_keeps_its_facts_reviews_and_month(both_plans_db, example_db, demo_db,
+                                                                          example, plan):
+    columns = ["reporting_unit", "month", "item", "category", "value", "status", "note"]
+    for one, alone in ((example, example_db), (plan, demo_db)):
+        shared = Store(both_plans_db).for_plan(one.id)
+        pd.testing.assert_frame_equal(
+            shared.facts()[columns].sort_values(columns[:4]).reset_index(drop=True),
+            Store(alone).facts()[columns].sort_values(columns[:4]).reset_index(drop=True))
+        reviews = ["reporting_unit", "month", "version", "state", "review_state", "review_reason"]
+        assert shared.reviewed_uploads()[reviews].values.tolist() == \
+            Store(alone).reviewed_uploads()[reviews].values.tolist()
+        assert shared.latest_month() == Store(alone).latest_month()
+
+
+def test_a_report_for_another_plan_is_refused_with_a_chinese_reason(example, plan, tmp_path):
+    from worktrack.demo import report_bytes
+    from worktrack.intake import read_report
+
+    name, data = report_bytes(plan, "天剑社区", "2023-05")
+    report = read_report(data, name, example)
+    codes = {code for code, _row, _column in report.flat()}
+    assert not report.ok and "month-error" in codes
+    assert any("不在本计划的报告期" in f.message for f in report.errors), [f.message for f in report.errors]
+    unit = example.communities[0].name
+    name, data = report_bytes(example, unit, "2024-05")
+    # the 2024 template's rows, declared as a 2023 month of the 2023 plan: refused as well
+    assert not read_report(data, name, plan).ok
+    assert read_report(data, name, example).ok and read_report(data, name, example).plan_id == example.id
+
+
+def test_the_cli_keeps_plans_apart(both_plans_db, example_db, capsys):
+    import json
+
+    from worktrack.cli import main
+
+    outputs = []
+    for db in (both_plans_db, example_db):
+        assert main(["--db", str(db), "--plan", str(EXAMPLE), "status", "--as-of", "2024-09", "--json"]) == 0
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0]["targets"] == outputs[1]["targets"] and outputs[0]["reporting"] == outputs[1]["reporting"]
+    assert main(["--db", str(both_plans_db), "--plan", str(EXAMPLE), "uploads", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["uploads"]
+    assert listed and all(row["month"].startswith("2024") for row in listed)
+
+
+def test_the_sidebar_chooses_the_plan_latest_year_first_and_keeps_the_choice(both_plans_db, accounts, monkeypatch,
+                                                                              plan):
+    monkeypatch.setenv("WORKTRACK_DB", str(both_plans_db))
+    monkeypatch.setenv("WORKTRACK_PLANS", str(EXAMPLE))  # with WORKTRACK_PLAN's targets.yaml: two plans
+    at = dashboard(LEADER, "pages/overview.py", "zh")
+    chooser = at.sidebar.selectbox(key="plan_widget")
+    assert chooser.value == str(EXAMPLE) and chooser.options[0] == load_plan(EXAMPLE).title  # latest year first
+    assert [m.label for m in at.metric] == ["适老化改造", "注册志愿者", "垃圾分类覆盖率", "信访总量", "居民议事会"]
+    assert at.session_state["as_of"].startswith("2024")
+    first_plan = str(ROOT / "targets.yaml")
+    chooser.set_value(first_plan).run()
+    assert not at.exception and at.session_state["as_of"] == "2023-10"
+    featured = [plan.metrics[m].short_name or plan.metrics[m].name for m in plan.display.featured]
+    assert [m.label for m in at.metric] == featured
+    at.switch_page("pages/plan.py").run()
+    assert not at.exception and at.sidebar.selectbox(key="plan_widget").value == first_plan
+    at.switch_page("pages/overview.py").run()
+    assert [m.label for m in at.metric] == featured  # the choice survives page changes
+

@@ -521,7 +521,8 @@ def test_nothing_is_ever_deleted_whatever_happens(plan, operations):
 def test_opening_twice_applies_migrations_once(db_path):
     Store(db_path)
     store = Store(db_path)
-    assert store.schema_version() == SCHEMA_VERSION == len(MIGRATIONS)
+    assert store.schema_version() == SCHEMA_VERSION == MIGRATIONS[-1].version
+    assert [m.version for m in MIGRATIONS] == sorted({m.version for m in MIGRATIONS})  # numbers may leave gaps
     assert len(store.audit_log(action="schema.migrate")) == len(MIGRATIONS)
     con = duckdb.connect(str(db_path))
     assert con.execute("SELECT list(version ORDER BY version) FROM schema_version").fetchone()[0] == \
@@ -543,6 +544,35 @@ def test_an_old_database_is_migrated_with_its_data(db_path, plan):
     assert store.schema_version() == SCHEMA_VERSION
     assert store.monthly_values().to_dict("records") == [
         {"reporting_unit": UNIT, "item": "fund_raised_yuan", "month": MONTH, "value": 12.0}]
+    # the upload belongs to the plan the deployment is configured with (targets.yaml here)
+    assert store.for_plan(plan.id).monthly_values()["value"].tolist() == [12.0]
+    assert store.for_plan("another-plan").monthly_values().empty
+
+
+def test_two_plans_in_one_database_keep_their_uploads_apart(db_path, plan):
+    store = Store(db_path)
+    first, other = store.for_plan(plan.id), store.for_plan("another-plan")
+    report, raw = make_report(plan)
+    assert dataclasses.replace(report, plan_id=None).plan_id is None
+    mine = first.submit(dataclasses.replace(report, plan_id=None), raw, submitted_by="t")  # filed against the scope
+    report2, raw2 = make_report(plan, scale=2)
+    theirs = other.submit(dataclasses.replace(report2, plan_id=None), raw2, submitted_by="t")
+    # the same unit and month in another plan does not supersede this plan's report
+    assert mine.accepted and theirs.accepted and theirs.superseded_upload_id is None
+    assert store.uploads()["state"].tolist() == ["active", "active"]
+    def values(scoped):
+        return set(scoped.facts()["value"].dropna())
+
+    assert values(first) == {1.0} and values(other) == {2.0}
+    assert first.monthly_values()["value"].sum() * 2 == other.monthly_values()["value"].sum()
+    assert len(first.facts()) == len(other.facts()) == len(store.facts()) // 2
+    assert first.latest_month() == other.latest_month() == MONTH and not other.is_empty()
+    assert store.for_plan("a-third-plan").is_empty() and store.for_plan("a-third-plan").latest_month() is None
+    again, raw3 = make_report(plan, scale=3)
+    corrected = first.submit(dataclasses.replace(again, plan_id=None), raw3, submitted_by="t")
+    assert corrected.superseded_upload_id == mine.upload_id  # a correction supersedes its own plan's version
+    assert values(other) == {2.0} and values(first) == {3.0}
+    assert store.uploads().set_index("upload_id").loc[theirs.upload_id, "state"] == "active"
 
 
 def test_a_newer_database_is_refused(db_path):
@@ -846,7 +876,12 @@ def test_a_backup_from_before_reviews_restores_with_its_uploads_approved(tmp_pat
     monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:2])
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
     old = Store(tmp_path / "old.duckdb")
-    old.submit(*make_report(plan, scale=1), submitted_by="tianjian")
+    # written as the program of schema 2 wrote it (today's write path fills columns added since)
+    con = duckdb.connect(str(old.path))
+    con.execute("INSERT INTO uploads VALUES (1, ?, ?, 1, 'a.csv', ?, 3, 'abc'::BLOB, now(), 'tianjian', 1, "
+                "'active', NULL, false, '')", [UNIT, MONTH, hashlib.sha256(b"abc").hexdigest()])
+    con.execute("INSERT INTO facts VALUES (1, ?, ?, 'fund_raised_yuan', '基金会', 7, NULL, '', 2)", [UNIT, MONTH])
+    con.close()
     manifest = old.backup(tmp_path / "backup")
     monkeypatch.undo()
     assert manifest["schema_version"] == 2 and "upload_reviews" not in manifest["tables"]

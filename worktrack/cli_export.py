@@ -43,7 +43,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             return EXIT_REJECTED
 
     started = time.perf_counter()
-    store = Store(config.db_path(args.db))
+    store = Store(config.db_path(args.db)).for_plan(plan.id)  # this plan's reports only
     today = config.today()
     # A closed month's pack is rebuilt from what was frozen when it was closed, dated the close day.
     frozen = frozen_pack(plan, store, as_of, unit=unit) if as_of is not None and not args.include_pending else None

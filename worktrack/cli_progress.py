@@ -108,7 +108,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     plan = load_plan_or_exit(args)
     as_of = month_option(args.as_of, "--as-of", plan) if args.as_of is not None else None
     unit = unit_option(plan, args.unit) if args.unit is not None else None
-    store = Store(config.db_path(args.db))
+    store = Store(config.db_path(args.db)).for_plan(plan.id)
     report = status_from_store(plan, store, as_of, unit=unit, today=config.today(),
                                approved_only=not args.include_pending)
     if args.json:

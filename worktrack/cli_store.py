@@ -52,7 +52,9 @@ def _db(args: argparse.Namespace) -> Path:
 def _open_store(args: argparse.Namespace):
     from worktrack.store import Store
 
-    return Store(_db(args), busy_timeout=_busy_timeout())
+    # reads see the plan of --plan / WORKTRACK_PLAN only: several plans may share the database
+    plan_id = config.plan_id_of(config.plan_path(getattr(args, "plan", None)))
+    return Store(_db(args), busy_timeout=_busy_timeout()).for_plan(plan_id)
 
 
 def _user(args: argparse.Namespace) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import os
 from pathlib import Path
 from typing import Literal
@@ -27,6 +28,8 @@ DEMO_DB = PROJECT_ROOT / "data" / "demo.duckdb"
 SAMPLES_DIR = PROJECT_ROOT / "data" / "samples"
 ENV_PREFIX = "WORKTRACK_"
 
+logger = logging.getLogger(__name__)
+
 
 class SettingsError(ValueError):
     """A setting with a value that cannot be used; the message names the variable (Chinese)."""
@@ -40,6 +43,7 @@ class Settings(BaseSettings):
 
     db: Path = Field(DEFAULT_DB, description="数据库文件（DuckDB）")
     plan: Path = Field(DEFAULT_PLAN, description="计划文件 targets.yaml")
+    plans: str | None = Field(None, description="同一部署里的其他计划文件：用逗号分隔的文件，或一个目录（其中每个 *.yaml 和 */targets.yaml）")
     users: Path = Field(DEFAULT_USERS, description="账号文件 users.yaml")
     demo: bool = Field(False, description="演示模式：1 时在演示数据库上提供免密码的角色选择")
     busy_timeout: float = Field(10.0, ge=0, description="数据库被另一程序占用时最多等待的秒数")
@@ -96,6 +100,59 @@ def _reason(error: dict) -> str:
 def plan_path(explicit: str | os.PathLike | None = None) -> Path:
     """The plan file: explicit argument, then WORKTRACK_PLAN, then targets.yaml in the project."""
     return Path(explicit) if explicit else settings().plan
+
+
+def plan_paths() -> list[Path]:
+    """Every plan file of the deployment: the `plan` setting first, then those `plans` names (a comma-
+    separated list of files, or directories whose *.yaml and */targets.yaml are plan files); no repeats."""
+    paths = [settings().plan]
+    for part in (settings().plans or "").split(","):
+        if not part.strip():
+            continue
+        entry = Path(part.strip())
+        if entry.is_dir():
+            paths += sorted([*entry.glob("*.yaml"), *entry.glob("*/targets.yaml")])
+        else:
+            paths.append(entry)
+    seen: set[Path] = set()
+    unique = []
+    for path in paths:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
+
+
+def configured_plan_id() -> str | None:
+    """The plan.id of the `plan` setting's file (read from the YAML alone), or None when it cannot be read.
+
+    Uploads that carry no plan of their own (those stored before plans were told apart) belong to it."""
+    return plan_id_of(settings().plan)
+
+
+def plan_id_of(path: str | os.PathLike) -> str | None:
+    """The plan.id a plan file declares (read from the YAML alone, no validation), or None if unreadable."""
+    path = Path(path)
+    try:
+        return _plan_id_of(str(path), path.stat().st_mtime)
+    except OSError as exc:
+        logger.warning("plan file %s unreadable for its plan id: %s", path, exc)
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def _plan_id_of(path: str, mtime: float) -> str | None:
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        logger.warning("plan file %s unreadable for its plan id: %s", path, exc)
+        return None
+    plan = data.get("plan") if isinstance(data, dict) else None
+    plan_id = plan.get("id") if isinstance(plan, dict) else None
+    return str(plan_id) if plan_id is not None else None
 
 
 def db_path(explicit: str | os.PathLike | None = None) -> Path:

@@ -286,6 +286,7 @@ def load_demo(plan: Plan, store, through: str, out_dir: Path, progress=None, sto
     from worktrack.intake import read_report
 
     store.mark_demo(actor="demo")  # first: a half-loaded demo database is still a demo database
+    store = store.for_plan(plan.id)  # the approvals below are this plan's; the database may hold others
     told = load_story(plan) if story else None
     reviewer = told.spec.story.reviewer if told else DEMO_REVIEWER
     files = write_demo_files(plan, through, out_dir, story=story)

@@ -925,7 +925,7 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
     (what leaders see by default); otherwise from the active versions, reviewed or not. Reporting
     completeness counts every active upload either way (filing is filing) and carries its review state.
     """
-    with store.snapshot() as reader:
+    with store.for_plan(plan.id).snapshot() as reader:  # another plan's reports are not this plan's figures
         if as_of is None:
             as_of = (default_as_of(plan, reader.active_receipts(), today) if today is not None
                      else reader.latest_month() or plan.start_month)

@@ -44,6 +44,7 @@ append-only; a forced restore moves the old database file aside.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import errno
 import hashlib
@@ -327,6 +328,16 @@ REGISTER_MIGRATION = Migration(4, "registers: register_uploads and register_rows
 REGISTER_TABLES = ("register_uploads", "register_rows")
 MIGRATIONS = (*MIGRATIONS, REGISTER_MIGRATION)
 # ---- end of registers migration ----
+
+# ---- several plans: one migration, kept apart so that it can be renumbered when branches merge ----
+# Every upload belongs to the plan it was filed against (the plan file's plan.id). Uploads from before
+# this migration belong to the plan the deployment is configured with (`_plan_migration_variable`).
+PLAN_MIGRATION = Migration(8, "several plans: uploads.plan_id", """
+    ALTER TABLE uploads ADD COLUMN plan_id VARCHAR;
+    UPDATE uploads SET plan_id = getvariable('worktrack_plan_id') WHERE plan_id IS NULL;
+""")
+MIGRATIONS = (*MIGRATIONS, PLAN_MIGRATION)
+# ---- end of several plans migration ----
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
 # Source tables, in restore order: what a backup holds.
@@ -707,15 +718,19 @@ class StoreReader:
     city scale, and callers group or pivot anyway. Sort when order matters.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection):
+    def __init__(self, con: duckdb.DuckDBPyConnection, plan_id: str | None = None):
         self._con = con
+        self.plan_id = plan_id  # reads see this plan's uploads only (None: every plan's)
 
     def _small(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
-        return self._con.execute(sql, params or []).df()
+        return self._con.execute(_plan_scoped(sql, self.plan_id), params or []).df()
 
     def _large(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         # Through Arrow: twice as fast as .df() for hundreds of thousands of string rows.
-        return self._con.sql(sql, params=params or None).to_arrow_table().to_pandas()
+        return self._con.sql(_plan_scoped(sql, self.plan_id), params=params or None).to_arrow_table().to_pandas()
+
+    def _scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        return self._con.execute(_plan_scoped(sql, self.plan_id), params or []).fetchall()[0][0]
 
     def uploads(self, unit: str | None = None, month: str | None = None) -> pd.DataFrame:
         """Every upload in every state (without the raw bytes), oldest first."""
@@ -783,8 +798,9 @@ class StoreReader:
     def approved_upload_ids(self, through: str | None = None) -> list[int]:
         """Ids of each unit-month's latest approved version up to `through`, ascending."""
         clause, params = _through("month", through)
-        return [r[0] for r in self._con.execute(
-            f"SELECT upload_id FROM uploads WHERE {_APPROVED} {clause} ORDER BY upload_id", params).fetchall()]
+        return [r[0] for r in self._con.execute(_plan_scoped(
+            f"SELECT upload_id FROM uploads WHERE {_APPROVED} {clause} ORDER BY upload_id", self.plan_id),
+            params).fetchall()]
 
     def receipts_of(self, upload_ids: list[int]) -> pd.DataFrame:
         """Unit, month, version and time received of exactly these uploads (a frozen snapshot)."""
@@ -864,7 +880,7 @@ class StoreReader:
 
     def latest_month(self) -> str | None:
         """The latest month that has an active upload, or None."""
-        return self._con.execute("SELECT max(month) FROM uploads WHERE state = 'active'").fetchall()[0][0]
+        return self._scalar("SELECT max(month) FROM uploads WHERE state = 'active'")
 
     def data_version(self) -> int:
         """A number that changes with every write (each write appends audit rows): a cache key."""
@@ -872,7 +888,7 @@ class StoreReader:
 
     def is_empty(self) -> bool:
         """True when nothing was ever uploaded."""
-        return self._con.execute("SELECT count(*) FROM uploads").fetchall()[0][0] == 0
+        return self._scalar("SELECT count(*) FROM uploads") == 0
 
     def locked_months(self) -> list[str]:
         """Months currently locked, oldest first."""
@@ -981,11 +997,19 @@ class Store:
     def __init__(self, path: str | os.PathLike, *, busy_timeout: float = 10.0):
         self.path = Path(path)
         self.busy_timeout = float(busy_timeout)
+        self.plan_id: str | None = None  # see for_plan
         _mkdir_private(self.path.parent)
         self._migrate()
 
     def __repr__(self) -> str:
-        return f"Store({str(self.path)!r})"
+        return f"Store({str(self.path)!r})" + (f".for_plan({self.plan_id!r})" if self.plan_id else "")
+
+    def for_plan(self, plan_id: str | None) -> Store:
+        """The same database seen through one plan: reads see that plan's uploads only, and a report
+        filed without a plan of its own is filed against it (None: every plan, as the store itself)."""
+        scoped = copy.copy(self)
+        scoped.plan_id = plan_id
+        return scoped
 
     # -- connections -------------------------------------------------------
 
@@ -995,7 +1019,7 @@ class Store:
         with _open(self.path, self.busy_timeout) as con:
             con.execute("BEGIN TRANSACTION")
             try:
-                yield StoreReader(con)
+                yield StoreReader(con, self.plan_id)
             finally:
                 try:
                     con.execute("ROLLBACK")  # read-only: nothing to keep
@@ -1101,7 +1125,7 @@ class Store:
         locked month → locked; unconfirmed warnings → needs_confirmation; else accepted.
         dry_run decides the same way and writes nothing.
         """
-        upload = _Upload(Submission(report, raw, submitted_by, confirm, received_at, note), dry_run)
+        upload = _Upload(Submission(report, raw, submitted_by, confirm, received_at, note), dry_run, self.plan_id)
         if upload.verdict is not None:
             return upload.verdict
         if dry_run:
@@ -1117,7 +1141,7 @@ class Store:
         commits as a whole: no result is returned before every accepted report is durable, and a
         failure part-way stores none of them. For month-end batch imports and bulk history.
         """
-        uploads = [_Upload(sub, dry_run=False) for sub in submissions]
+        uploads = [_Upload(sub, dry_run=False, plan_id=self.plan_id) for sub in submissions]
         results: list[SubmitResult | None] = [u.verdict for u in uploads]
 
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
@@ -1621,9 +1645,10 @@ class Store:
 class _Upload:
     """The verdict on one submission and, when it is accepted, its writes inside `Store._write`."""
 
-    def __init__(self, sub: Submission, dry_run: bool):
+    def __init__(self, sub: Submission, dry_run: bool, plan_id: str | None = None):
         report, raw = sub.report, sub.raw
         self.sub = sub
+        self.plan_id = _upload_plan(report, plan_id)
         self.sha = sha = hashlib.sha256(raw).hexdigest()
         if report.sha256 and report.sha256 != sha:
             raise ValueError("report.sha256 does not match the raw bytes submitted with it")
@@ -1648,8 +1673,9 @@ class _Upload:
         """A final verdict, or (next version, (id, version) of the active upload, changes)."""
         report, unit, month, base = self.sub.report, self.unit, self.month, self.base
         current = _first(con.execute("SELECT upload_id, version, sha256 FROM uploads "
-                                     "WHERE reporting_unit = ? AND month = ? AND state = 'active'",
-                                     [unit, month]))
+                                     "WHERE reporting_unit = ? AND month = ? AND state = 'active'"
+                                     " AND plan_id IS NOT DISTINCT FROM ?",  # a version supersedes its own plan's
+                                     [unit, month, self.plan_id]))
         if current and current[2] == self.sha:
             return SubmitResult("unchanged", True,
                                 f"与当前有效的第 {current[1]} 版内容完全相同，无需重复上传，未做改动。",
@@ -1701,9 +1727,13 @@ class _Upload:
                                  old_value="active", new_value="superseded", actor=sub.submitted_by,
                                  detail={"reporting_unit": unit, "month": month, "version": previous[1],
                                          "superseded_by": upload_id}))
-        con.execute("INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+        # columns named: later migrations add columns (plan_id) after the first schema's
+        con.execute("INSERT INTO uploads (upload_id, reporting_unit, month, version, file_name, sha256, size, raw, "
+                    "received_at, submitted_by, row_count, state, supersedes, warnings_confirmed, note, plan_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
                     [upload_id, unit, month, version, report.file, self.sha, len(raw), raw, self.received,
-                     sub.submitted_by, len(report.rows), previous[0] if previous else None, self.confirmed, sub.note])
+                     sub.submitted_by, len(report.rows), previous[0] if previous else None, self.confirmed, sub.note,
+                     self.plan_id])
         _insert_facts(con, upload_id, report.rows)
         replaced = f"，替换第 {previous[1]} 版" if previous else ""
         return _Outcome(SubmitResult(
@@ -1972,8 +2002,41 @@ def _current_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _apply_migration(con: duckdb.DuckDBPyConnection, migration: Migration) -> None:
+    if migration is PLAN_MIGRATION:
+        _plan_migration_variable(con)
     con.execute(migration.sql)
     con.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [migration.version, migration.description, now_china()])
+
+
+def _plan_migration_variable(con: duckdb.DuckDBPyConnection) -> None:
+    """The plan id existing uploads are given: the plan file the deployment is configured with."""
+    from worktrack.config import configured_plan_id
+
+    con.execute("SET VARIABLE worktrack_plan_id = ?", [configured_plan_id()])
+
+
+def _plan_scoped(sql: str, plan_id: str | None) -> str:
+    """The query with `uploads` narrowed to one plan's uploads (a CTE shadows the table in every
+    subquery, so facts and totals, which are read through upload ids, are narrowed too)."""
+    if plan_id is None:
+        return sql
+    scope = f"uploads AS (SELECT * FROM uploads WHERE plan_id = {_sql_text(plan_id)})"
+    stripped = sql.lstrip()
+    if stripped[:5].upper() == "WITH ":
+        return f"WITH {scope}, {stripped[5:]}"
+    return f"WITH {scope} {sql}"
+
+
+def _upload_plan(report: IntakeReport, plan_id: str | None) -> str | None:
+    """The plan an upload is filed against: the report's own (intake read it against a plan), else the
+    store's scope, else the plan the deployment is configured with."""
+    if getattr(report, "plan_id", None):
+        return report.plan_id
+    if plan_id is not None:
+        return plan_id
+    from worktrack.config import configured_plan_id
+
+    return configured_plan_id()
 
 
 def _insert_facts(con: duckdb.DuckDBPyConnection, upload_id: int, rows: list[FactRow]) -> None:

@@ -52,6 +52,7 @@ class IntakeReport:
     file_format: str | None = None  # "csv" | "xlsx" once sniffed
     encoding: str | None = None  # CSV only: utf-8, utf-8-sig, gb18030, utf-16
     omitted: dict[str, int] = field(default_factory=dict)  # findings beyond MAX_FINDINGS, per kind
+    plan_id: str | None = None  # the plan the file was read against (plan.id)
 
     @property
     def ok(self) -> bool:

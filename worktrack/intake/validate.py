@@ -84,7 +84,7 @@ class _Reader(FileReading):
         self.data, self.filename, self.plan = data, filename, plan
         self.declared_unit, self.declared_month, self.uploader_unit = unit, month, uploader_unit
         self.max_bytes = max_bytes
-        self.report = IntakeReport(file=filename, sha256=sha256_of(data), size=len(data))
+        self.report = IntakeReport(file=filename, sha256=sha256_of(data), size=len(data), plan_id=plan.id)
         self._notes: dict[tuple, list] = {}
         self.labels: dict[str, str] = {}  # column -> header label as written
         self._reportable: dict[str, set[str]] = {}
