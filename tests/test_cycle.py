@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -139,7 +140,13 @@ def test_uploads_that_predate_review_count_as_approved(plan, db_path, monkeypatc
     monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:2])
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
     old = Store(db_path)
-    submit(old, plan, HTL, "2023-04", {"retrofit_households": 2})
+    # filed as the program of schema 2 filed it (today's write path fills columns added since)
+    con = duckdb.connect(str(old.path))
+    con.execute("INSERT INTO uploads VALUES (1, ?, '2023-04', 1, 'a.csv', 'abc', 3, 'abc'::BLOB, now(), 't', 1, "
+                "'active', NULL, false, '')", [HTL])
+    con.execute("INSERT INTO facts VALUES (1, ?, '2023-04', 'retrofit_households', '', 2, NULL, '', 2)", [HTL])
+    con.execute("INSERT INTO metric_totals VALUES (1, ?, '2023-04', 'retrofit_households', 2)", [HTL])
+    con.close()
     monkeypatch.undo()
     upgraded = Store(db_path)
     assert upgraded.schema_version() == store_module.SCHEMA_VERSION >= 3
