@@ -361,3 +361,37 @@ def test_the_sidebar_chooses_the_plan_latest_year_first_and_keeps_the_choice(bot
     at.switch_page("pages/overview.py").run()
     assert [m.label for m in at.metric] == featured  # the choice survives page changes
 
+
+# ---------------------------------------------------------------------------
+# Quarterly and half-yearly duties are worded by their period, not by the month
+
+
+def test_quarterly_and_half_yearly_duties_do_not_say_this_month(example):
+    from worktrack import export
+    from worktrack.views import metric_name
+    from worktrack.views.words import attention_rows, headline_cards
+
+    half_year = next(t.metric for t in example.targets if t.cadence == "half_year")
+    data = monthly(("东山社区", "residents_councils", "2024-02", 1),
+                   ("东山社区", half_year, "2024-02", 1))  # every other unit misses Q1 and the first half year
+    report = compute_status(example, data, None, None, "2024-06")  # the end of Q2 and of the first half
+    for lang, this_month, quarter, half in (("zh", "本月", "本季度", "本半年"),
+                                             ("en", "this month", "this quarter", "this half year")):
+        card = next(c for c in headline_cards(report, lang) if c.metric == "residents_councils")
+        assert quarter in card.detail and this_month not in f"{card.detail}{card.status_label}{card.target}"
+        rows = attention_rows(report, lang)
+        councils = rows[rows["subject"].str.startswith("residents_councils:")]
+        drills = rows[rows["subject"].str.startswith(f"{half_year}:")]
+        assert len(councils) and len(drills)
+        assert all(quarter in text and this_month not in text for text in councils["text"])
+        assert all(half in text and this_month not in text for text in drills["text"])
+        periodic = rows["subject"].str.startswith(("residents_councils:", f"{half_year}:"))
+        missed = rows[(rows["status"] == "obligation_missed") & periodic]
+        assert len(missed) and all(s.endswith((quarter + ("未达标" if lang == "zh" else ""),
+                                                half + ("未达标" if lang == "zh" else "")))
+                                   for s in missed["severity"]), list(missed["severity"])
+        name = metric_name(example, "residents_councils", lang)
+        deck = export.slide_deck(example, report, lang=lang)
+        lines = [b for s in deck for b in s.bullets if name in b]
+        lines += [f"{c.value} {c.status_label}" for s in deck for c in s.cards if c.name == name]
+        assert lines and all(this_month not in b for b in lines) and any(quarter in b for b in lines), lines

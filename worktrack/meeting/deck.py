@@ -65,7 +65,7 @@ from worktrack.views import (
     unit_comparison_rows,
     unit_label,
 )
-from worktrack.views.format import MONTH_STATE_ICONS
+from worktrack.views.format import MONTH_STATE_ICONS, cadence_text
 
 TASK_ORDER = ("done", "in_progress", "blocked", "not_started")  # how an item's units are tallied
 STATUS_SEVERITY = ("exceeded", "overdue", "behind", "at_risk", "not_started", "on_track", "done")
@@ -390,13 +390,15 @@ def _metric_progress(ctx: _Context, metric_id: str) -> tuple[str, list[str]] | N
         rows = t
     if len(rows) == 1:
         row = rows.iloc[0]
-        key = "progress_month" if row["period"] == "month" else "progress_year"
-        text = ctx.t(key, name=name, actual=ctx.amount(row["actual"], metric_id),
-                     target=ctx.amount(row["target"], metric_id))
+        values = {"name": name, "actual": ctx.amount(row["actual"], metric_id),
+                  "target": ctx.amount(row["target"], metric_id)}
+        text = (cadence_text("progress", row.get("cadence"), ctx.lang, "meeting.progress_month", **values)
+                if row["period"] == "month" else ctx.t("progress_year", **values))
     elif rows["period"].iloc[0] == "month":
         met = int((rows["month_state"] == "met").sum())
         due = int(rows["month_state"].isin(["met", "missed", "not_reported"]).sum())
-        text = ctx.t("progress_units_month", name=name, ok=met, total=due)
+        text = cadence_text("progress_units", rows["cadence"].iloc[0] if "cadence" in rows else None, ctx.lang,
+                            "meeting.progress_units_month", name=name, ok=met, total=due)
     else:
         ok = int(rows["status"].isin(["done", "on_track"]).sum())
         text = ctx.t("progress_units", name=name, ok=ok, total=len(rows))

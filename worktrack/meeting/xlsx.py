@@ -153,7 +153,8 @@ def xlsx_bytes(plan: Plan, report: StatusReport, facts: pd.DataFrame, *, lang: s
             translate("plan_page.every_month", lang) if monthly else translate("community.yearly", lang),
             measure_words[r.metric], (r.target, fmt), (r.actual, fmt), (r.expected, fmt), (r.gap, fmt),
             (r.forecast, fmt), (None if monthly or not r.target else r.actual / r.target, "0.0%"),
-            month_state_label(r.month_state, lang) if monthly else status_label(r.status, lang), r.deadline,
+            month_state_label(r.month_state, lang, getattr(r, "cadence", None)) if monthly
+            else status_label(r.status, lang), r.deadline,
             quotes.get(r.target_id, "")])
 
     # unit quotas with their totals as formulas: a reader who corrects a figure sees the total follow

@@ -154,11 +154,27 @@ def status_label(status: str, lang: str = "zh") -> str:
     return f"{STATUS_ICONS.get(status, '')} {translate(f'status.{status}', lang)}".strip()
 
 
-def month_state_label(state: str | None, lang: str = "zh") -> str:
-    """本月达标 / 本月未达标 / 本月未报 / 本月未到期 for an every-month obligation."""
+LONG_CADENCES = ("quarter", "half_year")  # every-period obligations whose period is not a month
+
+
+def cadence_text(key: str, cadence: Any, lang: str, monthly_key: str, **values: Any) -> str:
+    """The words of an every-period obligation: 本季度 / 本半年 (plans.<cadence>.<key>) for quarterly and
+    half-yearly ones, the monthly wording (`monthly_key`) otherwise."""
+    if cadence in LONG_CADENCES:
+        return translate(f"plans.{cadence}.{key}", lang, **values)
+    return translate(monthly_key, lang, **values)
+
+
+def month_state_label(state: str | None, lang: str = "zh", cadence: Any = None) -> str:
+    """本月达标 / 本月未达标 / 本月未报 / 本月未到期 for an every-month obligation (本季度… / 本半年… for
+    quarterly and half-yearly ones)."""
     if not isinstance(state, str):
         return ""
-    return f"{MONTH_STATE_ICONS.get(state, '')} {translate(f'month_state.{state}', lang)}".strip()
+    if cadence in LONG_CADENCES and state in ("met", "missed", "not_reported", "pending"):
+        word = cadence_text(state, cadence, lang, f"month_state.{state}")
+    else:
+        word = translate(f"month_state.{state}", lang)
+    return f"{MONTH_STATE_ICONS.get(state, '')} {word}".strip()
 
 
 def task_word(status: Any, lang: str = "zh") -> str:

@@ -9,6 +9,7 @@ from worktrack.i18n import translate
 from worktrack.plan import Plan, month_range
 from worktrack.progress import StatusReport, metric_months, month_ordinal
 from worktrack.views.format import (
+    cadence_text,
     date_label,
     format_amount,
     metric_name,
@@ -86,8 +87,10 @@ def scorecard(report: StatusReport, unit: str, lang: str = "zh") -> pd.DataFrame
     status = []
     for r in t.itertuples():
         if r.period == "month":
-            status.append(f"{month_state_label(r.month_state, lang)} · "
-                          + translate("card.months_met", lang, met=int(r.months_met), due=int(r.months_due)))
+            cadence = getattr(r, "cadence", None)
+            status.append(f"{month_state_label(r.month_state, lang, cadence)} · "
+                          + cadence_text("periods_met", cadence, lang, "card.months_met", met=int(r.months_met),
+                                         due=int(r.months_due)))
         else:
             status.append(status_label(r.status, lang))
 

@@ -16,6 +16,7 @@ from worktrack.plan import Plan, reconcile
 from worktrack.progress import ATTENTION_SEVERITY, StatusReport, attention, headline, report_due_date
 from worktrack.views.cycle import marked
 from worktrack.views.format import (
+    cadence_text,
     date_label,
     format_amount,
     format_percent,
@@ -76,6 +77,18 @@ def change_tone(change: float, direction: str) -> str:
     return "good" if better else "bad"
 
 
+def _cadence_of(report: StatusReport, metric_id: str) -> str | None:
+    """The cadence (month / quarter / half_year) of a metric's every-period targets, or None."""
+    rows = report.targets[report.targets["metric"] == metric_id]
+    return rows["cadence"].iloc[0] if len(rows) and "cadence" in rows else None
+
+
+def _cadences(report: StatusReport) -> dict[str, str]:
+    """target_id -> cadence, for every target of the report."""
+    targets = report.targets
+    return dict(zip(targets["target_id"], targets["cadence"], strict=True)) if "cadence" in targets else {}
+
+
 def headline_cards(report: StatusReport, lang: str = "zh") -> list[Card]:
     """The featured metrics' cards: value, target, share of target, change with arrow and tone, status."""
     plan = report.plan
@@ -84,14 +97,17 @@ def headline_cards(report: StatusReport, lang: str = "zh") -> list[Card]:
         metric = plan.metrics[row.metric]
         monthly = row.period == "month"
         if monthly:
+            cadence = _cadence_of(report, row.metric)
             per = format_amount(row.per_unit_target, row.measure, lang, metric=metric)
             scope = "unit" if report.unit is not None or row.units_total == 0 or row.units_due <= 1 else "units"
-            target = translate(f"card.per_month_target_{scope}", lang, target=per)
+            target = cadence_text(f"per_target_{scope}", cadence, lang, f"card.per_month_target_{scope}", target=per)
             if row.units_total > 1 and report.unit is None:
-                detail = translate("card.units_met", lang, met=row.units_met, due=row.units_due)
+                detail = cadence_text("units_met", cadence, lang, "card.units_met", met=row.units_met,
+                                      due=row.units_due)
             else:
-                detail = translate("card.months_met", lang, met=row.months_met, due=row.months_due)
-            state_label = month_state_label(row.month_state, lang)
+                detail = cadence_text("periods_met", cadence, lang, "card.months_met", met=row.months_met,
+                                      due=row.months_due)
+            state_label = month_state_label(row.month_state, lang, cadence)
             code = row.month_state
         else:
             target = format_amount(row.target, row.measure, lang, metric=metric)
@@ -176,6 +192,7 @@ def attention_rows(report: StatusReport, lang: str = "zh", items: pd.DataFrame |
     """
     plan = report.plan
     items = attention(report) if items is None else items
+    cadences = _cadences(report)
     rows = []
     for r in items.itertuples():
         metric = plan.metrics.get(r.metric) if isinstance(r.metric, str) else None
@@ -198,11 +215,14 @@ def attention_rows(report: StatusReport, lang: str = "zh", items: pd.DataFrame |
         elif r.kind == "obligation":
             name = metric_name(plan, r.metric, lang)
             missed = _months_list(r.missed_months, lang)
-            key = "attention.text_obligation_missed" if r.status == "obligation_missed" else \
-                "attention.text_obligation_earlier"
-            text = translate(key, lang, unit=unit, name=name, actual=fmt(r.actual), n=int(r.months_missed),
-                             due_months=int(r.months_due), months=missed,
-                             state=month_state_label(r.task_status, lang))
+            missed_now = r.status == "obligation_missed"
+            cadence = cadences.get(r.subject)
+            text = cadence_text("text_missed" if missed_now else "text_earlier", cadence, lang,
+                                "attention.text_obligation_missed" if missed_now else
+                                "attention.text_obligation_earlier",
+                                unit=unit, name=name, actual=fmt(r.actual), n=int(r.months_missed),
+                                due_months=int(r.months_due), months=missed,
+                                state=month_state_label(r.task_status, lang, cadence))
             due = translate("attention.due_obligation", lang, target=fmt(r.target))
         elif r.kind == "task":
             item = plan.items[r.item_id]
@@ -221,7 +241,9 @@ def attention_rows(report: StatusReport, lang: str = "zh", items: pd.DataFrame |
                              received=date_label(received.date(), lang) if not pd.isna(received) else "-")
             due = translate("attention.due_report", lang, date=date_label(r.due_date, lang))
         rows.append({
-            "status": r.status, "severity": translate(f"attention.severity_{r.status}", lang),
+            "status": r.status, "severity": cadence_text("severity_missed", cadences.get(r.subject), lang,
+                                                         f"attention.severity_{r.status}")
+            if r.status == "obligation_missed" else translate(f"attention.severity_{r.status}", lang),
             "unit": r.responsible if isinstance(r.responsible, str) and r.responsible else unit,
             "text": text, "due": due, "kind": r.kind, "subject": r.subject,
         })
