@@ -170,10 +170,12 @@ def _status(db: str, version: int, plan_mtime: float, as_of: str, unit: str | No
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _default_month(db: str, version: int, plan_mtime: float, today_: dt.date) -> str:
-    from worktrack.progress import default_as_of
+def _default_month(db: str, version: int, plan_mtime: float, today_: dt.date, approved_only: bool = False) -> str:
+    from worktrack.progress import approved_receipts, default_as_of
 
-    return default_as_of(get_plan(), _cached_store(db).active_receipts(), today_)
+    store = _cached_store(db)
+    approved = approved_receipts(store.reviewed_uploads()) if approved_only else None
+    return default_as_of(get_plan(), store.active_receipts(), today_, approved=approved)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -210,6 +212,28 @@ def slide_deck(as_of: str, unit: str | None, language: str):
 
     return _guarded(_slide_deck, str(db_file()), data_version(), os.path.getmtime(plan_file()), as_of, unit,
                     language, today(), approved_only())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _frozen_meeting(db: str, version: int, plan_mtime: float, month: str, unit: str | None, language: str):
+    """A closed month's status, pack facts, slides and date, exactly as frozen at the close; or None."""
+    from worktrack import export
+    from worktrack.cycle import frozen_pack
+
+    frozen = frozen_pack(get_plan(), _cached_store(db), month, unit=unit)
+    if frozen is None:
+        return None
+    slides = export.slide_deck(get_plan(), frozen.report, lang=language, generated=frozen.generated)
+    return frozen.report, frozen.facts, slides, frozen.generated
+
+
+def frozen_meeting(month: str, unit: str | None, language: str):
+    """(report, facts, slides, date) of a closed month's meeting as frozen at its close, or None for an
+    open month or when the figures include unreviewed reports (the 含待审核 switch is on)."""
+    if not approved_only():
+        return None
+    return _guarded(_frozen_meeting, str(db_file()), data_version(), os.path.getmtime(plan_file()), month, unit,
+                    language)
 
 
 INCLUDE_PENDING = "include_pending"
@@ -677,7 +701,8 @@ def sidebar(user: User | None = None) -> None:
     months = [m for m in plan.months if latest is None or m <= max(latest, plan.start_month)]
     if st.session_state.get("as_of") not in months:
         # the latest month whose reports are all in or due: one unit filing early moves nobody
-        default = _guarded(_default_month, str(db_file()), data_version(), os.path.getmtime(plan_file()), today())
+        default = _guarded(_default_month, str(db_file()), data_version(), os.path.getmtime(plan_file()), today(),
+                           approved_only())
         st.session_state["as_of"] = default if default in months else months[-1]
     from worktrack.views import month_label, reporting_badge
 

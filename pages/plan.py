@@ -31,6 +31,7 @@ from worktrack.views import (
     metric_name,
     month_label,
     month_state_label,
+    month_state_text,
     note_lines,
     partial_banner,
     reconciliation_lines,
@@ -40,6 +41,7 @@ from worktrack.views import (
     target_history,
     unit_label,
 )
+from worktrack.views.cycle import pending_marker
 
 plan = get_plan()
 month = as_of()
@@ -85,10 +87,12 @@ def show_targets(node_id: str) -> None:
             label = ""
             if len(row) and target.period == "month":
                 r = row.iloc[0]
-                label = (f"{month_state_label(r['month_state'], current_lang)} · "
+                label = (f"{month_state_text(report, r['month_state'], current_lang)} · "
                          + t("card.months_met", met=int(r["months_met"]), due=int(r["months_due"])))
             elif len(row):
                 label = status_label(row["status"].iloc[0], current_lang)
+            if len(row) and bool(row.get("includes_pending", pd.Series([False])).iloc[0]):
+                label += bracket(pending_marker(current_lang), current_lang)  # 含待审核
             who = unit_label(target.reporting_unit, current_lang)
             st.markdown(f"**{metric_name(plan, metric.id, current_lang, short=False)} · {who}** — {label}")
             traj = trajectory(plan, monthly, target.id, month)

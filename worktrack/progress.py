@@ -74,6 +74,7 @@ import datetime as dt
 import math
 import threading
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -370,6 +371,9 @@ class StatusReport:
     # Review (the monthly cycle): True when the figures come from approved reports only; with False,
     # targets["includes_pending"] marks every figure that includes data nobody has reviewed yet.
     approved_only: bool = False
+    # approved-only figures: units whose as_of report is filed but not yet approved (waiting for review,
+    # or returned and not refiled); like pending units they are judged on the month before
+    review_pending_units: tuple[str, ...] = ()
 
     @property
     def yearly(self) -> pd.DataFrame:
@@ -383,8 +387,8 @@ class StatusReport:
 
     @property
     def partial(self) -> bool:
-        """The as_of month still waits for reports that are not yet due."""
-        return bool(self.pending_units)
+        """The as_of month still waits for reports that are not yet due, or (approved-only) for reviews."""
+        return bool(self.pending_units or self.review_pending_units)
 
     def reporting_progress(self) -> tuple[int, int]:
         """(units that filed the as_of month, units that report at all)."""
@@ -434,6 +438,7 @@ class StatusReport:
             "status_counts": self.status_counts(),
             "obligation_counts": self.obligation_counts(),
             "pending_units": list(self.pending_units),
+            "review_pending_units": list(self.review_pending_units),
             "partial": self.partial,
             "approved_only": self.approved_only,
             "includes_pending": self.includes_pending,
@@ -470,12 +475,14 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
 
 def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame | None,
                    uploads: pd.DataFrame | None, as_of: str, unit: str | None = None,
-                   today: dt.date | None = None) -> StatusReport:
+                   today: dt.date | None = None, review_pending: Iterable[str] = ()) -> StatusReport:
     """Progress of every target, obligation, task and report as of a month (pure, vectorised).
 
     `today` (a date) marks which missing reports are not yet due: a unit whose as_of report is
     missing while its due day has not passed is "pending" and is judged on the months before.
-    Without it nothing is pending."""
+    Without it nothing is pending. `review_pending` names units whose as_of report is filed but whose
+    figures are not counted yet (approved-only figures, report not approved): they are judged on
+    the months before in the same way, never as missing."""
     as_of = parse_month(as_of)
     c = _compile(plan)
     unit_name = None
@@ -496,6 +503,13 @@ def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame
     if n_months:
         now = reporting[(reporting["month"] == as_of) & reporting["pending"]]
         pending[[c.unit_index[u] for u in now["reporting_unit"]]] = True
+    waiting = np.zeros(len(c.units), dtype=bool)
+    for name in review_pending:
+        if name in c.unit_index and not pending[c.unit_index[name]]:
+            waiting[c.unit_index[name]] = True
+    pending_units = tuple(c.units[i] for i in np.flatnonzero(pending) if unit_name is None or c.units[i] == unit_name)
+    review_units = tuple(c.units[i] for i in np.flatnonzero(waiting) if unit_name is None or c.units[i] == unit_name)
+    pending |= waiting
     targets, obligations = _targets(plan, c, values, reported, a, month_labels, pending)
     unit_metrics, metric_totals = _metric_tables(c, values, reported)
     task_frame = _tasks(plan, c, _frame(tasks, ["reporting_unit", "item", "month", "status", "note"]), a)
@@ -511,10 +525,8 @@ def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame
         reporting = reporting[reporting["reporting_unit"] == unit_name].reset_index(drop=True)
         unit_metrics = unit_metrics[unit_metrics["reporting_unit"] == unit_name].reset_index(drop=True)
     targets = targets.drop(columns=["sole_unit"])
-    pending_units = tuple(c.units[i] for i in np.flatnonzero(pending)
-                          if unit_name is None or c.units[i] == unit_name)
     return StatusReport(plan, as_of, unit_name, targets, obligations, task_frame, reporting, unit_metrics,
-                        metric_totals, pending_units, today, monthly)
+                        metric_totals, pending_units, today, monthly, review_pending_units=review_units)
 
 
 def _dense_monthly(plan: Plan, c: _Compiled, monthly: pd.DataFrame, n_months: int
@@ -926,17 +938,36 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
     completeness counts every active upload either way (filing is filing) and carries its review state.
     """
     with store.snapshot() as reader:
+        reviews_all = reader.reviewed_uploads(through=as_of) if approved_only else None
         if as_of is None:
-            as_of = (default_as_of(plan, reader.active_receipts(), today) if today is not None
-                     else reader.latest_month() or plan.start_month)
+            as_of = (default_as_of(plan, reader.active_receipts(), today,
+                                   approved=approved_receipts(reviews_all) if approved_only else None)
+                     if today is not None else reader.latest_month() or plan.start_month)
         as_of = parse_month(as_of)
         # a unit's registers replace its typed totals
         monthly = counted_monthly_values(plan, reader, as_of, approved_only=approved_only)
         tasks = reader.task_statuses(as_of, latest=True, approved_only=approved_only)
         uploads = reader.active_receipts(as_of)
         reviews = reader.reviewed_uploads(through=as_of, active_only=True)
-    report = compute_status(plan, monthly, tasks, uploads, as_of, unit=unit, today=today)
+    waiting = awaiting_approval(reviews_all, as_of) if approved_only else ()
+    report = compute_status(plan, monthly, tasks, uploads, as_of, unit=unit, today=today, review_pending=waiting)
     return attach_reviews(report, reviews[["reporting_unit", "month", "review_state"]], approved_only)
+
+
+def approved_receipts(reviews: pd.DataFrame) -> pd.DataFrame:
+    """reporting_unit, month of every unit-month with an approved version that was not rolled back.
+
+    reviews: every upload with its review_state (StoreReader.reviewed_uploads)."""
+    ok = reviews[(reviews["review_state"] == "approved") & (reviews["state"] != "rolled_back")]
+    return ok[["reporting_unit", "month"]].drop_duplicates().reset_index(drop=True)
+
+
+def awaiting_approval(reviews: pd.DataFrame, month: str) -> tuple[str, ...]:
+    """Units that filed `month` but have no approved version of it yet (waiting for review, or
+    returned and not refiled): approved-only figures do not count them, nor judge them as missing."""
+    filed = reviews[(reviews["month"] == month) & (reviews["state"] == "active")]
+    approved = set(approved_receipts(reviews[reviews["month"] == month])["reporting_unit"])
+    return tuple(sorted(set(filed["reporting_unit"]) - approved))
 
 
 def attach_reviews(report: StatusReport, reviews: pd.DataFrame, approved_only: bool) -> StatusReport:
@@ -1226,12 +1257,24 @@ def attention(report: StatusReport) -> pd.DataFrame:
             .reset_index(drop=True))
 
 
-def default_as_of(plan: Plan, receipts: pd.DataFrame, today: dt.date | None) -> str:
+def default_as_of(plan: Plan, receipts: pd.DataFrame, today: dt.date | None,
+                  approved: pd.DataFrame | None = None) -> str:
     """The month a leader lands on: the latest month whose reporting is complete or whose due day
     has passed (a month that one unit filed early is not the default while the others are not due).
 
     receipts: reporting_unit, month of the active uploads. Without `today`, the latest month with data.
+    approved (approved-only figures): reporting_unit, month of the approved unit-months; the default
+    then steps back to the latest month that has approved figures, so a month still under review
+    does not open as a month of zeros.
     """
+    month = _default_as_of(plan, receipts, today)
+    if approved is None or not len(approved):
+        return month
+    with_figures = {m for m in approved["month"].dropna().astype(str) if m <= month}
+    return max(with_figures) if with_figures else month
+
+
+def _default_as_of(plan: Plan, receipts: pd.DataFrame, today: dt.date | None) -> str:
     months = sorted({m for m in receipts["month"].dropna().astype(str)} & set(plan.months)) if len(receipts) else []
     if not months:
         return plan.start_month

@@ -91,7 +91,7 @@ def headline_cards(report: StatusReport, lang: str = "zh") -> list[Card]:
                 detail = translate("card.units_met", lang, met=row.units_met, due=row.units_due)
             else:
                 detail = translate("card.months_met", lang, met=row.months_met, due=row.months_due)
-            state_label = month_state_label(row.month_state, lang)
+            state_label = month_state_text(report, row.month_state, lang)
             code = row.month_state
         else:
             target = format_amount(row.target, row.measure, lang, metric=metric)
@@ -99,6 +99,8 @@ def headline_cards(report: StatusReport, lang: str = "zh") -> list[Card]:
             state_label = status_label(row.status, lang)
             code = row.status
         change = float(row.change)
+        # a month still waiting for reports or reviews: its change against last month means nothing yet
+        waiting = monthly and bool(row.pending)
         cards.append(Card(
             metric=row.metric,
             name=metric_name(plan, row.metric, lang),
@@ -110,8 +112,8 @@ def headline_cards(report: StatusReport, lang: str = "zh") -> list[Card]:
             change=format_amount(change, row.measure, lang, metric=metric, signed=True),
             change_label=translate("card.change_prev" if monthly else "card.change_month", lang),
             change_raw=change,
-            arrow="up" if change > 0 else "down" if change < 0 else "off",
-            tone=change_tone(change, row.direction),
+            arrow="off" if waiting else "up" if change > 0 else "down" if change < 0 else "off",
+            tone="neutral" if waiting else change_tone(change, row.direction),
             status=code,
             status_label=state_label,
             detail=detail,
@@ -132,8 +134,21 @@ def summary_line(report: StatusReport, lang: str = "zh") -> str:
     due = ob["met"] + ob["missed"] + ob["not_reported"]
     monthly = translate("summary.monthly", lang, met=ob["met"], due=due, missed=ob["months_missed"])
     if ob["pending"]:
-        monthly += translate("summary.monthly_pending", lang, n=ob["pending"])
+        key = "summary.monthly_review_pending" if _pending_word(report, "pending") != "pending" else "summary.monthly_pending"
+        monthly += translate(key, lang, n=ob["pending"])
     return translate("summary.joined", lang, yearly=yearly, monthly=monthly)
+
+
+def month_state_text(report: StatusReport, state: str | None, lang: str = "zh") -> str:
+    """The label of an obligation's month state; a month waiting only for reviews says so."""
+    return month_state_label(_pending_word(report, state), lang)
+
+
+def _pending_word(report: StatusReport, state: str | None) -> str | None:
+    """A pending month waits for reports not yet due, or (approved-only figures) only for reviews."""
+    if state == "pending" and report.review_pending_units and not report.pending_units:
+        return "review_pending"
+    return state
 
 
 def _includes_pending(report: StatusReport, metric: str) -> bool:
@@ -154,10 +169,16 @@ def partial_banner(report: StatusReport, lang: str = "zh") -> str | None:
     if not report.partial:
         return None
     filed, total = report.reporting_progress()
-    due = report_due_date(report.plan, report.as_of)
-    return translate("banner.partial", lang, month=month_label(report.as_of, lang), filed=filed, total=total,
-                     due=date_label(due, lang), units="、".join(report.pending_units) if lang == "zh"
-                     else ", ".join(report.pending_units))
+    sep = "、" if lang == "zh" else ", "
+    parts = []
+    if report.pending_units:
+        due = report_due_date(report.plan, report.as_of)
+        parts.append(translate("banner.partial", lang, month=month_label(report.as_of, lang), filed=filed,
+                               total=total, due=date_label(due, lang), units=sep.join(report.pending_units)))
+    if report.review_pending_units:
+        parts.append(translate("banner.review_pending", lang, month=month_label(report.as_of, lang),
+                               n=len(report.review_pending_units), units=sep.join(report.review_pending_units)))
+    return " ".join(parts)
 
 
 # ---------------------------------------------------------------------------
@@ -199,10 +220,12 @@ def attention_rows(report: StatusReport, lang: str = "zh", items: pd.DataFrame |
             name = metric_name(plan, r.metric, lang)
             missed = _months_list(r.missed_months, lang)
             key = "attention.text_obligation_missed" if r.status == "obligation_missed" else \
-                "attention.text_obligation_earlier"
+                "attention.text_obligation_earlier" if r.task_status == "met" else \
+                "attention.text_obligation_earlier_state"  # this month not judged yet (not due, or in review)
             text = translate(key, lang, unit=unit, name=name, actual=fmt(r.actual), n=int(r.months_missed),
                              due_months=int(r.months_due), months=missed,
-                             state=month_state_label(r.task_status, lang))
+                             state=month_state_label(r.task_status, lang) if key.endswith("missed") else
+                             translate(f"month_state.{_pending_word(report, r.task_status)}", lang))
             due = translate("attention.due_obligation", lang, target=fmt(r.target))
         elif r.kind == "task":
             item = plan.items[r.item_id]
