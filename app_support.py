@@ -236,6 +236,17 @@ def frozen_meeting(month: str, unit: str | None, language: str):
                     language)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def _awaiting_review(db: str, version: int) -> dict[str, int]:
+    """{month: units whose report of that month has no approved version yet}, oldest month first."""
+    from worktrack.progress import awaiting_approval
+
+    reviews = _cached_store(db).reviewed_uploads()
+    months = sorted(set(reviews.loc[reviews["state"] == "active", "month"].astype(str)))
+    counts = {m: len(awaiting_approval(reviews, m)) for m in months}
+    return {m: n for m, n in counts.items() if n}
+
+
 INCLUDE_PENDING = "include_pending"
 
 
@@ -721,6 +732,11 @@ def sidebar(user: User | None = None) -> None:
 
     st.sidebar.toggle(t("cycle.include_pending"), key=INCLUDE_PENDING, help=t("cycle.include_pending_help"))
     st.sidebar.caption(figures_banner(status(st.session_state["as_of"]), current))
+    if approved_only():
+        # a later month whose reports wait for review: say why it is not the figures shown
+        for month, n in _guarded(_awaiting_review, str(db_file()), data_version()).items():
+            if month > st.session_state["as_of"]:
+                st.sidebar.caption(t("cycle.later_awaiting", month=month_label(month, current), n=n))
     if demo_mode():
         st.warning(t("app.demo_banner"), icon=":material/science:")
 

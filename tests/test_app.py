@@ -70,8 +70,9 @@ def test_overview_numbers_equal_status_json(demo_env):
     at = run_page()  # the overview is the default page
     assert at.title[0].value == "总览"
     shown = {m.label: m.value for m in at.metric}
-    # October is still under review in the demo: approved-only figures open on September
+    # October is still under review in the demo: approved-only figures open on September, and say why
     assert at.session_state["as_of"] == "2023-09"
+    assert "2023年10月有 7 份月报待审核，通过后计入。" in [c.value for c in at.sidebar.caption]
     data = status_json(demo_env, "--as-of", "2023-09")
     street = {t["metric"]: t for t in data["targets"] if t["reporting_unit"] is None}
     assert shown["适老化改造"] == format_amount(street["retrofit_households"]["actual"], "户", compact=True)
