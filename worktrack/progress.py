@@ -81,7 +81,7 @@ import numpy as np
 import pandas as pd
 
 from worktrack.plan import CADENCES, Plan, Target, month_range, parse_month
-from worktrack.registers.counts import counted_monthly_values
+from worktrack.registers.counts import counted_register_values, register_filed
 
 STATUSES = ("done", "overdue", "not_started", "on_track", "at_risk", "behind")  # rule order
 YEARLY_STATUSES = ("done", "on_track", "at_risk", "behind", "overdue", "exceeded", "not_started")
@@ -478,6 +478,32 @@ def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame
     Without it nothing is pending."""
     as_of = parse_month(as_of)
     c = _compile(plan)
+    monthly = _frame(monthly, ["reporting_unit", "item", "month", "value"])
+    monthly_codes = _monthly_codes(plan, c, monthly) if len(monthly) else None
+    tasks = _frame(tasks, ["reporting_unit", "item", "month", "status", "note"])
+    task_codes = None
+    if len(tasks):
+        task_codes = {"unit": _encode(tasks["reporting_unit"], c.unit_index, _unit_fallback(plan, c)),
+                      "item": _encode(tasks["item"], c.item_index),
+                      "month": _encode_months(tasks["month"], c.start_ord),
+                      "status": tasks["status"].reset_index(drop=True), "note": tasks["note"].reset_index(drop=True)}
+    uploads = _frame(uploads, ["reporting_unit", "month", "version", "received_at"])
+    upload_codes = None
+    if len(uploads):
+        upload_codes = {"unit": _encode(uploads["reporting_unit"], c.unit_index, _unit_fallback(plan, c)),
+                        "month": _encode_months(uploads["month"], c.start_ord),
+                        "version": pd.to_numeric(uploads["version"], errors="coerce").fillna(0).to_numpy(
+                            dtype=np.int64),
+                        "received_at": _local_naive(uploads["received_at"]).to_numpy(dtype="datetime64[ns]")}
+    return _compute(plan, c, monthly_codes, task_codes, upload_codes, as_of, unit, today, monthly)
+
+
+def _compute(plan: Plan, c: _Compiled, monthly_codes: tuple[np.ndarray, ...] | None, task_codes: dict | None,
+             upload_codes: dict | None, as_of: str, unit: str | None, today: dt.date | None,
+             monthly: pd.DataFrame | None = None) -> StatusReport:
+    """compute_status on integer codes: (unit, metric, month, value) arrays, and dicts of task and
+    upload columns whose units, items and months are codes (see `compute_status` for the rules).
+    monthly: the figures as a frame for the report to carry; built from the codes when not given."""
     unit_name = None
     if unit is not None:
         found = plan.find_unit(unit)
@@ -488,17 +514,15 @@ def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame
     n_months = max(a + 1, 0)
     month_labels = _labels(month_range(plan.start_month, as_of) if n_months else [])
 
-    values, reported = _dense_monthly(plan, c, _frame(monthly, ["reporting_unit", "item", "month", "value"]),
-                                      n_months)
-    reporting = _reporting(plan, c, _frame(uploads, ["reporting_unit", "month", "version", "received_at"]),
-                           n_months, month_labels, today)
+    values, reported = _dense_monthly(c, monthly_codes, n_months)
+    reporting = _reporting(plan, c, upload_codes, n_months, month_labels, today)
     pending = np.zeros(len(c.units), dtype=bool)
     if n_months:
         now = reporting[(reporting["month"] == as_of) & reporting["pending"]]
         pending[[c.unit_index[u] for u in now["reporting_unit"]]] = True
     targets, obligations = _targets(plan, c, values, reported, a, month_labels, pending)
     unit_metrics, metric_totals = _metric_tables(c, values, reported)
-    task_frame = _tasks(plan, c, _frame(tasks, ["reporting_unit", "item", "month", "status", "note"]), a)
+    task_frame = _tasks(plan, c, task_codes, a)
 
     if unit_name is not None:
         code = c.unit_index[unit_name]
@@ -513,19 +537,39 @@ def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame
     targets = targets.drop(columns=["sole_unit"])
     pending_units = tuple(c.units[i] for i in np.flatnonzero(pending)
                           if unit_name is None or c.units[i] == unit_name)
+    if monthly is None:
+        monthly = _monthly_frame(c, monthly_codes)
     return StatusReport(plan, as_of, unit_name, targets, obligations, task_frame, reporting, unit_metrics,
                         metric_totals, pending_units, today, monthly)
 
 
-def _dense_monthly(plan: Plan, c: _Compiled, monthly: pd.DataFrame, n_months: int
+def _monthly_frame(c: _Compiled, codes: tuple[np.ndarray, ...] | None) -> pd.DataFrame:
+    """[reporting_unit, item, month, value] from monthly codes: the rows of the plan's units and metrics
+    (the only ones the status counts), named as the plan names them."""
+    if codes is None or not len(codes[0]):
+        return pd.DataFrame({"reporting_unit": pd.Series(dtype=object), "item": pd.Series(dtype=object),
+                             "month": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
+    u, m, t, v = codes
+    ok = (u >= 0) & (m >= 0)
+    u, m, t, v = u[ok], m[ok], t[ok], v[ok]
+    months, month_codes = np.unique(t, return_inverse=True)
+    return pd.DataFrame({
+        "reporting_unit": _take(c.unit_labels, u),
+        "item": _take(c.metric_labels, m),
+        "month": _take(_labels([_ordinal_to_month(int(o) + c.start_ord) for o in months]), month_codes),
+        "value": v.astype(float),
+    })
+
+
+def _dense_monthly(c: _Compiled, codes: tuple[np.ndarray, ...] | None, n_months: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Values and reported flags as [entity, metric, month]; the last entity is the street total."""
     n_units, n_metrics = len(c.units), len(c.metrics)
     shape = (n_units, n_metrics, n_months)
     values = np.zeros(shape)
     reported = np.zeros(shape, dtype=bool)
-    if len(monthly) and n_months:
-        u, m, t, v = _monthly_codes(plan, c, monthly)
+    if codes is not None and len(codes[0]) and n_months:
+        u, m, t, v = codes
         ok = (u >= 0) & (m >= 0) & (t >= 0) & (t < n_months)
         flat = (u[ok] * n_metrics + m[ok]) * n_months + t[ok]
         size = n_units * n_metrics * n_months
@@ -820,16 +864,14 @@ def _metric_tables(c: _Compiled, values: np.ndarray, reported: np.ndarray) -> tu
     return unit_metrics, metric_totals
 
 
-def _tasks(plan: Plan, c: _Compiled, tasks: pd.DataFrame, a: int) -> pd.DataFrame:
+def _tasks(plan: Plan, c: _Compiled, tasks: dict | None, a: int) -> pd.DataFrame:
     n_items = len(c.items)
     n_pairs = len(c.pair_item)
     best = np.full(len(c.units) * n_items, -1, dtype=np.int64)
-    n = len(tasks)
+    n = len(tasks["unit"]) if tasks is not None else 0
     t = np.zeros(n, dtype=np.int64)
     if n and n_items:
-        u = _encode(tasks["reporting_unit"], c.unit_index, _unit_fallback(plan, c))
-        i = _encode(tasks["item"], c.item_index)
-        t = _encode_months(tasks["month"], c.start_ord)
+        u, i, t = (np.asarray(tasks[k], dtype=np.int64) for k in ("unit", "item", "month"))
         ok = (u >= 0) & (i >= 0) & (t <= a) & (t > np.iinfo(np.int64).min // 4)
         # latest month wins; within a month the later row wins
         t_ok = t[ok]
@@ -842,7 +884,7 @@ def _tasks(plan: Plan, c: _Compiled, tasks: pd.DataFrame, a: int) -> pd.DataFram
     def pick(column: str) -> pd.Series:
         if not n:
             return pd.Series([None] * n_pairs, dtype=object)
-        return tasks[column].take(rows).reset_index(drop=True).where(pd.Series(has))
+        return tasks[column].take(rows).reset_index(drop=True).where(pd.Series(has))  # type: ignore[index]
 
     status = pick("status")
     note = pick("note")
@@ -871,16 +913,15 @@ def _local_naive(received: pd.Series) -> pd.Series:
     return stamps
 
 
-def _reporting(plan: Plan, c: _Compiled, uploads: pd.DataFrame, n_months: int, month_labels: pd.Series,
+def _reporting(plan: Plan, c: _Compiled, uploads: dict | None, n_months: int, month_labels: pd.Series,
                today: dt.date | None = None) -> pd.DataFrame:
     shape = (len(c.units), n_months)
     version = np.full(shape, -1, dtype=np.int64)
     received_at = np.full(shape, np.datetime64("NaT"), dtype="datetime64[ns]")
-    if len(uploads) and n_months:
-        u = _encode(uploads["reporting_unit"], c.unit_index, _unit_fallback(plan, c))
-        t = _encode_months(uploads["month"], c.start_ord)
-        v = pd.to_numeric(uploads["version"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
-        stamps = _local_naive(uploads["received_at"]).to_numpy(dtype="datetime64[ns]")
+    if uploads is not None and len(uploads["unit"]) and n_months:
+        u, t = (np.asarray(uploads[k], dtype=np.int64) for k in ("unit", "month"))
+        v = np.asarray(uploads["version"], dtype=np.int64)
+        stamps = np.asarray(uploads["received_at"]).astype("datetime64[ns]")
         ok = np.flatnonzero((u >= 0) & (t >= 0) & (t < n_months))
         ok = ok[np.argsort(v[ok], kind="stable")]  # should two versions be active, the highest wins
         version[u[ok], t[ok]] = v[ok]
@@ -925,18 +966,49 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
     (what leaders see by default); otherwise from the active versions, reviewed or not. Reporting
     completeness counts every active upload either way (filing is filing) and carries its review state.
     """
+    c = _compile(plan)
     with store.snapshot() as reader:
         if as_of is None:
             as_of = (default_as_of(plan, reader.active_receipts(), today) if today is not None
                      else reader.latest_month() or plan.start_month)
         as_of = parse_month(as_of)
-        # a unit's registers replace its typed totals
-        monthly = counted_monthly_values(plan, reader, as_of, approved_only=approved_only)
-        tasks = reader.task_statuses(as_of, latest=True, approved_only=approved_only)
-        uploads = reader.active_receipts(as_of)
+        # The database names units as they were uploaded; any name not spelt as in the plan is
+        # resolved once here (aliases, other forms), then SQL hands back codes only.
+        units = dict(c.unit_index)
+        fallback = _unit_fallback(plan, c)
+        for name in reader.unit_names_outside(units):
+            units[name] = fallback(name)
+        monthly = reader.monthly_value_codes(units, c.metric_index, c.start_ord, as_of, approved_only)
+        monthly_codes = (monthly["unit"], monthly["metric"], monthly["month"], np.nan_to_num(monthly["value"]))
+        # a unit's registers replace its typed totals (`counted_monthly_values` on codes)
+        filed = register_filed(plan, reader)
+        if filed:
+            monthly_codes = _with_register_figures(plan, c, monthly_codes, filed,
+                                                   counted_register_values(plan, reader, as_of), units)
+        tasks = reader.latest_task_codes(units, c.item_index, c.start_ord, as_of, approved_only)
+        uploads = reader.receipt_codes(units, c.start_ord, as_of)
         reviews = reader.reviewed_uploads(through=as_of, active_only=True)
-    report = compute_status(plan, monthly, tasks, uploads, as_of, unit=unit, today=today)
+    report = _compute(plan, c, monthly_codes, tasks, uploads, as_of, unit, today)
     return attach_reviews(report, reviews[["reporting_unit", "month", "review_state"]], approved_only)
+
+
+def _with_register_figures(plan: Plan, c: _Compiled, codes: tuple[np.ndarray, ...], filed: set[tuple[str, str]],
+                           counted: pd.DataFrame, units: dict[str, int]) -> tuple[np.ndarray, ...]:
+    """Monthly codes with the typed rows of every filed (unit, metric) replaced by the register figures."""
+    u, m, t, v = codes
+    fallback = _unit_fallback(plan, c)
+    pairs = {(units[name] if name in units else fallback(name), c.metric_index.get(metric, -1))
+             for name, metric in filed}
+    pairs = {(uc, mc) for uc, mc in pairs if uc >= 0 and mc >= 0}
+    if pairs:
+        n_metrics = max(len(c.metrics), 1)
+        drop = np.isin(u * n_metrics + m, [uc * n_metrics + mc for uc, mc in pairs]) & (u >= 0) & (m >= 0)
+        u, m, t, v = u[~drop], m[~drop], t[~drop], v[~drop]
+    if len(counted):
+        cu, cm, ct, cv = _monthly_codes(plan, c, counted)
+        u, m, t, v = (np.concatenate([u, cu]), np.concatenate([m, cm]), np.concatenate([t, ct]),
+                      np.concatenate([v, cv]))
+    return u, m, t, v
 
 
 def attach_reviews(report: StatusReport, reviews: pd.DataFrame, approved_only: bool) -> StatusReport:
