@@ -752,6 +752,49 @@ def test_cli_status_json_and_text(filled_store, capsys):
     assert "已完成" not in monthly_table.replace("不计“已完成”", "")
 
 
+def test_cli_status_json_is_streamed_and_equals_as_dict(plan, filled_store, capsys):
+    from worktrack.cli import main
+    from worktrack.progress import status_from_store
+
+    filled_store.review(1, "approved", actor="reviewer")
+    for approved_only, flags in ((True, []), (False, ["--include-pending"])):
+        report = status_from_store(plan, filled_store, "2023-05", approved_only=approved_only)
+        expected = json.loads(json.dumps(report.as_dict(), ensure_ascii=False, default=str))
+        assert main(["status", "--as-of", "2023-05", "--json", *flags]) == 0
+        assert json.loads(capsys.readouterr().out) == expected
+
+
+def test_cli_status_summary_has_targets_and_counts_only(plan, filled_store, capsys):
+    from worktrack.cli import main
+
+    assert main(["status", "--as-of", "2023-05", "--json"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert main(["status", "--as-of", "2023-05", "--json", "--summary"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert not {"obligations", "tasks", "reporting"} & set(summary)
+    assert summary["rows"] == {part: len(full[part]) for part in ("obligations", "tasks", "reporting")}
+    assert {k: v for k, v in summary.items() if k != "rows"} == {
+        k: v for k, v in full.items() if k not in ("obligations", "tasks", "reporting")}
+    assert main(["status", "--as-of", "2023-05", "--json", "--summary", "--unit", "黄土岭"]) == 0
+    mine = json.loads(capsys.readouterr().out)
+    assert mine["unit"] == "黄土岭社区" and {t["reporting_unit"] for t in mine["targets"]} <= {"黄土岭社区", None}
+    assert main(["status", "--as-of", "2023-05", "--summary"]) == 0
+    text = capsys.readouterr().out
+    assert "一、年度目标" in text and "三、需要关注" not in text
+
+
+def test_json_records_by_column_match_the_per_cell_conversion(plan, filled_store):
+    from worktrack.progress import JSON_TABLES, _json_value, _records, status_from_store
+
+    report = status_from_store(plan, filled_store, "2023-05", today=dt.date(2023, 6, 3))
+    for part, columns in JSON_TABLES.items():
+        frame = getattr(report, part)
+        cols = [c for c in columns if c in frame.columns]
+        by_cell = [{c: _json_value(v) for c, v in zip(cols, row, strict=True)}
+                   for row in zip(*(frame[c].tolist() for c in cols), strict=True)]
+        assert _records(frame, columns) == by_cell, part
+
+
 @pytest.mark.parametrize("args", [["--as-of", "2023-13"], ["--as-of", "下个月"], ["--as-of", "2022-12"],
                                   ["--unit", "火星社区"]])
 def test_cli_status_usage_errors(db_path, args, capsys):

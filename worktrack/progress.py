@@ -71,9 +71,11 @@ only that unit reports (e.g. 街道民政办's roundtable meetings). `metric_tot
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import threading
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -419,18 +421,13 @@ class StatusReport:
 
     def as_dict(self) -> dict[str, Any]:
         """The pinned JSON contract (extra keys allowed, none renamed)."""
+        out: dict[str, Any] = {"as_of": self.as_of, "unit": self.unit}
+        for part, columns in JSON_TABLES.items():
+            out[part] = _records(getattr(self, part), columns)
+        return {**out, **self._json_counts()}
+
+    def _json_counts(self) -> dict[str, Any]:
         return {
-            "as_of": self.as_of,
-            "unit": self.unit,
-            "targets": _records(self.targets, [*TARGET_COLUMNS, "scope", "period", "deadline", "percent",
-                                               "reported", "run_rate", "month_value", "months_elapsed",
-                                               "months_total", "months_due", "months_missed", "months_met",
-                                               "month_state", "direction", "pending", "kind", "cadence",
-                                               "original_target", "includes_pending"]),
-            "obligations": _records(self.obligations, [*OBLIGATION_COLUMNS, "target_id", "reported"]),
-            "tasks": _records(self.tasks, [*TASK_COLUMNS, "month", "deadline", "note", "state"]),
-            "reporting": _records(self.reporting, [*REPORTING_COLUMNS, "due_date", "received_at", "pending",
-                                                   "review_state"]),
             "status_counts": self.status_counts(),
             "obligation_counts": self.obligation_counts(),
             "pending_units": list(self.pending_units),
@@ -443,6 +440,40 @@ class StatusReport:
     def includes_pending(self) -> bool:
         """Some figure includes reports that are not approved (never with approved_only)."""
         return "includes_pending" in self.targets.columns and bool(self.targets["includes_pending"].any())
+
+    def json_chunks(self, summary: bool = False, indent: int = 2) -> Iterator[str]:
+        """`as_dict()` as JSON text, piece by piece, a few thousand rows at a time: what is written
+        never exists as a whole in memory (at city scale the full text is ~35 MB).
+
+        summary=True leaves out the per-row parts (obligations, tasks, reporting) and gives their
+        row counts instead (`rows`); targets and every count stay.
+        """
+        pad = " " * indent
+
+        def dump(value: Any) -> str:
+            return json.dumps(value, ensure_ascii=False, default=str)
+
+        yield "{\n"
+        head: dict[str, Any] = {"as_of": self.as_of, "unit": self.unit}
+        first = True
+        for key, value in head.items():
+            yield f"{'' if first else ',' + chr(10)}{pad}{dump(key)}: {dump(value)}"
+            first = False
+        for part, columns in JSON_TABLES.items():
+            if summary and part != "targets":
+                continue
+            yield f",\n{pad}{dump(part)}: ["
+            sep = "\n"
+            for chunk in _record_chunks(getattr(self, part), columns):
+                yield sep + ",\n".join(pad * 2 + dump(record) for record in chunk)
+                sep = ",\n"
+            yield ("\n" + pad if sep != "\n" else "") + "]"
+        tail = self._json_counts()
+        if summary:
+            tail["rows"] = {part: int(len(getattr(self, part))) for part in JSON_TABLES if part != "targets"}
+        for key, value in tail.items():
+            yield f",\n{pad}{dump(key)}: {dump(value)}"
+        yield "\n}\n"
 
 
 def _json_value(value: Any) -> Any:
@@ -462,10 +493,38 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _json_column(column: pd.Series) -> list[Any]:
+    """`_json_value` of every cell of a column; numeric and boolean columns without a per-cell dispatch."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else ""
+    if kind == "f":
+        return [None if v != v else (int(r) if (r := round(v, 2)).is_integer() else r)
+                for v in column.to_numpy().tolist()]
+    if kind in "iub" and kind:
+        return column.to_numpy().tolist()
+    return [_json_value(v) for v in column.tolist()]
+
+
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    return [record for chunk in _record_chunks(frame, columns) for record in chunk]
+
+
+def _record_chunks(frame: pd.DataFrame, columns: list[str], size: int = 5000) -> Iterator[list[dict[str, Any]]]:
+    """The JSON records of a frame, `size` rows at a time."""
     cols = [c for c in columns if c in frame.columns]
-    data = [frame[c].tolist() for c in cols]
-    return [{c: _json_value(v) for c, v in zip(cols, row, strict=True)} for row in zip(*data, strict=True)]
+    for start in range(0, len(frame), size):
+        part = frame.iloc[start:start + size]
+        data = [_json_column(part[c]) for c in cols]
+        yield [dict(zip(cols, row, strict=True)) for row in zip(*data, strict=True)]
+
+
+JSON_TABLES = {
+    "targets": [*TARGET_COLUMNS, "scope", "period", "deadline", "percent", "reported", "run_rate", "month_value",
+                "months_elapsed", "months_total", "months_due", "months_missed", "months_met", "month_state",
+                "direction", "pending", "kind", "cadence", "original_target", "includes_pending"],
+    "obligations": [*OBLIGATION_COLUMNS, "target_id", "reported"],
+    "tasks": [*TASK_COLUMNS, "month", "deadline", "note", "state"],
+    "reporting": [*REPORTING_COLUMNS, "due_date", "received_at", "pending", "review_state"],
+}
 
 
 def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame | None,
