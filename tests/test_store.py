@@ -107,6 +107,25 @@ def assert_consistent(store: Store) -> None:
     assert audit_ids == list(range(1, len(audit_ids) + 1))
     for approved_only in (False, True):
         assert latest_tasks(store, approved_only=approved_only) == latest_tasks_from_facts(store, approved_only=approved_only)
+    assert coded_totals(store) == plain_totals(store)
+
+
+def coded_totals(store: Store) -> list[tuple]:
+    """metric_codes read back through name_codes: (upload, unit, item, month, value)."""
+    with store.snapshot() as reader:
+        rows = reader._con.execute(
+            "SELECT m.upload_id, u.name, i.name, m.month_index, m.value FROM metric_codes m "
+            "JOIN name_codes u ON u.kind = 'unit' AND u.code = m.unit_code "
+            "JOIN name_codes i ON i.kind = 'item' AND i.code = m.item_code").fetchall()
+        assert reader._con.execute("SELECT count(*) FROM (SELECT kind, code FROM name_codes GROUP BY ALL "
+                                   "HAVING count(*) > 1)").fetchall()[0][0] == 0, "a code given twice"
+    return sorted((u, unit, item, f"{m // 12:04d}-{m % 12 + 1:02d}", v) for u, unit, item, m, v in rows)
+
+
+def plain_totals(store: Store) -> list[tuple]:
+    with store.snapshot() as reader:
+        return sorted(reader._con.execute(
+            "SELECT upload_id, reporting_unit, item, month, value FROM metric_totals").fetchall())
 
 
 def latest_tasks(store: Store, through: str | None = None, approved_only: bool = False) -> list[tuple]:
@@ -961,6 +980,7 @@ def test_backup_then_restore_gives_identical_data(tmp_path, plan):
     assert restored.locked_months() == ["2023-05"]
     assert restored.counts()["metric_totals"] == original.counts()["metric_totals"]
     assert latest_tasks(restored) == latest_tasks(original) == latest_tasks_from_facts(restored)
+    assert coded_totals(restored) == coded_totals(original) == plain_totals(restored)
     for sha in original.uploads()["sha256"]:  # the files came along, beside the restored database
         assert (raw_dir(tmp_path / "restored" / "b.duckdb") / sha).is_file()
     assert restored.raw_file(1) == original.raw_file(1)

@@ -940,19 +940,25 @@ def _tasks(plan: Plan, c: _Compiled, tasks: dict | None, a: int) -> pd.DataFrame
     has = chosen >= 0
     rows = np.where(has, chosen % max(n, 1), 0)
 
+    # the chosen row of each pair, -1 (missing) where nothing was reported: one take each
+    fill = np.where(has, rows, -1)
+
     def pick(column: str) -> pd.Series:
         if not n:
             return pd.Series([None] * n_pairs, dtype=object)
-        return tasks[column].take(rows).reset_index(drop=True).where(pd.Series(has))  # type: ignore[index]
+        return pd.Series(tasks[column].array.take(fill, allow_fill=True))  # type: ignore[index]
 
     status = pick("status")
     note = pick("note")
     distinct, inverse = np.unique(t[rows] if n else np.zeros(n_pairs, dtype=np.int64), return_inverse=True)
-    month = pd.Series(_take(_labels([_ordinal_to_month(int(o) + c.start_ord) for o in distinct]), inverse))
-    month = month.where(pd.Series(has))
+    month_names = _labels([_ordinal_to_month(int(o) + c.start_ord) for o in distinct])
+    month = pd.Series(month_names.array.take(np.where(has, inverse, -1), allow_fill=True))
     past = a > c.item_deadline[c.pair_item] if n_pairs else np.zeros(0, dtype=bool)
     deadlines = np.array([plan.items[i].deadline for i in c.items] or [None], dtype=object)
-    state = status.map(TASK_WORDS).fillna("not_reported")
+    # status words -> codes, each distinct word once
+    word_codes, words = pd.factorize(status)
+    state = pd.Series(np.array([TASK_WORDS.get(w, "not_reported") for w in words] + ["not_reported"],
+                               dtype=object)[word_codes])
     return pd.DataFrame({
         "item_id": _take(c.item_labels, c.pair_item),
         "reporting_unit": _take(c.unit_labels, c.pair_unit),
@@ -1031,23 +1037,25 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
             as_of = (default_as_of(plan, reader.active_receipts(), today) if today is not None
                      else reader.latest_month() or plan.start_month)
         as_of = parse_month(as_of)
-        # The database names units as they were uploaded; any name not spelt as in the plan is
-        # resolved once here (aliases, other forms), then SQL hands back codes only.
-        units = dict(c.unit_index)
-        fallback = _unit_fallback(plan, c)
-        for name in reader.unit_names_outside(units):
-            units[name] = fallback(name)
-        monthly = reader.monthly_value_codes(units, c.metric_index, c.start_ord, as_of, approved_only)
+        codes = reader.status_codes(c.unit_index, c.metric_index, c.item_index, c.start_ord, as_of, approved_only)
+        units = c.unit_index
+        if any((part["unit"] < 0).any() for part in codes.values()):
+            # A unit name not spelt as in the plan (an alias, another form): resolve those names
+            # once and read again with them in the dictionary.
+            units = dict(c.unit_index)
+            fallback = _unit_fallback(plan, c)
+            for name in reader.unit_names_outside(units):
+                units[name] = fallback(name)
+            codes = reader.status_codes(units, c.metric_index, c.item_index, c.start_ord, as_of, approved_only)
+        monthly = codes["monthly"]
         monthly_codes = (monthly["unit"], monthly["metric"], monthly["month"], np.nan_to_num(monthly["value"]))
         # a unit's registers replace its typed totals (`counted_monthly_values` on codes)
         filed = register_filed(plan, reader)
         if filed:
             monthly_codes = _with_register_figures(plan, c, monthly_codes, filed,
                                                    counted_register_values(plan, reader, as_of), units)
-        tasks = reader.latest_task_codes(units, c.item_index, c.start_ord, as_of, approved_only)
-        uploads = reader.receipt_codes(units, c.start_ord, as_of)
         reviews = reader.reviewed_uploads(through=as_of, active_only=True)
-    report = _compute(plan, c, monthly_codes, tasks, uploads, as_of, unit, today)
+    report = _compute(plan, c, monthly_codes, codes["tasks"], codes["receipts"], as_of, unit, today)
     return attach_reviews(report, reviews[["reporting_unit", "month", "review_state"]], approved_only)
 
 

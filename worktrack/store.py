@@ -74,7 +74,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import duckdb
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
     from worktrack.intake import FactRow, IntakeReport
@@ -440,6 +439,19 @@ def _task_latest_select(versions: str, extra: str = "") -> str:
 _TASK_LATEST_REBUILD = "INSERT INTO task_latest " + " UNION ALL ".join(
     f"SELECT '{basis}', * FROM ({_task_latest_select(versions)})" for basis, versions in TASK_BASES.items())
 
+# 'YYYY-MM' (always well formed in the store) -> year * 12 + month - 1
+_MONTH_ORDINAL = "(CAST(left({0}, 4) AS INTEGER) * 12 + CAST(substr({0}, 6, 2) AS INTEGER) - 1)"
+_NAME_CODES_REBUILD = (
+    "INSERT INTO name_codes SELECT 'unit', name, CAST(row_number() OVER (ORDER BY name) - 1 AS INTEGER) "
+    "FROM (SELECT DISTINCT reporting_unit AS name FROM uploads); "
+    "INSERT INTO name_codes SELECT 'item', name, CAST(row_number() OVER (ORDER BY name) - 1 AS INTEGER) "
+    "FROM (SELECT DISTINCT item AS name FROM facts)")
+_METRIC_CODES_SELECT = (
+    "SELECT t.upload_id, u.code, i.code, " + _MONTH_ORDINAL.format("t.month") + ", t.value FROM {source} t "
+    "JOIN name_codes u ON u.kind = 'unit' AND u.name = t.reporting_unit "
+    "JOIN name_codes i ON i.kind = 'item' AND i.name = t.item")
+_METRIC_CODES_REBUILD = "INSERT INTO metric_codes " + _METRIC_CODES_SELECT.format(source="metric_totals")
+
 PERF_MIGRATIONS = (
     # The status read used to be a window over every status row (750k at city scale) at each
     # reading; this table holds the answer for the latest month, one row per unit and item and basis.
@@ -459,6 +471,24 @@ PERF_MIGRATIONS = (
     # each one (7 ms to 90 ms per checkpoint). The files now live beside the database.
     Migration(6, "raw files out of the database: raw/<sha256> beside it", "ALTER TABLE uploads DROP COLUMN raw;",
               before=_move_raw_out),
+    # The status read turned 250k unit and metric names into codes at every reading. Names are
+    # given a code once, when first stored, and metric_codes holds metric_totals in those codes.
+    Migration(7, "name_codes and metric_codes: metric totals with units, metrics and months as integers", f"""
+        CREATE TABLE name_codes (
+            kind VARCHAR NOT NULL CHECK (kind IN ('unit', 'item')),
+            name VARCHAR NOT NULL,
+            code INTEGER NOT NULL
+        );
+        CREATE TABLE metric_codes (
+            upload_id BIGINT NOT NULL,
+            unit_code INTEGER NOT NULL,
+            item_code INTEGER NOT NULL,
+            month_index INTEGER NOT NULL,
+            value DOUBLE NOT NULL
+        );
+        {_NAME_CODES_REBUILD};
+        {_METRIC_CODES_REBUILD};
+    """),
 )
 MIGRATIONS = (*MIGRATIONS, *PERF_MIGRATIONS)
 RAW_OUT_VERSION = 6  # from this schema version on, uploaded files live in raw/ beside the database
@@ -475,6 +505,8 @@ DERIVED_TABLES = {
     "metric_totals": "INSERT INTO metric_totals SELECT upload_id, reporting_unit, month, item, sum(value) "
                      "FROM facts WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item",
     "task_latest": _TASK_LATEST_REBUILD,
+    "name_codes": _NAME_CODES_REBUILD,
+    "metric_codes": _METRIC_CODES_REBUILD,  # after metric_totals and name_codes: built from them
 }
 _TABLE_ORDER = {"register_uploads": "upload_id", "register_rows": "upload_id, source_row",
                 "schema_version": "version", "uploads": "upload_id", "facts": "upload_id, source_row",
@@ -922,10 +954,13 @@ class StoreReader:
 
     def _latest_tasks_sql(self, keys: str, through: str | None, approved_only: bool = False,
                           upload_ids: list[int] | None = None) -> tuple[str, list[Any]]:
-        """SQL for each unit-item's latest status up to `through`: from task_latest (the rows of the
-        basis asked for), which holds the latest month's; only the pairs whose latest report is later
-        than `through` are looked up in facts (none when `through` is the latest month, the usual
-        reading). Given upload ids (a frozen snapshot): the window over those uploads' facts."""
+        """SQL for each unit-item's latest status up to `through`, of the active versions or the approved ones.
+
+        From task_latest (the rows of that basis) when no unit has reported a later month (the usual
+        reading: the latest month); otherwise the window over facts. (Restricting that window to the
+        pairs with a later report measured slower in DuckDB than the plain window, which touches them
+        nearly all.) Given upload ids (a frozen snapshot): the window over those uploads' facts.
+        """
         columns = f"{keys}, month, status, note"
         if upload_ids is not None:
             clause, params = _through("month", through)
@@ -937,12 +972,8 @@ class StoreReader:
         later = self._con.execute("SELECT count(*) FROM task_latest WHERE basis = ? AND month > ?",
                                   [basis, through]).fetchall()[0][0]
         if not later:
-            return f"SELECT {columns} FROM task_latest WHERE basis = ? AND month <= ?", [basis, through]
-        pairs = ("AND month <= ? AND (reporting_unit, item) IN "
-                 "(SELECT reporting_unit, item FROM task_latest WHERE basis = ? AND month > ?)")
-        return (f"SELECT {columns} FROM task_latest WHERE basis = ? AND month <= ? UNION ALL "
-                f"SELECT {columns} FROM ({_task_latest_select(TASK_BASES[basis], pairs)})",
-                [basis, through, through, basis, through])
+            return f"SELECT {columns} FROM task_latest WHERE basis = ?", [basis]
+        return f"SELECT {columns} FROM ({_task_latest_select(TASK_BASES[basis], 'AND month <= ?')})", [through]
 
     def approved_upload_ids(self, through: str | None = None) -> list[int]:
         """Ids of each unit-month's latest approved version up to `through`, ascending."""
@@ -1008,39 +1039,50 @@ class StoreReader:
                 "SELECT DISTINCT reporting_unit FROM uploads WHERE reporting_unit NOT IN "
                 "(SELECT name FROM known_units) ORDER BY 1").fetchall()]
 
-    def monthly_value_codes(self, units: Mapping[str, int], metrics: Mapping[str, int], origin: int,
-                            through: str | None = None, approved_only: bool = False) -> dict[str, np.ndarray]:
-        """`monthly_values` as arrays: unit, metric, month (index from origin), value."""
-        clause, params = _through("m.month", through)
-        with self._dictionary("unit_codes", units), self._dictionary("metric_codes", metrics):
-            return self._con.execute(
-                f"SELECT coalesce(u.code, -1) AS unit, coalesce(i.code, -1) AS metric, {_MONTH_INDEX} AS month, "
-                "m.value FROM metric_totals m LEFT JOIN unit_codes u ON m.reporting_unit = u.name "
-                f"LEFT JOIN metric_codes i ON m.item = i.name WHERE m.{_versions(approved_only, None)} {clause}",
-                [origin, *params]).fetchnumpy()
+    def status_codes(self, units: Mapping[str, int], metrics: Mapping[str, int], items: Mapping[str, int],
+                     origin: int, through: str | None = None, approved_only: bool = False) -> dict[str, dict[str, Any]]:
+        """The three reads the status needs, as codes, from one registration of the dictionaries.
 
-    def latest_task_codes(self, units: Mapping[str, int], items: Mapping[str, int], origin: int,
-                          through: str | None = None, approved_only: bool = False) -> dict[str, Any]:
-        """`task_statuses(through, latest=True, approved_only=...)` with unit, item and month as codes;
-        status and note as text."""
-        sql, params = self._latest_tasks_sql("reporting_unit, item", through, approved_only)
+        monthly: `monthly_values(through, approved_only)` as unit, metric, month, value arrays; tasks:
+        `task_statuses(through, latest=True, approved_only=...)` as unit, item, month codes with status
+        and note as text; receipts: `active_receipts` (every active version: filing is filing) as unit,
+        month, version, received_at arrays.
+        """
+        import numpy as np
+
+        clause, params = _through("m.month", through)
+        tasks_sql, task_params = self._latest_tasks_sql("reporting_unit, item", through, approved_only)
+        # metric_codes holds the store's own codes: translated to the caller's by two small lookup arrays
+        lookup = {"unit": (units, []), "item": (metrics, [])}
+        for kind, name, code in self._con.execute("SELECT kind, name, code FROM name_codes").fetchall():
+            wanted, pairs = lookup[kind]
+            pairs.append((code, wanted.get(name, -1)))
+        tables = {}
+        for kind, (_, pairs) in lookup.items():
+            table = np.full(max((c for c, _ in pairs), default=-1) + 1, -1, dtype=np.int64)
+            for code, mine in pairs:
+                table[code] = mine
+            tables[kind] = table
+        last = None if through is None else int(through[:4]) * 12 + int(through[5:]) - 1
+        stored = self._con.execute(
+            "SELECT unit_code, item_code, month_index, value FROM metric_codes "
+            f"WHERE {_versions(approved_only, None)} {'' if last is None else 'AND month_index <= ?'}",
+            [] if last is None else [last]).fetchnumpy()
+        monthly = {"unit": tables["unit"][stored["unit_code"]], "metric": tables["item"][stored["item_code"]],
+                   "month": stored["month_index"].astype(np.int64) - origin, "value": stored["value"]}
         with self._dictionary("unit_codes", units), self._dictionary("item_codes", items):
             table = self._con.sql(
                 f"SELECT coalesce(u.code, -1) AS unit, coalesce(i.code, -1) AS item, {_MONTH_INDEX} AS month, "
-                f"m.status, m.note FROM ({sql}) m LEFT JOIN unit_codes u ON m.reporting_unit = u.name "
-                "LEFT JOIN item_codes i ON m.item = i.name", params=[origin, *params]).to_arrow_table()
-        return {"unit": table["unit"].to_numpy(), "item": table["item"].to_numpy(),
-                "month": table["month"].to_numpy(), "status": table["status"].to_pandas(),
-                "note": table["note"].to_pandas()}
-
-    def receipt_codes(self, units: Mapping[str, int], origin: int, through: str | None = None) -> dict[str, Any]:
-        """`active_receipts` as arrays: unit, month (index from origin), version, received_at."""
-        clause, params = _through("m.month", through)
-        with self._dictionary("unit_codes", units):
-            return self._con.execute(
+                f"m.status, m.note FROM ({tasks_sql}) m LEFT JOIN unit_codes u ON m.reporting_unit = u.name "
+                "LEFT JOIN item_codes i ON m.item = i.name", params=[origin, *task_params]).to_arrow_table()
+            receipts = self._con.execute(
                 f"SELECT coalesce(u.code, -1) AS unit, {_MONTH_INDEX} AS month, m.version, m.received_at "
                 "FROM uploads m LEFT JOIN unit_codes u ON m.reporting_unit = u.name "
                 f"WHERE m.state = 'active' {clause}", [origin, *params]).fetchnumpy()
+        tasks = {"unit": table["unit"].to_numpy(), "item": table["item"].to_numpy(),
+                 "month": table["month"].to_numpy(), "status": table["status"].to_pandas(),
+                 "note": table["note"].to_pandas()}
+        return {"monthly": monthly, "tasks": tasks, "receipts": receipts}
 
     @contextmanager
     def _dictionary(self, name: str, codes: Mapping[str, int]) -> Iterator[None]:
@@ -2216,6 +2258,8 @@ def _verify_written(con: duckdb.DuckDBPyConnection, path: Path, first_audit: int
                                  "GROUP BY upload_id", [low, high]).fetchall())
         totals = dict(con.execute("SELECT upload_id, count(*) FROM metric_totals WHERE upload_id BETWEEN ? AND ? "
                                   "GROUP BY upload_id", [low, high]).fetchall())
+        coded = dict(con.execute("SELECT upload_id, count(*) FROM metric_codes WHERE upload_id BETWEEN ? AND ? "
+                                 "GROUP BY upload_id", [low, high]).fetchall())
         expected_totals = dict(con.execute(
             "SELECT upload_id, count(DISTINCT item) FROM facts WHERE upload_id BETWEEN ? AND ? "
             "AND value IS NOT NULL GROUP BY upload_id", [low, high]).fetchall())
@@ -2228,7 +2272,8 @@ def _verify_written(con: duckdb.DuckDBPyConnection, path: Path, first_audit: int
                 file_ok = False
             if got is None or got[0] != sha or not file_ok or got[1] != rows:
                 problems.append(f"上传 {upload_id} 的记录或原始文件读回不一致")
-            elif facts.get(upload_id, 0) != rows or totals.get(upload_id, 0) != expected_totals.get(upload_id, 0):
+            elif (facts.get(upload_id, 0) != rows or totals.get(upload_id, 0) != expected_totals.get(upload_id, 0)
+                  or coded.get(upload_id, 0) != totals.get(upload_id, 0)):
                 problems.append(f"上传 {upload_id} 的数据行读回不一致")
     if unit_months:
         units = sorted({unit for unit, _ in unit_months})
@@ -2296,6 +2341,15 @@ def _insert_facts(con: duckdb.DuckDBPyConnection, upload_id: int, rows: list[Fac
         con.execute("INSERT INTO facts BY NAME SELECT * FROM new_facts")
         con.execute("INSERT INTO metric_totals SELECT upload_id, reporting_unit, month, item, sum(value) "
                     "FROM new_facts WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item")
+        # names seen for the first time get the next free code of their kind
+        for kind, column in (("unit", "reporting_unit"), ("item", "item")):
+            con.execute(
+                "INSERT INTO name_codes SELECT ?, name, CAST((SELECT coalesce(max(code), -1) FROM name_codes "
+                "WHERE kind = ?) + row_number() OVER (ORDER BY name) AS INTEGER) "
+                f"FROM (SELECT DISTINCT {column} AS name FROM new_facts WHERE {column} NOT IN "
+                "(SELECT name FROM name_codes WHERE kind = ?))", [kind, kind, kind])
+        con.execute("INSERT INTO metric_codes " + _METRIC_CODES_SELECT.format(source="metric_totals")
+                    + " WHERE t.upload_id = ?", [upload_id])
     finally:
         con.unregister("new_facts")
 
