@@ -600,39 +600,83 @@ def month_end(month: str) -> dt.date:
     return dt.date(y, m, calendar.monthrange(y, m)[1])
 
 
-# libyaml's parser when PyYAML was built with it (about ten times faster), else the pure-Python one.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _PlanLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's parser when PyYAML was built with it (about ten times faster), else the pure-Python
+    one; the implicit tag of a plain scalar is worked out once per distinct text (a province plan
+    repeats the same unit names, numbers and words tens of thousands of times)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._resolved: dict[tuple, str] = {}
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._resolved.get(key)
+        if tag is None:
+            tag = self._resolved[key] = super().resolve(kind, value, implicit)
+        return tag
+
+
+_YAML_LOADER = _PlanLoader
 
 
 def _parse_yaml(text: str) -> tuple[Any, dict[tuple, int]]:
     """Parse YAML once: the data, and a map of every path (keys and list indexes) to its 1-based line.
 
-    The node tree is composed once; the data is constructed from it and the line numbers are read
-    from the same nodes' marks. Raises yaml.YAMLError as yaml.safe_load would.
+    The node tree is composed once (by libyaml when present); one walk over it builds the data and
+    reads the line numbers from the same nodes' marks. Plain strings, lists and mappings are built
+    directly; every other node (numbers, dates, booleans, merge keys, explicit tags) goes through
+    PyYAML's safe constructor, so the data equals yaml.safe_load's. Raises yaml.YAMLError as
+    yaml.safe_load would.
     """
     loader = _YAML_LOADER(text)
     try:
         root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
+        lines: dict[tuple, int] = {}
+        data = _build(loader, root, (), lines) if root is not None else None
     finally:
         loader.dispose()
-    lines: dict[tuple, int] = {}
-    if root is None:
-        return data, lines
-    # An explicit stack instead of recursion: a deep plan never meets the recursion limit.
-    stack: list[tuple[yaml.Node, tuple]] = [(root, ())]
+    return data, lines
+
+
+_STR_TAG, _SEQ_TAG, _MAP_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+
+
+def _build(loader: Any, node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
+        return node.value
+    if node.tag == _SEQ_TAG and isinstance(node, yaml.SequenceNode):
+        return [_build(loader, value, (*path, idx), lines) for idx, value in enumerate(node.value)]
+    if node.tag == _MAP_TAG and isinstance(node, yaml.MappingNode) and all(
+            isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge" for key, _ in node.value):
+        out = {}
+        for key, value in node.value:
+            sub = (*path, key.value)
+            lines[sub] = key.start_mark.line + 1  # a key's line, not its value's
+            out[_build(loader, key, sub, {})] = _build(loader, value, sub, lines)
+        return out
+    built = loader.construct_object(node, deep=True)
+    _mark_lines(node, path, lines)
+    return built
+
+
+def _mark_lines(root: yaml.Node, path: tuple, lines: dict[tuple, int]) -> None:
+    """Line numbers of a subtree built by PyYAML's constructor (an explicit stack: no recursion limit)."""
+    stack: list[tuple[yaml.Node, tuple]] = [(root, path)]
     while stack:
-        node, path = stack.pop()
-        lines.setdefault(path, node.start_mark.line + 1)
+        node, where = stack.pop()
+        lines.setdefault(where, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                sub = (*path, key.value)
-                lines[sub] = key.start_mark.line + 1  # a key's line, not its value's
+                sub = (*where, key.value)
+                lines[sub] = key.start_mark.line + 1
                 stack.append((value, sub))
         elif isinstance(node, yaml.SequenceNode):
             for idx, value in enumerate(node.value):
-                stack.append((value, (*path, idx)))
-    return data, lines
+                stack.append((value, (*where, idx)))
 
 
 def _line_for(lines: dict[tuple, int], path: tuple) -> int | None:
