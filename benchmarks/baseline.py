@@ -118,7 +118,9 @@ def compute(plan: Plan, active: pd.DataFrame, rows: pd.DataFrame, as_of: str) ->
 
     # tasks: the latest status word of each unit and item (typed facts carry it in `status`)
     words = rows["status"] if "status" in rows.columns else rows["value"]
-    task_rows = rows.assign(word=words)[~is_metric & words.notna() & (words.astype(str).str.strip() != "")]
+    candidates = rows[~is_metric & words.notna()]
+    said = words[candidates.index]
+    task_rows = candidates.assign(word=said)[said.str.strip() != ""]
     tasks = (task_rows.sort_values("month", kind="stable").drop_duplicates(["reporting_unit", "item"], keep="last")
              [["reporting_unit", "item", "month", "word"]].rename(columns={"word": "status"}))
 

@@ -249,6 +249,13 @@ def _take(labels: pd.Series, codes: np.ndarray):
     return labels.take(np.asarray(codes, dtype=np.int64)).array
 
 
+def _text(values: np.ndarray):
+    """A column of a few distinct words in the default text dtype: each distinct word converted
+    once (a DataFrame would convert every cell of an object array one by one)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    return _labels(list(uniques)).array.take(codes, allow_fill=True)  # code -1 (missing) stays missing
+
+
 def _encode(series: pd.Series, lookup: dict[str, int], fallback=None) -> np.ndarray:
     """Strings -> plan codes (-1 when unknown), hashing each distinct value once."""
     codes, uniques = pd.factorize(series)
@@ -737,9 +744,9 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "expected": expected,
         "gap": gap,
         "forecast": forecast,
-        "status": status,
-        "scope": np.where(ent == n_units, "street", "unit").astype(object),
-        "period": np.where(c.t_monthly, "month", "year").astype(object),
+        "status": _text(status),
+        "scope": _text(np.where(ent == n_units, "street", "unit")),
+        "period": _text(np.where(c.t_monthly, "month", "year")),
         "kind": c.t_kind,
         "cadence": np.array([{1: "month", 3: "quarter", 6: "half_year"}[int(q)] for q in c.t_cadence], dtype=object),
         "deadline": [t.deadline for t in c.targets],
@@ -753,7 +760,7 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "months_missed": pd.array(missed, dtype="Int64"),
         "months_met": pd.array(months_met, dtype="Int64"),
         "month_state": pd.array(np.where(c.t_monthly, month_state, None), dtype=object),
-        "direction": np.where(c.metric_lower[met], "lower", "higher").astype(object),
+        "direction": _text(np.where(c.metric_lower[met], "lower", "higher")),
         "pending": target_pending,
         "sole_unit": c.t_sole_unit,
     })
@@ -963,7 +970,7 @@ def _tasks(plan: Plan, c: _Compiled, tasks: dict | None, a: int) -> pd.DataFrame
         "item_id": _take(c.item_labels, c.pair_item),
         "reporting_unit": _take(c.unit_labels, c.pair_unit),
         "status": status.array,
-        "state": state.to_numpy(dtype=object),
+        "state": _text(state.to_numpy(dtype=object)),
         "overdue": past & (status != TASK_DONE).to_numpy(dtype=bool),
         "month": month.array,
         "deadline": deadlines[c.pair_item] if n_pairs else np.array([], dtype=object),
