@@ -792,7 +792,9 @@ def test_json_records_by_column_match_the_per_cell_conversion(plan, filled_store
         cols = [c for c in columns if c in frame.columns]
         by_cell = [{c: _json_value(v) for c, v in zip(cols, row, strict=True)}
                    for row in zip(*(frame[c].tolist() for c in cols), strict=True)]
-        assert _records(frame, columns) == by_cell, part
+        fast = _records(frame, columns)
+        assert fast == by_cell, part
+        assert [[type(v) for v in r.values()] for r in fast] == [[type(v) for v in r.values()] for r in by_cell], part
 
 
 @pytest.mark.parametrize("args", [["--as-of", "2023-13"], ["--as-of", "下个月"], ["--as-of", "2022-12"],

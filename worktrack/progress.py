@@ -472,7 +472,8 @@ class StatusReport:
             yield f",\n{pad}{dump(part)}: ["
             sep = "\n"
             for chunk in _record_chunks(getattr(self, part), columns):
-                yield sep + ",\n".join(pad * 2 + dump(record) for record in chunk)
+                # one encoder call per chunk of rows (the C encoder), not one per row
+                yield sep + pad * 2 + dump(chunk)[1:-1]
                 sep = ",\n"
             yield ("\n" + pad if sep != "\n" else "") + "]"
         tail = self._json_counts()
@@ -508,6 +509,10 @@ def _json_column(column: pd.Series) -> list[Any]:
                 for v in column.to_numpy().tolist()]
     if kind in "iub" and kind:
         return column.to_numpy().tolist()
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype) or (not kind and (pd.api.types.is_integer_dtype(dtype)
+                                                           or pd.api.types.is_bool_dtype(dtype))):
+        return column.to_numpy(dtype=object, na_value=None).tolist()  # str / int / bool, missing as None
     return [_json_value(v) for v in column.tolist()]
 
 
