@@ -1035,13 +1035,16 @@ def _reporting(plan: Plan, c: _Compiled, uploads: dict | None, n_months: int, mo
 
 def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: str | None = None,
                       today: dt.date | None = None, approved_only: bool = False) -> StatusReport:
-    """Read the three active-version frames from one store snapshot and compute the status.
+    """Read the status's parts from one store snapshot and compute the status.
 
-    Only each task's latest status up to as_of is read: that is all the status needs, and at city
-    scale it is 26k rows instead of a million; of the uploads only the four columns reporting
-    completeness uses. approved_only: figures from each unit-month's latest approved version
-    (what leaders see by default); otherwise from the active versions, reviewed or not. Reporting
-    completeness counts every active upload either way (filing is filing) and carries its review state.
+    The store hands back integer codes (units, metrics, items and months as the plan numbers them),
+    so no string of the 250k monthly rows reaches pandas; the tasks come from the store's table of
+    latest statuses (26k rows at city scale instead of a window over a million); of the uploads only
+    what reporting completeness uses. approved_only: figures and task statuses from each unit-month's
+    latest approved version (what leaders see by default); otherwise from the active versions,
+    reviewed or not. A unit's register figures replace its typed totals. Reporting completeness
+    counts every active upload either way (filing is filing) and carries its review state. The result
+    equals `compute_status` over the plain frames, followed by `attach_reviews`.
     """
     c = _compile(plan)
     with store.snapshot() as reader:
