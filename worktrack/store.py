@@ -621,8 +621,12 @@ class _Outcome:
     result: Any
     audits: list[_Audit] = field(default_factory=list)
     uploads: dict[int, tuple[str, int]] = field(default_factory=dict)  # upload_id -> (sha256, row count)
-    # (unit, month) whose active upload changed: `_write` brings task_latest up to date for them.
+    # (unit, month) whose active or approved upload may have changed: `_write` brings task_latest up
+    # to date for them.
     unit_months: set[tuple[str, str]] = field(default_factory=set)
+    # Which of task_latest's bases those changes can move: a submit only the active one (a new
+    # version waits for review; the approved one before it stays), a review only the approved one.
+    task_bases: tuple[str, ...] = ("active", "approved")
 
 
 # ---------------------------------------------------------------------------
@@ -1278,7 +1282,7 @@ class Store:
                     con.execute("ROLLBACK")
                     return outcome.result
                 if outcome.unit_months:
-                    _refresh_task_latest(con, outcome.unit_months)
+                    _refresh_task_latest(con, outcome.unit_months, outcome.task_bases)
                 at = now_china()
                 next_id = con.execute("SELECT coalesce(max(audit_id), 0) + 1 FROM audit_log").fetchall()[0][0]
                 for offset, audit in enumerate(outcome.audits):
@@ -1392,7 +1396,7 @@ class Store:
                     audits += outcome.audits
                     written.update(outcome.uploads)
                     unit_months |= outcome.unit_months
-            return _Outcome(None, audits, written, unit_months)
+            return _Outcome(None, audits, written, unit_months, task_bases=("active",))
 
         if any(u.verdict is None for u in uploads):
             self._write(SYSTEM_ACTOR, "upload.accept", write)
@@ -1507,7 +1511,8 @@ class Store:
                                              "reason": reason}))
                 results.append(ReviewResult(upload_id, unit, month, version, previous, decision, reason))
             # a review changes which version approved-only readings take
-            return _Outcome(results, audits, unit_months={(r.reporting_unit, r.month) for r in results})
+            return _Outcome(results, audits, unit_months={(r.reporting_unit, r.month) for r in results},
+                            task_bases=("approved",))
 
         if not upload_ids:
             return []
@@ -1987,7 +1992,8 @@ class _Upload:
         return _Outcome(SubmitResult(
             "accepted", True, f"已接收：{unit} {month_label(month)}第 {version} 版，共 {len(report.rows)} 行{replaced}。",
             upload_id=upload_id, version=version, superseded_upload_id=previous[0] if previous else None,
-            changes=changes, **self.base), audits, {upload_id: (self.sha, len(report.rows))}, {(unit, month)})
+            changes=changes, **self.base), audits, {upload_id: (self.sha, len(report.rows))}, {(unit, month)},
+            task_bases=("active",))
 
 
 # ---------------------------------------------------------------------------
@@ -2196,7 +2202,8 @@ def _chosen_upload(con: duckdb.DuckDBPyConnection, basis: str, unit: str, month:
     return row[0] if row else None
 
 
-def _refresh_task_latest(con: duckdb.DuckDBPyConnection, unit_months: set[tuple[str, str]]) -> None:
+def _refresh_task_latest(con: duckdb.DuckDBPyConnection, unit_months: set[tuple[str, str]],
+                         bases: tuple[str, ...] = ("active", "approved")) -> None:
     """Bring task_latest up to date, for both bases, for unit-months whose active or approved upload
     may just have changed (a submit, a rollback, a review).
 
@@ -2206,7 +2213,8 @@ def _refresh_task_latest(con: duckdb.DuckDBPyConnection, unit_months: set[tuple[
     A basis whose upload for the unit-month did not change is left alone.
     """
     for unit, month in sorted(unit_months):
-        for basis, versions in TASK_BASES.items():
+        for basis in bases:
+            versions = TASK_BASES[basis]
             chosen = _chosen_upload(con, basis, unit, month)
             held = {r[0] for r in con.execute("SELECT DISTINCT upload_id FROM task_latest WHERE basis = ? AND "
                                               "reporting_unit = ? AND month = ?", [basis, unit, month]).fetchall()}
