@@ -25,20 +25,24 @@ Times (`received_at`, `at`, `locked_at`) are stored as naive TIMESTAMPs holding 
 Time (UTC+8) wall-clock time, which is what users see. Timezone-aware datetimes passed in are
 converted to UTC+8; naive ones are taken to be UTC+8 already.
 
-Uploaded files are kept as they came, content-addressed, in raw/<sha256> beside the database file
-(0600 files, a 0700 directory): written and fsynced before the transaction that references them
-commits, never overwritten, never deleted (nothing collects them without an explicit command).
-They used to be a BLOB column of uploads, which made every checkpoint rewrite that column's tail.
+Uploaded monthly reports are kept as they came, content-addressed, in raw/<sha256> beside the
+database file (0600 files, a 0700 directory): written and fsynced before the transaction that
+references them commits, never overwritten, never deleted (nothing collects them without an
+explicit command). They used to be a BLOB column of uploads (until schema version 6), which made
+every checkpoint rewrite that column's tail. Register files keep no raw bytes (full ID numbers).
 
 Backups hold one Parquet file per source table, every distinct uploaded file once under
 raw/<sha256>, and manifest.json with the sha256 of every file, row counts and the schema version.
-metric_totals and task_latest are derived from facts and rebuilt on restore; a restore puts the
-backup's raw files beside the restored database.
+metric_totals, task_latest, name_codes and metric_codes are derived and rebuilt on restore; a
+restore puts the backup's raw files beside the restored database.
 
-task_latest holds each unit and item's latest task status (the row of its latest month with an
-active report). The write path keeps it current for the unit-months a write changes (submit,
-supersede, rollback), so the status read is a scan of one row per task instead of a window over
-every status row ever reported.
+task_latest holds each unit and item's latest task status (the row of its latest month), once
+among the active versions and once among the approved ones (what approved-only readings take).
+The write path keeps it current for the unit-months a write changes (submit and supersede: the
+active rows; review: the approved rows; rollback: both), so the status read is a scan of one row
+per task instead of a window over every status row ever reported. metric_codes holds
+metric_totals with units, metrics and months as integers (name_codes gives each name its code
+once), so the status never maps strings on its hot path.
 A backup made with a signing key also holds manifest.json.sig, an HMAC-SHA256 of the manifest:
 hashes alone only catch accidents, since whoever rewrites a file can rewrite the manifest too.
 
@@ -250,7 +254,7 @@ def raw_dir(db_path: str | os.PathLike) -> Path:
 
 
 def _move_raw_out(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
-    """Migration 4: write every distinct uploaded file from the uploads.raw column to raw/<sha256>."""
+    """Migration 6: write every distinct uploaded file from the uploads.raw column to raw/<sha256>."""
     columns = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE "
                                          "table_catalog = current_database() AND table_name = 'uploads'").fetchall()}
     if "raw" not in columns:
