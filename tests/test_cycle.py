@@ -11,6 +11,7 @@ import json
 import pandas as pd
 import pytest
 
+import worktrack.store as store_module
 from worktrack import cycle
 from worktrack.progress import status_from_store
 from worktrack.store import Store, StoreRefused
@@ -19,8 +20,8 @@ OFFICE = "街道民政办"
 HTL, XJC, TJ = "黄土岭社区", "夏家冲社区", "天剑社区"
 
 
-def submit(store, plan, unit, month, values=None, received=None, by="clerk"):
-    """A monthly report CSV through the real intake and store paths; returns the SubmitResult."""
+def report_for(plan, unit, month, values=None):
+    """A monthly report CSV read by the real intake: (IntakeReport, raw bytes)."""
     from worktrack.intake import read_report
 
     lines = ["上报单位,月份,编号,本月数值,分类,备注"]
@@ -30,6 +31,12 @@ def submit(store, plan, unit, month, values=None, received=None, by="clerk"):
     raw = ("\n".join(lines) + "\n").encode("utf-8")
     report = read_report(raw, f"{unit}-{month}.csv", plan)
     assert report.ok, report.flat()
+    return report, raw
+
+
+def submit(store, plan, unit, month, values=None, received=None, by="clerk"):
+    """A monthly report CSV through the real intake and store paths; returns the SubmitResult."""
+    report, raw = report_for(plan, unit, month, values)
     result = store.submit(report, raw, submitted_by=by, received_at=received, confirm=True)
     assert result.accepted, result.message
     return result
@@ -133,14 +140,10 @@ def test_every_review_action_is_audited_and_a_batch_is_all_or_nothing(plan, stor
     assert json.loads(log["detail"].iloc[0])["reason"] == "请核对"
 
 
-def test_uploads_that_predate_review_count_as_approved(plan, db_path, monkeypatch):
-    import worktrack.store as store_module
+def test_uploads_that_predate_review_count_as_approved(plan, db_path):
+    from conftest import write_legacy_database
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:2])
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
-    old = Store(db_path)
-    submit(old, plan, HTL, "2023-04", {"retrofit_households": 2})
-    monkeypatch.undo()
+    write_legacy_database(db_path, 2, [report_for(plan, HTL, "2023-04", {"retrofit_households": 2})])
     upgraded = Store(db_path)
     assert upgraded.schema_version() == store_module.SCHEMA_VERSION >= 3
     assert upgraded.reviewed_uploads()["review_state"].tolist() == ["approved"]
