@@ -686,7 +686,7 @@ def test_status_from_store_uses_active_versions_only(plan, filled_store):
 def status_on_frames(plan, store, as_of, unit=None, today=None, approved_only=False):
     """The status as it was read before the integer-code path: string frames (every status row of the
     versions asked for, registers counted in pandas) through compute_status, then the review states."""
-    from worktrack.progress import attach_reviews
+    from worktrack.progress import attach_reviews, awaiting_approval
     from worktrack.registers.counts import counted_monthly_values
 
     with store.snapshot() as reader:
@@ -694,7 +694,8 @@ def status_on_frames(plan, store, as_of, unit=None, today=None, approved_only=Fa
         tasks = reader.task_statuses(as_of, approved_only=approved_only)  # every row: no task_latest
         uploads = reader.active_receipts(as_of)
         reviews = reader.reviewed_uploads(through=as_of, active_only=True)
-    report = compute_status(plan, monthly, tasks, uploads, as_of, unit=unit, today=today)
+        waiting = awaiting_approval(reader.reviewed_uploads(through=as_of), as_of) if approved_only else ()
+    report = compute_status(plan, monthly, tasks, uploads, as_of, unit=unit, today=today, review_pending=waiting)
     return attach_reviews(report, reviews[["reporting_unit", "month", "review_state"]], approved_only)
 
 
