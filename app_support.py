@@ -219,10 +219,12 @@ def _status(db: StoreKey, version: int, plan_mtime: float, as_of: str, unit: str
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _default_month(db: StoreKey, version: int, plan_mtime: float, today_: dt.date) -> str:
-    from worktrack.progress import default_as_of
+def _default_month(db: StoreKey, version: int, plan_mtime: float, today_: dt.date, approved_only: bool = False) -> str:
+    from worktrack.progress import approved_receipts, default_as_of
 
-    return default_as_of(get_plan(), _cached_store(db).active_receipts(), today_)
+    store = _cached_store(db)
+    approved = approved_receipts(store.reviewed_uploads()) if approved_only else None
+    return default_as_of(get_plan(), store.active_receipts(), today_, approved=approved)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -259,6 +261,39 @@ def slide_deck(as_of: str, unit: str | None, language: str):
 
     return _guarded(_slide_deck, _store_key(), data_version(), os.path.getmtime(plan_file()), as_of, unit,
                     language, today(), approved_only())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _frozen_meeting(db: StoreKey, version: int, plan_mtime: float, month: str, unit: str | None, language: str):
+    """A closed month's status, pack facts, slides and date, exactly as frozen at the close; or None."""
+    from worktrack import export
+    from worktrack.cycle import frozen_pack
+
+    frozen = frozen_pack(get_plan(), _cached_store(db), month, unit=unit)
+    if frozen is None:
+        return None
+    slides = export.slide_deck(get_plan(), frozen.report, lang=language, generated=frozen.generated)
+    return frozen.report, frozen.facts, slides, frozen.generated
+
+
+def frozen_meeting(month: str, unit: str | None, language: str):
+    """(report, facts, slides, date) of a closed month's meeting as frozen at its close, or None for an
+    open month or when the figures include unreviewed reports (the 含待审核 switch is on)."""
+    if not approved_only():
+        return None
+    return _guarded(_frozen_meeting, _store_key(), data_version(), os.path.getmtime(plan_file()), month, unit,
+                    language)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _awaiting_review(db: StoreKey, version: int) -> dict[str, int]:
+    """{month: units whose report of that month has no approved version yet}, oldest month first."""
+    from worktrack.progress import awaiting_approval
+
+    reviews = _cached_store(db).reviewed_uploads()
+    months = sorted(set(reviews.loc[reviews["state"] == "active", "month"].astype(str)))
+    counts = {m: len(awaiting_approval(reviews, m)) for m in months}
+    return {m: n for m, n in counts.items() if n}
 
 
 INCLUDE_PENDING = "include_pending"
@@ -727,7 +762,8 @@ def sidebar(user: User | None = None) -> None:
     months = [m for m in plan.months if latest is None or m <= max(latest, plan.start_month)]
     if st.session_state.get("as_of") not in months:
         # the latest month whose reports are all in or due: one unit filing early moves nobody
-        default = _guarded(_default_month, _store_key(), data_version(), os.path.getmtime(plan_file()), today())
+        default = _guarded(_default_month, _store_key(), data_version(), os.path.getmtime(plan_file()), today(),
+                           approved_only())
         st.session_state["as_of"] = default if default in months else months[-1]
     from worktrack.views import month_label, reporting_badge
 
@@ -746,6 +782,11 @@ def sidebar(user: User | None = None) -> None:
 
     st.sidebar.toggle(t("cycle.include_pending"), key=INCLUDE_PENDING, help=t("cycle.include_pending_help"))
     st.sidebar.caption(figures_banner(status(st.session_state["as_of"]), current))
+    if approved_only():
+        # a later month whose reports wait for review: say why it is not the figures shown
+        for month, n in _guarded(_awaiting_review, _store_key(), data_version()).items():
+            if month > st.session_state["as_of"]:
+                st.sidebar.caption(t("cycle.later_awaiting", month=month_label(month, current), n=n))
     if demo_mode():
         st.warning(t("app.demo_banner"), icon=":material/science:")
 

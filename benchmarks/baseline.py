@@ -1,4 +1,14 @@
-"""The plain pandas baseline: the same status, computed straight from the report files.
+"""Baselines: the same status computed without worktrack, three ways.
+
+- `read_reports` + `compute` (what an analyst does): pandas from the report CSV files.
+- `read_parquet` + `compute` (fair): pandas from one Parquet file of the active facts, typed.
+- `duckdb_status` (fair): DuckDB SQL over the same Parquet file.
+
+The Parquet file (`write_parquet`) holds the facts of the active uploads, as the store holds them
+(unit, month, item, category, value, status), and a second one the active uploads' unit, month,
+version and time received (what the CSV baseline takes from files.csv). Writing them is not timed.
+
+The pandas-from-CSV baseline:
 
 What a capable analyst would write without worktrack: read the list of received files, keep the
 latest version of each unit-month, read those CSV files with `pandas.read_csv`, concatenate them,
@@ -91,6 +101,9 @@ def compute(plan: Plan, active: pd.DataFrame, rows: pd.DataFrame, as_of: str) ->
          at_least(targets["actual"], targets["expected"]),
          at_least(targets["actual"], AT_RISK_SHARE * targets["expected"])],
         ["done", "overdue", "not_started", "on_track", "at_risk"], "behind")
+    # every-month targets are judged month by month, never done: this month met or not
+    targets["status"] = np.where(monthly, np.where(at_least(targets["actual"], targets["target"]), "on_track",
+                                                   "behind"), targets["status"])
 
     # every-month targets: each due month from the start through min(as_of, deadline)
     due = targets.loc[monthly, ["target_id", "reporting_unit", "metric", "target", "deadline_index"]]
@@ -103,10 +116,13 @@ def compute(plan: Plan, active: pd.DataFrame, rows: pd.DataFrame, as_of: str) ->
     targets["months_missed"] = targets["target_id"].map(missed)
     targets["reporting_unit"] = targets["reporting_unit"].replace("*street*", None)
 
-    # tasks: the latest status word of each unit and item
-    task_rows = rows[~is_metric & rows["value"].notna() & (rows["value"].str.strip() != "")]
-    tasks = (task_rows.sort_values("month").drop_duplicates(["reporting_unit", "item"], keep="last")
-             [["reporting_unit", "item", "month", "value"]].rename(columns={"value": "status"}))
+    # tasks: the latest status word of each unit and item (typed facts carry it in `status`)
+    words = rows["status"] if "status" in rows.columns else rows["value"]
+    candidates = rows[~is_metric & words.notna()]
+    said = words[candidates.index]
+    task_rows = candidates.assign(word=said)[said.str.strip() != ""]
+    tasks = (task_rows.sort_values("month", kind="stable").drop_duplicates(["reporting_unit", "item"], keep="last")
+             [["reporting_unit", "item", "month", "word"]].rename(columns={"word": "status"}))
 
     # reporting completeness: every reporting unit x every month, received and on time
     reporters = [u.name for u in plan.units if plan.template_rows(u.name)]
@@ -120,6 +136,106 @@ def compute(plan: Plan, active: pd.DataFrame, rows: pd.DataFrame, as_of: str) ->
     reporting["on_time"] = on_time.mask(~reporting["received"])
     columns = ["target_id", "metric", "reporting_unit", "actual", "target", "expected", "gap", "status", "months_missed"]
     return {"targets": targets[columns], "tasks": tasks, "reporting": reporting}
+
+
+def write_parquet(store, as_of: str, directory: Path) -> tuple[Path, Path]:
+    """The active facts and the active uploads through as_of, one Parquet file each (not timed)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    facts, uploads = directory / "facts.parquet", directory / "uploads.parquet"
+    with store.snapshot() as reader:
+        con = reader._con
+        con.execute("COPY (SELECT f.reporting_unit, f.month, f.item, f.category, f.value, f.status FROM facts f "
+                    "JOIN uploads u USING (upload_id) WHERE u.state = 'active' AND f.month <= ? "
+                    "ORDER BY f.upload_id, f.source_row) TO '" + str(facts) + "' (FORMAT parquet)", [as_of])
+        con.execute("COPY (SELECT reporting_unit, month, version, received_at FROM uploads WHERE state = 'active' "
+                    "AND month <= ?) TO '" + str(uploads) + "' (FORMAT parquet)", [as_of])
+    return facts, uploads
+
+
+def read_parquet(facts: Path, uploads: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(active uploads, active facts) from the Parquet files, as `compute` takes them."""
+    return pd.read_parquet(uploads), pd.read_parquet(facts)
+
+
+def duckdb_status(plan: Plan, facts: Path, uploads: Path, as_of: str) -> dict[str, pd.DataFrame]:
+    """The baseline's status in DuckDB SQL over the Parquet files (a fresh in-memory connection)."""
+    import duckdb
+
+    start = plan.start_month
+    months = month_range(start, as_of)
+    a = len(months) - 1
+    con = duckdb.connect()
+    try:
+        con.register("plan_targets", pd.DataFrame({
+            "target_id": [t.id for t in plan.targets],
+            "metric": [t.metric for t in plan.targets],
+            "unit": [t.reporting_unit or "*street*" for t in plan.targets],
+            "target": [float(t.value) for t in plan.targets],
+            "monthly": [t.period == "month" for t in plan.targets],
+            "at_deadline": [t.pace == "at_deadline" for t in plan.targets],
+            "deadline_index": [len(month_range(start, f"{t.deadline.year:04d}-{t.deadline.month:02d}")) - 1
+                               for t in plan.targets],
+        }))
+        con.register("plan_months", pd.DataFrame({"month": months, "idx": range(len(months))}))
+        reporters = [u.name for u in plan.units if plan.template_rows(u.name)]
+        con.register("reporters", pd.DataFrame({"reporting_unit": reporters}))
+        con.register("metric_ids", pd.DataFrame({"item": list(plan.metrics)}))
+        f, up = "'" + str(facts) + "'", "'" + str(uploads) + "'"
+        con.execute(f"""
+            CREATE TEMP TABLE figures AS
+            SELECT coalesce(reporting_unit, '*street*') AS unit, item, month, sum(coalesce(value, 0)) AS value
+            FROM read_parquet({f}) SEMI JOIN metric_ids USING (item) WHERE month <= ?
+            GROUP BY GROUPING SETS ((reporting_unit, item, month), (item, month))""", [as_of])
+        targets = con.execute(f"""
+            WITH t AS (
+                SELECT p.*, least(p.deadline_index, {a}) AS eval_index,
+                       c.cumulative, c.cumulative IS NOT NULL AS any_reported, m.value AS month_figure
+                FROM plan_targets p
+                LEFT JOIN (SELECT unit, item, sum(value) AS cumulative FROM figures GROUP BY ALL) c
+                       ON c.unit = p.unit AND c.item = p.metric
+                LEFT JOIN plan_months em ON em.idx = least(p.deadline_index, {a})
+                LEFT JOIN figures m ON m.unit = p.unit AND m.item = p.metric AND m.month = em.month
+            ), v AS (
+                SELECT *, CASE WHEN monthly THEN coalesce(month_figure, 0) ELSE coalesce(cumulative, 0) END AS actual,
+                       CASE WHEN monthly THEN month_figure IS NOT NULL ELSE any_reported END AS reported,
+                       CASE WHEN monthly THEN target
+                            WHEN at_deadline THEN CASE WHEN least({a} + 1, deadline_index + 1) >= deadline_index + 1
+                                                       THEN target ELSE 0 END
+                            ELSE target * least({a} + 1, deadline_index + 1) / (deadline_index + 1) END AS expected
+                FROM t
+            ), missed AS (
+                SELECT p.target_id, count(*) FILTER (WHERE coalesce(fm.value, 0)
+                           < p.target - 1e-9 * greatest(1, abs(p.target))) AS months_missed
+                FROM plan_targets p JOIN plan_months pm ON pm.idx <= p.deadline_index
+                LEFT JOIN figures fm ON fm.unit = p.unit AND fm.item = p.metric AND fm.month = pm.month
+                WHERE p.monthly GROUP BY p.target_id
+            )
+            SELECT v.target_id, v.metric, CASE WHEN v.unit = '*street*' THEN NULL ELSE v.unit END AS reporting_unit,
+                   v.actual, v.target, v.expected, v.expected - v.actual AS gap,
+                   CASE WHEN v.monthly THEN CASE WHEN v.actual >= v.target - 1e-9 * greatest(1, abs(v.target))
+                                                 THEN 'on_track' ELSE 'behind' END
+                        WHEN v.actual >= v.target - 1e-9 * greatest(1, abs(v.target)) THEN 'done'
+                        WHEN {a} > v.deadline_index THEN 'overdue'
+                        WHEN NOT v.reported AND v.actual = 0 AND v.expected = 0 THEN 'not_started'
+                        WHEN v.actual >= v.expected - 1e-9 * greatest(1, abs(v.expected)) THEN 'on_track'
+                        WHEN v.actual >= 0.8 * v.expected - 1e-9 * greatest(1, abs(0.8 * v.expected)) THEN 'at_risk'
+                        ELSE 'behind' END AS status,
+                   missed.months_missed
+            FROM v LEFT JOIN missed USING (target_id)""").df()
+        tasks = con.execute(f"""
+            SELECT reporting_unit, item, month, status FROM read_parquet({f})
+            WHERE status IS NOT NULL AND trim(status) <> '' AND month <= ?
+            QUALIFY row_number() OVER (PARTITION BY reporting_unit, item ORDER BY month DESC) = 1""", [as_of]).df()
+        con.register("due_days", pd.DataFrame({"month": months,
+                                               "due": [_due(m, plan.report_due_day) for m in months]}))
+        reporting = con.execute(f"""
+            SELECT r.reporting_unit, m.month, u.version, u.received_at, u.version IS NOT NULL AS received,
+                   CASE WHEN u.version IS NULL THEN NULL ELSE u.received_at < d.due END AS on_time
+            FROM reporters r CROSS JOIN plan_months m JOIN due_days d USING (month)
+            LEFT JOIN read_parquet({up}) u ON u.reporting_unit = r.reporting_unit AND u.month = m.month""").df()
+    finally:
+        con.close()
+    return {"targets": targets, "tasks": tasks, "reporting": reporting}
 
 
 def _due(month: str, day: int) -> dt.datetime:

@@ -107,9 +107,13 @@ def time_pages(db: Path, plan: Path, *, runs: int, warmup: int, pages: list[str]
 def _time_page(AppTest, page: str, admin, timing: PageTiming, runs: int, warmup: int) -> None:  # noqa: N803
     import streamlit as st
 
+    from worktrack.auth import UserStore
+
     at = AppTest.from_file(str(ENTRY), default_timeout=900)
     at.session_state["auth_user"] = admin
     at.session_state["auth_method"] = "password"
+    # a completed sign-in holds a server-side session too (as the login form opens one)
+    at.session_state["auth_session"] = UserStore().start_session(admin)
     at.run()
     try:
         at.switch_page(page)

@@ -8,8 +8,10 @@ Everyone signed in may follow the slides; building the pack is for leaders and a
 import streamlit as st
 
 from app_support import (
+    approved_only,
     as_of,
     current_user,
+    frozen_meeting,
     get_plan,
     get_store,
     lang,
@@ -21,7 +23,7 @@ from app_support import (
 )
 from worktrack import export
 from worktrack.auth import can_export
-from worktrack.views import as_of_caption
+from worktrack.views import as_of_caption, date_label, month_label
 
 EXPORTS = "meeting_exports"
 STAGE_HEIGHT = 640  # the stage letterboxes a 16:9 slide into whatever width the page has
@@ -41,10 +43,15 @@ language = lang()
 presenter = st.query_params.get("view") == "presenter"
 
 with st.spinner():
-    report = status(month, unit)
-    slides = slide_deck(month, unit, language)
+    # a closed month is presented, and its pack built, from what was frozen when it was closed
+    frozen = frozen_meeting(month, unit, language)
+    if frozen is not None:
+        report, facts, slides, generated = frozen
+    else:
+        report, slides, generated = status(month, unit), slide_deck(month, unit, language), today()
+        facts = None
 deck_id = f"{plan.id}:{month}:{unit or '*'}:{language}"  # the slide a browser was on survives a reload
-stage = export.stage_html(plan, report, slides, lang=language, deck_id=deck_id, generated=today(),
+stage = export.stage_html(plan, report, slides, lang=language, deck_id=deck_id, generated=generated,
                           view="presenter" if presenter else "stage")
 
 if presenter:
@@ -53,6 +60,9 @@ if presenter:
     st.stop()
 
 st.caption(as_of_caption(report, language) + " · " + t("meeting.count", n=len(slides)))
+if frozen is not None:
+    st.info(t("meeting.frozen", month=month_label(month, language), date=date_label(generated, language)),
+            icon=":material/lock:")
 st.iframe(stage, height=STAGE_HEIGHT)
 st.caption(t("meeting.stage_help"))
 
@@ -69,11 +79,17 @@ if not can_export(current_user()):
     st.stop()
 st.caption(t("meeting.export_caption"))
 pdf_problem = export.pdf_problem(language)
+def pack_facts():
+    """The pack's fact rows: frozen at the close, or the figures on screen (approved only unless 含待审核)."""
+    from worktrack.cycle import pack_facts as ordered
+
+    return facts if facts is not None else ordered(get_store().facts(through=month, approved_only=approved_only()))
+
+
 builders = {
-    "pptx": lambda: export.pptx_bytes(plan, report, lang=language, slides=slides, generated=today()),
-    "xlsx": lambda: export.xlsx_bytes(plan, report, get_store().facts(through=month), lang=language,
-                                      generated=today()),
-    "pdf": lambda: export.pdf_bytes(plan, report, lang=language, slides=slides, generated=today()),
+    "pptx": lambda: export.pptx_bytes(plan, report, lang=language, slides=slides, generated=generated),
+    "xlsx": lambda: export.xlsx_bytes(plan, report, pack_facts(), lang=language, generated=generated),
+    "pdf": lambda: export.pdf_bytes(plan, report, lang=language, slides=slides, generated=generated),
 }
 built = st.session_state.setdefault(EXPORTS, {})
 version = (language, export.report_fingerprint(report))  # new data (an upload, another month) needs a new file
@@ -86,7 +102,12 @@ for column, fmt in zip(st.columns(len(builders)), builders, strict=True):
                      disabled=unavailable, width="stretch"):
             with st.spinner(t("meeting.building", fmt=fmt.upper())):
                 try:
-                    built[fmt] = (version, builders[fmt]())
+                    data = builders[fmt]()
+                    if fmt in ("pptx", "xlsx"):  # the same bytes as `export` on the command line
+                        from worktrack.stable_zip import stable_zip
+
+                        data = stable_zip(data, generated)
+                    built[fmt] = (version, data)
                 except export.ExportUnavailable as exc:
                     st.error(str(exc), icon=":material/error:")
         if fmt in built and built[fmt][0] == version:

@@ -1,5 +1,7 @@
 """目标: the plan tree with every item's status, units, deadline and source text; per-target trajectories."""
 
+from functools import cache
+
 import pandas as pd
 import streamlit as st
 
@@ -31,6 +33,7 @@ from worktrack.views import (
     metric_name,
     month_label,
     month_state_label,
+    month_state_text,
     note_lines,
     partial_banner,
     reconciliation_lines,
@@ -40,6 +43,7 @@ from worktrack.views import (
     target_history,
     unit_label,
 )
+from worktrack.views.cycle import pending_marker
 
 plan = get_plan()
 month = as_of()
@@ -72,6 +76,22 @@ banner = partial_banner(report, current_lang)
 if banner:
     st.warning(banner, icon=":material/hourglass_top:")
 
+# Past this many reporting units, each item's per-unit status table and trend charts are drawn only
+# when asked for (a switch in the item): at city scale they were most of every rerun, and nobody
+# reads a thousand rows in each of thirty items at once.
+DETAIL_UNITS = 50
+many_units = len(plan.units) > DETAIL_UNITS
+
+
+def details_wanted(node_id: str) -> bool:
+    """True when an item's per-unit details are drawn: always for a small plan, else on request."""
+    if not many_units:
+        return True
+    wanted = st.toggle(t("perf.show_details", units=len(plan.units)), key=f"plan_details_{node_id}")
+    if not wanted:
+        st.caption(t("perf.details_hidden"))
+    return wanted
+
 
 def show_targets(node_id: str) -> None:
     for metric_id in metrics_by_node.get(node_id, []):
@@ -85,10 +105,12 @@ def show_targets(node_id: str) -> None:
             label = ""
             if len(row) and target.period == "month":
                 r = row.iloc[0]
-                label = (f"{month_state_label(r['month_state'], current_lang)} · "
+                label = (f"{month_state_text(report, r['month_state'], current_lang)} · "
                          + t("card.months_met", met=int(r["months_met"]), due=int(r["months_due"])))
             elif len(row):
                 label = status_label(row["status"].iloc[0], current_lang)
+            if len(row) and bool(row.get("includes_pending", pd.Series([False])).iloc[0]):
+                label += bracket(pending_marker(current_lang), current_lang)  # 含待审核
             who = unit_label(target.reporting_unit, current_lang)
             st.markdown(f"**{metric_name(plan, metric.id, current_lang, short=False)} · {who}** — {label}")
             traj = trajectory(plan, monthly, target.id, month)
@@ -138,11 +160,14 @@ def show_item(item_id: str) -> bool:
                     icon=":material/redo:")
         st.markdown(f"**{t('plan_page.source_text')}**")
         st.text(item.text)
-        if item.status_tracked:
+        has_details = item.status_tracked or bool(metrics_by_node.get(item_id))
+        wanted = not has_details or details_wanted(item_id)
+        if item.status_tracked and wanted:
             st.markdown(f"**{t('plan_page.unit_statuses')}**")
             st.dataframe(item_unit_statuses(with_visible_notes(signed_in_user(), report), item_id, current_lang),
                          hide_index=True, width="stretch")
-        show_targets(item_id)
+        if wanted or unit is not None:  # one unit's targets are a few charts
+            show_targets(item_id)
     return True
 
 
@@ -158,7 +183,8 @@ for section in plan.sections:
             st.text(group.text)
             if metrics_by_node.get(group.id):
                 with st.expander(t("plan_page.group_targets")):
-                    show_targets(group.id)
+                    if unit is not None or details_wanted(group.id):
+                        show_targets(group.id)
         for item_id in group.item_ids:
             shown += show_item(item_id)
 if not shown:
@@ -167,26 +193,29 @@ if not shown:
 st.header(t("plan_page.targets"))
 every_month = t("plan_page.every_month")
 state = report.targets.set_index("target_id")
-rows = []
-for target in plan.targets:
-    metric = plan.metrics[target.metric]
-    if target.id not in state.index:
-        status_text = ""
-    elif target.period == "month":
-        status_text = month_state_label(state.loc[target.id, "month_state"], current_lang)
-    else:
-        status_text = status_label(state.loc[target.id, "status"], current_lang)
-    rows.append({
-        t("plan_page.column_metric"): metric_name(plan, metric.id, current_lang, short=False),
-        t("plan_page.column_unit"): unit_label(target.reporting_unit, current_lang),
-        t("plan_page.column_target"): format_amount(target.value, metric.measure, current_lang, metric=metric),
-        t("plan_page.column_period"): every_month if target.period == "month" else t(
-            "plan_page.by_deadline", date=date_label(target.deadline, current_lang)),
-        t("plan_page.column_status"): status_text,
-        t("plan_page.column_history"): target_history(target, metric, current_lang),
-        t("plan_page.source_quote"): target.source_quote,
-    })
-table = pd.DataFrame(rows)
+status_of = dict(zip(state.index, state["status"], strict=True))
+month_state_of = dict(zip(state.index, state["month_state"], strict=True))
+# a city plan has thousands of targets over a few metrics, units, values and deadlines: each
+# label is worked out once per distinct value
+metric_label = cache(lambda metric_id: metric_name(plan, metric_id, current_lang, short=False))
+who_label = cache(lambda name: unit_label(name, current_lang))
+amount_label = cache(lambda value, metric_id: format_amount(value, plan.metrics[metric_id].measure, current_lang,
+                                                            metric=plan.metrics[metric_id]))
+period_label = cache(lambda period, deadline: every_month if period == "month" else t(
+    "plan_page.by_deadline", date=date_label(deadline, current_lang)))
+state_label = cache(lambda period, code: "" if code is None else (
+    month_state_label(code, current_lang) if period == "month" else status_label(code, current_lang)))
+targets = plan.targets
+table = pd.DataFrame({
+    t("plan_page.column_metric"): [metric_label(x.metric) for x in targets],
+    t("plan_page.column_unit"): [who_label(x.reporting_unit) for x in targets],
+    t("plan_page.column_target"): [amount_label(x.value, x.metric) for x in targets],
+    t("plan_page.column_period"): [period_label(x.period, x.deadline) for x in targets],
+    t("plan_page.column_status"): [state_label(x.period, (month_state_of if x.period == "month" else status_of)
+                                               .get(x.id)) for x in targets],
+    t("plan_page.column_history"): [target_history(x, plan.metrics[x.metric], current_lang) for x in targets],
+    t("plan_page.source_quote"): [x.source_quote for x in targets],
+})
 st.dataframe(table, hide_index=True, width="stretch",
              column_config={t("plan_page.column_target"): st.column_config.TextColumn(width="small")})
 st.download_button(t("plan_page.download_targets"), csv_bytes(table),

@@ -25,6 +25,8 @@ SCREENS = [
     ("社区", "社区", "community"),
     ("例会", None, "meeting"),
     ("上报", None, "upload"),
+    ("审核", None, "review"),
+    ("报送", None, "remind"),
     ("管理", None, "admin"),
 ]
 

@@ -81,3 +81,39 @@ def tiny_disk(tmp_path):
 
 def pytest_report_header(config):
     return f"plan: {PLAN_PATH} (WORKTRACK_DB={os.environ.get('WORKTRACK_DB', '-')})"
+
+
+def write_legacy_database(path: Path, version: int, reports: list) -> None:
+    """A database at an older schema `version` (at most 4, when uploaded files were still the uploads.raw
+    column) holding `reports` ((IntakeReport, raw bytes) pairs read by the real intake) as that schema
+    stored them: rows written in the first schema, then each later migration's SQL, as an upgrade did.
+    The current write path cannot write such a database any more; migration and restore tests need one."""
+    import hashlib
+
+    import duckdb
+
+    from worktrack.store import MIGRATIONS
+
+    assert version <= 4
+    con = duckdb.connect(str(path))
+    con.execute(MIGRATIONS[0].sql)
+    con.execute("INSERT INTO schema_version VALUES (1, ?, now())", [MIGRATIONS[0].description])
+    versions: dict[tuple, tuple[int, int]] = {}  # (unit, month) -> (upload_id, version) of the active one
+    for upload_id, (report, raw) in enumerate(reports, start=1):
+        unit, month = report.rows[0].reporting_unit, report.rows[0].month
+        previous = versions.get((unit, month))
+        if previous:
+            con.execute("UPDATE uploads SET state = 'superseded' WHERE upload_id = ?", [previous[0]])
+        number = previous[1] + 1 if previous else 1
+        con.execute("INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), 'clerk', ?, 'active', ?, false, '')",
+                    [upload_id, unit, month, number, report.file, hashlib.sha256(raw).hexdigest(), len(raw), raw,
+                     len(report.rows), previous[0] if previous else None])
+        for r in report.rows:
+            con.execute("INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [upload_id, r.reporting_unit, r.month, r.item, r.category or "",
+                         None if r.value is None else float(r.value), r.status, r.note or "", r.row])
+        versions[(unit, month)] = (upload_id, number)
+    for migration in MIGRATIONS[1:version]:
+        con.execute(migration.sql)
+        con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [migration.version, migration.description])
+    con.close()

@@ -70,7 +70,10 @@ def test_overview_numbers_equal_status_json(demo_env):
     at = run_page()  # the overview is the default page
     assert at.title[0].value == "总览"
     shown = {m.label: m.value for m in at.metric}
-    data = status_json(demo_env, "--as-of", "2023-10")
+    # October is still under review in the demo: approved-only figures open on September, and say why
+    assert at.session_state["as_of"] == "2023-09"
+    assert "2023年10月有 7 份月报待审核，通过后计入。" in [c.value for c in at.sidebar.caption]
+    data = status_json(demo_env, "--as-of", "2023-09")
     street = {t["metric"]: t for t in data["targets"] if t["reporting_unit"] is None}
     assert shown["适老化改造"] == format_amount(street["retrofit_households"]["actual"], "户", compact=True)
     assert shown["基金募集"] == format_amount(street["fund_raised_yuan"]["actual"], "元", compact=True)
@@ -214,6 +217,9 @@ def early_filed(demo_db, tmp_path, monkeypatch, plan):
     shutil.copy(demo_db, path)
     name, data = report_bytes(plan, "天剑社区", "2023-11")
     store = Store(path)
+    # the street office has approved October: leaders' default month is the latest approved one
+    october = store.reviewed_uploads(month="2023-10", active_only=True)
+    store.review_many([int(i) for i in october["upload_id"]], "approved", actor="demo_reviewer")
     report = read_report(data, name, plan, unit="天剑社区", month="2023-11")
     assert store.submit(report, data, submitted_by="tianjian_demo", confirm=True,
                         received_at=dt.datetime(2023, 11, 30, 9, 0)).accepted

@@ -77,6 +77,22 @@ def test_ingest_reports_the_kind_of_every_file_and_the_receipt(tmp_path):
     assert not any(n in result.stdout for n in ID_NUMBERS)
 
 
+def test_ingest_of_monthly_reports_around_a_register_keeps_the_file_order(tmp_path):
+    # monthly reports are stored in batches (Store.submit_many), a register on its own, in file order
+    first, second, other = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    first.write_text("上报单位,月份,编号,本月数值\n天剑社区,2023-06,T1-1,进行中\n", encoding="utf-8")
+    second.write_text("上报单位,月份,编号,本月数值\n涂新社区,2023-06,T1-1,进行中\n", encoding="utf-8")
+    other.write_text("上报单位,月份,编号,本月数值\n天剑社区,2023-06,T1-1,已完成\n", encoding="utf-8")
+    result = cli(tmp_path, "ingest", "--json", str(first), str(FIXTURES / "retrofit_2023-06.csv"), str(second),
+                 str(other))
+    assert result.returncode == 0, result.stdout + result.stderr
+    entries = json.loads(result.stdout)["files"]
+    assert [(e["kind"], e["status"], e["version"]) for e in entries] == [
+        ("monthly_report", "accepted", 1), ("retrofit_register", "accepted", 1),
+        ("monthly_report", "accepted", 1), ("monthly_report", "accepted", 2)]
+    assert entries[3]["superseded_upload_id"] == entries[0]["upload_id"] and entries[1]["counted"] == 2
+
+
 def test_registers_lists_masked_rows_and_duplicates(tmp_path):
     for name in ("retrofit_2023-06.csv", "retrofit_other_unit_2023-07.csv", "help_2023-06.csv"):
         assert cli(tmp_path, "ingest", str(FIXTURES / name)).returncode == 0

@@ -17,6 +17,7 @@ import pytest
 from tests.conftest import PLAN_PATH, ROOT
 from tests.test_store import csv_bytes, hold_database
 from worktrack.cli import main
+from worktrack.store import Store
 
 UNIT = "天剑社区"
 FINDING_KEYS = {"code", "row", "column", "value", "message"}
@@ -131,6 +132,19 @@ def test_ingest_batch_exit_status_is_1_when_any_file_is_refused(run, files):
     assert code == 1
     assert [e["accepted"] for e in data["files"]] == [True, False, True]
     assert len(uploads_json(run)) == 2
+
+
+def test_ingest_of_several_files_is_one_transaction_with_single_file_verdicts(run, files, db_path):
+    # Several files go through Store.submit_many: each gets the verdict a single ingest would give it,
+    # seeing the ones before it (the second May file supersedes the first), and one commit stores all.
+    code, data = ingest_json(run, files["may"], files["may_v2"], files["bad"], files["may"], files["tuxin"])
+    assert code == 1
+    assert [(e["status"], e["version"]) for e in data["files"]] == [
+        ("accepted", 1), ("accepted", 2), ("rejected", None), ("accepted", 3), ("accepted", 1)]
+    assert data["files"][1]["superseded_upload_id"] == 1 and data["files"][1]["changes"]
+    states = {u["upload_id"]: u["state"] for u in uploads_json(run)}
+    assert states == {1: "superseded", 2: "superseded", 3: "active", 4: "active"}
+    assert Store(db_path).audit_log(action="upload.accept")["at"].nunique() == 1  # one write
 
 
 def test_ingest_warnings_need_confirm(run, files):

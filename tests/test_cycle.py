@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+import worktrack.store as store_module
 from worktrack import cycle
 from worktrack.progress import status_from_store
 from worktrack.store import Store, StoreRefused
@@ -20,8 +21,8 @@ OFFICE = "街道民政办"
 HTL, XJC, TJ = "黄土岭社区", "夏家冲社区", "天剑社区"
 
 
-def submit(store, plan, unit, month, values=None, received=None, by="clerk"):
-    """A monthly report CSV through the real intake and store paths; returns the SubmitResult."""
+def report_for(plan, unit, month, values=None):
+    """A monthly report CSV read by the real intake: (IntakeReport, raw bytes)."""
     from worktrack.intake import read_report
 
     lines = ["上报单位,月份,编号,本月数值,分类,备注"]
@@ -31,6 +32,12 @@ def submit(store, plan, unit, month, values=None, received=None, by="clerk"):
     raw = ("\n".join(lines) + "\n").encode("utf-8")
     report = read_report(raw, f"{unit}-{month}.csv", plan)
     assert report.ok, report.flat()
+    return report, raw
+
+
+def submit(store, plan, unit, month, values=None, received=None, by="clerk"):
+    """A monthly report CSV through the real intake and store paths; returns the SubmitResult."""
+    report, raw = report_for(plan, unit, month, values)
     result = store.submit(report, raw, submitted_by=by, received_at=received, confirm=True)
     assert result.accepted, result.message
     return result
@@ -134,20 +141,10 @@ def test_every_review_action_is_audited_and_a_batch_is_all_or_nothing(plan, stor
     assert json.loads(log["detail"].iloc[0])["reason"] == "请核对"
 
 
-def test_uploads_that_predate_review_count_as_approved(plan, db_path, monkeypatch):
-    import worktrack.store as store_module
+def test_uploads_that_predate_review_count_as_approved(plan, db_path):
+    from conftest import write_legacy_database
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:2])
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
-    old = Store(db_path)
-    # filed as the program of schema 2 filed it (today's write path fills columns added since)
-    con = duckdb.connect(str(old.path))
-    con.execute("INSERT INTO uploads VALUES (1, ?, '2023-04', 1, 'a.csv', 'abc', 3, 'abc'::BLOB, now(), 't', 1, "
-                "'active', NULL, false, '')", [HTL])
-    con.execute("INSERT INTO facts VALUES (1, ?, '2023-04', 'retrofit_households', '', 2, NULL, '', 2)", [HTL])
-    con.execute("INSERT INTO metric_totals VALUES (1, ?, '2023-04', 'retrofit_households', 2)", [HTL])
-    con.close()
-    monkeypatch.undo()
+    write_legacy_database(db_path, 2, [report_for(plan, HTL, "2023-04", {"retrofit_households": 2})])
     upgraded = Store(db_path)
     assert upgraded.schema_version() == store_module.SCHEMA_VERSION >= 3
     assert upgraded.reviewed_uploads()["review_state"].tolist() == ["approved"]
@@ -299,3 +296,76 @@ def test_a_closed_month_keeps_its_frozen_figures_whatever_happens_later(plan, st
     assert frozen.report.as_dict() == before.as_dict()
     assert frozen.facts.equals(cycle.frozen_pack(plan, store, "2023-05").facts)
     assert cycle.frozen_pack(plan, store, "2023-04") is None  # never closed
+
+
+# ---------------------------------------------------------------------------
+# A month under review, seen with approved-only figures
+
+
+def _file_two_months(plan, store, approve_may=()):
+    """Every community files April and May (two governance reports each); April is approved, May is
+    approved only for the units named. Returns the May uploads by unit."""
+    communities = [u.name for u in plan.units if u.name != OFFICE]
+    may = {}
+    for unit in communities:
+        april = submit(store, plan, unit, "2023-04", {"governance_reports": 2}, on_time("2023-04"))
+        store.review(april.upload_id, "approved", actor="reviewer")
+        may[unit] = submit(store, plan, unit, "2023-05", {"governance_reports": 2}, on_time("2023-05"))
+        if unit in approve_may:
+            store.review(may[unit].upload_id, "approved", actor="reviewer")
+    return may
+
+
+def test_a_month_under_review_is_not_a_month_of_missed_obligations(plan, store):
+    # the bug: with approved-only figures, reports waiting for review counted as zeros, so every
+    # community "missed" its two governance reports and the overview listed 13 本月未达标 rows
+    _file_two_months(plan, store, approve_may=(HTL,))
+    report = status_from_store(plan, store, "2023-05", today=dt.date(2023, 6, 20), approved_only=True)
+    waiting = set(report.review_pending_units)
+    assert HTL not in waiting and XJC in waiting and TJ in waiting
+    assert report.partial and not report.pending_units
+    # 黄土岭社区's May is approved: judged on it (it filed no review figure: not reported); the street
+    # office filed nothing for May at all
+    waiting_rows = report.monthly["reporting_unit"].isin(waiting)
+    states = report.monthly[waiting_rows].set_index("reporting_unit")["month_state"]
+    targets = report.monthly[report.monthly["metric"] == "governance_reports"].set_index("reporting_unit")
+    assert targets.loc[HTL, "month_state"] == "met"
+    assert (targets.drop(index=[HTL], errors="ignore")["month_state"].dropna() == "pending").all()
+    assert "missed" not in set(states.dropna()) and "not_reported" not in set(states.dropna())
+    from worktrack.progress import attention
+
+    flagged = attention(report)
+    missed = flagged[flagged["status"].isin(["obligation_missed", "missing"])]
+    assert set(missed["reporting_unit"].dropna()) <= {HTL, OFFICE}  # and street-wide rows
+    # with the 含待审核 switch the same month is judged on the figures as filed
+    everything = status_from_store(plan, store, "2023-05", today=dt.date(2023, 6, 20))
+    assert not everything.review_pending_units and not everything.partial
+
+
+def test_a_returned_report_waits_like_one_under_review(plan, store):
+    may = _file_two_months(plan, store)
+    store.review(may[XJC].upload_id, "returned", actor="reviewer", reason="数字有误")
+    report = status_from_store(plan, store, "2023-05", today=dt.date(2023, 6, 20), approved_only=True)
+    assert XJC in report.review_pending_units
+
+
+def test_the_default_month_steps_back_to_the_latest_month_with_approved_figures(plan, store):
+    _file_two_months(plan, store)
+    today = dt.date(2023, 6, 20)  # May is due and filed by every community, nothing of May approved
+    assert status_from_store(plan, store, today=today).as_of == "2023-05"
+    assert status_from_store(plan, store, today=today, approved_only=True).as_of == "2023-04"
+    store.review(int(store.reviewed_uploads(month="2023-05")["upload_id"].iloc[0]), "approved", actor="reviewer")
+    assert status_from_store(plan, store, today=today, approved_only=True).as_of == "2023-05"
+
+
+def test_words_for_a_month_under_review(plan, store):
+    from worktrack.views import headline_cards, partial_banner, summary_line
+
+    _file_two_months(plan, store)
+    report = status_from_store(plan, store, "2023-05", today=dt.date(2023, 6, 20), approved_only=True)
+    banner = partial_banner(report)
+    assert "尚未审核通过" in banner and XJC in banner
+    assert "awaiting" not in banner and "not approved yet" in partial_banner(report, "en")
+    card = next(c for c in headline_cards(report) if c.metric == "governance_reports")
+    assert card.status_label.endswith("本月待审核") and card.tone == "neutral" and card.arrow == "off"
+    assert "待审核" in summary_line(report) and "截止日" not in summary_line(report)

@@ -203,3 +203,28 @@ def test_reviewer_menu_offers_review_and_filing_but_not_upload_or_admin(db_path,
     assert not may_open(accounts["reviewer"], "admin")
     assert not may_open(accounts["leader"], "review") and not may_open(accounts["tianjian"], "remind")
     assert may_open(accounts["admin"], "review")
+
+
+def test_the_meeting_page_presents_a_closed_month_as_frozen_and_builds_the_cli_pack(db_path, accounts, june, plan,
+                                                                                     monkeypatch, tmp_path):
+    # the bug: the 例会 page showed live figures for a closed month; only `export` used the frozen state
+    import subprocess
+    import sys
+
+    from worktrack import cycle
+
+    store, ids = june
+    store.review_many(list(ids.values()), "approved", actor="admin0")
+    assert cycle.close_month(plan, store, "2023-06", actor="admin", today=dt.date(2023, 7, 10)).closed
+    monkeypatch.setenv("WORKTRACK_TODAY", "2023-08-20")  # a later day: the pack still carries the close day
+    at = dashboard(accounts["leader"], "pages/meeting.py", as_of="2023-06")
+    assert "2023年6月已关账" in texts(at) and "2023年7月10日" in texts(at)
+    at.button(key="meeting_build_xlsx").click().run()
+    page_bytes = at.session_state["meeting_exports"]["xlsx"][1]
+    out = tmp_path / "pack.xlsx"
+    subprocess.run([sys.executable, "-m", "worktrack", "--db", str(db_path), "export", "--as-of", "2023-06",
+                    "--format", "xlsx", "-o", str(out)], check=True, capture_output=True)
+    assert page_bytes == out.read_bytes()
+    # with the 含待审核 switch the page shows live figures, not the frozen ones
+    at.sidebar.toggle(key="include_pending").set_value(True).run()
+    assert "已关账" not in texts(at)

@@ -247,6 +247,51 @@ def test_quota_override_changes_one_unit(tmp_path):
     assert {r.metric: r for r in reconcile(plan)}["retrofit_households"].difference == 0
 
 
+def test_quotas_keep_list_order_and_inherit_from_the_first_remaining_unit_target(tmp_path):
+    # Quotas used to rebuild the target list one by one; the linear version must give the same list:
+    # each quota's target goes to the end (a second quota for a unit replaces its first), and the
+    # source quote falls back to the metric's first unit target still in the list.
+    path = tmp_path / "targets.yaml"
+    path.write_text(PLAN_PATH.read_text(encoding="utf-8") + (
+        "\nquotas:\n"
+        "  - {metric: retrofit_households, unit: 黄土岭社区, value: 5, source_quote: 甲}\n"
+        "  - {metric: retrofit_households, unit: 天剑社区, value: 7}\n"
+        "  - {metric: retrofit_households, unit: 黄土岭社区, value: 4}\n"), encoding="utf-8")
+    plan = load_plan(path)
+    shipped = load_plan(PLAN_PATH)
+    mine = [t for t in plan.targets if t.metric == "retrofit_households" and t.scope == "unit"]
+    assert [(t.reporting_unit, t.value) for t in mine[-2:]] == [("天剑社区", 7), ("黄土岭社区", 4)]
+    assert len(plan.targets) == len(shipped.targets)
+    first_other = next(t for t in shipped.targets if t.metric == "retrofit_households" and t.scope == "unit"
+                       and t.reporting_unit == "夏家冲社区")
+    assert plan.unit_target("retrofit_households", "黄土岭社区").source_quote == first_other.source_quote
+    assert plan.unit_target("retrofit_households", "天剑社区").source_quote == first_other.source_quote
+
+
+def test_plan_file_is_parsed_once(tmp_path, monkeypatch):
+    # One parse gives both the data and the line numbers of errors (the line map used to come
+    # from a second, pure-Python parse of the same text).
+    import yaml
+
+    from worktrack import plan as plan_module
+
+    calls = []
+    real = plan_module._YAML_LOADER
+
+    class Counting(real):  # type: ignore[misc, valid-type]
+        def __init__(self, stream):
+            calls.append(1)
+            super().__init__(stream)
+
+    monkeypatch.setattr(plan_module, "_YAML_LOADER", Counting)
+    monkeypatch.setattr(yaml, "compose", lambda *a, **k: pytest.fail("second parse"))
+    monkeypatch.setattr(yaml, "safe_load", lambda *a, **k: pytest.fail("second parse"))
+    path, _, errors = _broken(tmp_path, "    measure: 户\n", "    measure: 套\n")
+    assert calls == [1]
+    assert errors[0].line == _line_of(path, "measure: 套")
+    assert issubclass(plan_module._YAML_LOADER, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def test_all_errors_reported_in_one_pass(tmp_path):
     text = PLAN_PATH.read_text(encoding="utf-8").replace("    measure: 户\n", "    measure: 套\n").replace(
         "    item: T3-1\n", "    item: T9-9\n")

@@ -683,6 +683,57 @@ def test_status_from_store_uses_active_versions_only(plan, filled_store):
     assert status_from_store(plan, filled_store).as_of == "2023-05"  # defaults to the latest reported month
 
 
+def status_on_frames(plan, store, as_of, unit=None, today=None, approved_only=False):
+    """The status as it was read before the integer-code path: string frames (every status row of the
+    versions asked for, registers counted in pandas) through compute_status, then the review states."""
+    from worktrack.progress import attach_reviews, awaiting_approval
+    from worktrack.registers.counts import counted_monthly_values
+
+    with store.snapshot() as reader:
+        monthly = counted_monthly_values(plan, reader, as_of, approved_only=approved_only)
+        tasks = reader.task_statuses(as_of, approved_only=approved_only)  # every row: no task_latest
+        uploads = reader.active_receipts(as_of)
+        reviews = reader.reviewed_uploads(through=as_of, active_only=True)
+        waiting = awaiting_approval(reader.reviewed_uploads(through=as_of), as_of) if approved_only else ()
+    report = compute_status(plan, monthly, tasks, uploads, as_of, unit=unit, today=today, review_pending=waiting)
+    return attach_reviews(report, reviews[["reporting_unit", "month", "review_state"]], approved_only)
+
+
+def assert_same_status(fast, slow) -> None:
+    for part in ("targets", "obligations", "tasks", "reporting", "unit_metrics", "metric_totals"):
+        pd.testing.assert_frame_equal(getattr(fast, part), getattr(slow, part), check_dtype=False, obj=part)
+    assert fast.as_dict() == slow.as_dict()
+
+
+@pytest.mark.parametrize("approved_only", [False, True])
+@pytest.mark.parametrize("as_of", ["2023-03", "2023-04", "2023-05", "2023-12"])
+@pytest.mark.parametrize("unit", [None, "黄土岭社区"])
+def test_status_from_store_codes_agree_with_compute_status_on_frames(plan, filled_store, as_of, unit, approved_only):
+    # status_from_store reads integer codes from SQL and the latest task statuses from task_latest;
+    # compute_status over the plain frames (every status row, string columns) must give the same report.
+    from worktrack.progress import status_from_store
+
+    today = dt.date(2023, 6, 3)
+    if approved_only:  # leaders' reading: some versions approved, one waiting
+        filled_store.review(1, "approved", actor="reviewer")
+        filled_store.review(4, "approved", actor="reviewer")  # the correction of 2023-05 (3) waits
+    fast = status_from_store(plan, filled_store, as_of, unit=unit, today=today, approved_only=approved_only)
+    assert_same_status(fast, status_on_frames(plan, filled_store, as_of, unit, today, approved_only))
+
+
+@pytest.mark.parametrize("approved_only", [False, True])
+@pytest.mark.parametrize("as_of", ["2023-06", "2023-09", "2023-10"])
+def test_status_from_store_agrees_with_the_frames_on_the_demo_database(plan, demo_db, as_of, approved_only):
+    # the demo holds reviews, a returned and refiled report, a month under review and registers
+    from worktrack.progress import status_from_store
+    from worktrack.store import Store
+
+    store = Store(demo_db)
+    today = dt.date(2023, 11, 3)
+    fast = status_from_store(plan, store, as_of, today=today, approved_only=approved_only)
+    assert_same_status(fast, status_on_frames(plan, store, as_of, today=today, approved_only=approved_only))
+
+
 def test_cli_status_json_and_text(filled_store, capsys):
     from worktrack.cli import main
 
@@ -700,6 +751,51 @@ def test_cli_status_json_and_text(filled_store, capsys):
     assert text.index("一、年度目标") < text.index("二、每月任务") < text.index("三、需要关注")
     monthly_table = text[text.index("二、每月任务"):text.index("三、需要关注")]
     assert "已完成" not in monthly_table.replace("不计“已完成”", "")
+
+
+def test_cli_status_json_is_streamed_and_equals_as_dict(plan, filled_store, capsys):
+    from worktrack.cli import main
+    from worktrack.progress import status_from_store
+
+    filled_store.review(1, "approved", actor="reviewer")
+    for approved_only, flags in ((True, []), (False, ["--include-pending"])):
+        report = status_from_store(plan, filled_store, "2023-05", approved_only=approved_only)
+        expected = json.loads(json.dumps(report.as_dict(), ensure_ascii=False, default=str))
+        assert main(["status", "--as-of", "2023-05", "--json", *flags]) == 0
+        assert json.loads(capsys.readouterr().out) == expected
+
+
+def test_cli_status_summary_has_targets_and_counts_only(plan, filled_store, capsys):
+    from worktrack.cli import main
+
+    assert main(["status", "--as-of", "2023-05", "--json"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert main(["status", "--as-of", "2023-05", "--json", "--summary"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert not {"obligations", "tasks", "reporting"} & set(summary)
+    assert summary["rows"] == {part: len(full[part]) for part in ("obligations", "tasks", "reporting")}
+    assert {k: v for k, v in summary.items() if k != "rows"} == {
+        k: v for k, v in full.items() if k not in ("obligations", "tasks", "reporting")}
+    assert main(["status", "--as-of", "2023-05", "--json", "--summary", "--unit", "黄土岭"]) == 0
+    mine = json.loads(capsys.readouterr().out)
+    assert mine["unit"] == "黄土岭社区" and {t["reporting_unit"] for t in mine["targets"]} <= {"黄土岭社区", None}
+    assert main(["status", "--as-of", "2023-05", "--summary"]) == 0
+    text = capsys.readouterr().out
+    assert "一、年度目标" in text and "三、需要关注" not in text
+
+
+def test_json_records_by_column_match_the_per_cell_conversion(plan, filled_store):
+    from worktrack.progress import JSON_TABLES, _json_value, _records, status_from_store
+
+    report = status_from_store(plan, filled_store, "2023-05", today=dt.date(2023, 6, 3))
+    for part, columns in JSON_TABLES.items():
+        frame = getattr(report, part)
+        cols = [c for c in columns if c in frame.columns]
+        by_cell = [{c: _json_value(v) for c, v in zip(cols, row, strict=True)}
+                   for row in zip(*(frame[c].tolist() for c in cols), strict=True)]
+        fast = _records(frame, columns)
+        assert fast == by_cell, part
+        assert [[type(v) for v in r.values()] for r in fast] == [[type(v) for v in r.values()] for r in by_cell], part
 
 
 @pytest.mark.parametrize("args", [["--as-of", "2023-13"], ["--as-of", "下个月"], ["--as-of", "2022-12"],

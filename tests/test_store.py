@@ -15,6 +15,7 @@ import json
 import os
 import random
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from worktrack.store import (
     StoreError,
     StoreRefused,
     Submission,
+    raw_dir,
 )
 
 UNIT = "天剑社区"
@@ -103,6 +105,41 @@ def assert_consistent(store: Store) -> None:
         assert sorted(group["version"]) == list(range(1, len(group) + 1)), f"version gap in {unit} {month}"
     audit_ids = list(store.audit_log()["audit_id"])
     assert audit_ids == list(range(1, len(audit_ids) + 1))
+    for approved_only in (False, True):
+        assert latest_tasks(store, approved_only=approved_only) == latest_tasks_from_facts(store, approved_only=approved_only)
+    assert coded_totals(store) == plain_totals(store)
+
+
+def coded_totals(store: Store) -> list[tuple]:
+    """metric_codes read back through name_codes: (upload, unit, item, month, value)."""
+    with store.snapshot() as reader:
+        rows = reader._con.execute(
+            "SELECT m.upload_id, u.name, i.name, m.month_index, m.value FROM metric_codes m "
+            "JOIN name_codes u ON u.kind = 'unit' AND u.code = m.unit_code "
+            "JOIN name_codes i ON i.kind = 'item' AND i.code = m.item_code").fetchall()
+        assert reader._con.execute("SELECT count(*) FROM (SELECT kind, code FROM name_codes GROUP BY ALL "
+                                   "HAVING count(*) > 1)").fetchall()[0][0] == 0, "a code given twice"
+    return sorted((u, unit, item, f"{m // 12:04d}-{m % 12 + 1:02d}", v) for u, unit, item, m, v in rows)
+
+
+def plain_totals(store: Store) -> list[tuple]:
+    with store.snapshot() as reader:
+        return sorted(reader._con.execute(
+            "SELECT upload_id, reporting_unit, item, month, value FROM metric_totals").fetchall())
+
+
+def latest_tasks(store: Store, through: str | None = None, approved_only: bool = False) -> list[tuple]:
+    frame = store.task_statuses(through, latest=True, approved_only=approved_only)
+    return sorted(frame[["reporting_unit", "item", "month", "status", "note"]].itertuples(index=False, name=None))
+
+
+def latest_tasks_from_facts(store: Store, through: str | None = None, approved_only: bool = False) -> list[tuple]:
+    """Each unit-item's status of its latest month up to `through`, worked out in pandas from every fact row
+    (of the active versions, or of the approved ones)."""
+    facts = store.facts(through, approved_only=approved_only)
+    facts = facts[facts["status"].notna()]
+    latest = facts.sort_values("month", kind="stable").groupby(["reporting_unit", "item"]).tail(1)
+    return sorted(latest[["reporting_unit", "item", "month", "status", "note"]].itertuples(index=False, name=None))
 
 
 @pytest.fixture
@@ -403,6 +440,98 @@ def test_rollback_of_the_only_version_leaves_the_month_without_data(store, plan)
     assert store.raw_file(1)[1]
 
 
+def test_latest_task_statuses_follow_submit_supersede_and_rollback(store, plan):
+    # task_latest is kept current in the write path; each step is checked against the statuses
+    # worked out from every fact row, at the latest month and at earlier ones.
+    steps = [
+        lambda: store.submit(*make_report(plan, month="2023-05", status="未开始"), submitted_by="t"),
+        lambda: store.submit(*make_report(plan, month="2023-07", status="进行中"), submitted_by="t"),
+        lambda: store.submit(*make_report(plan, month="2023-06", status="受阻"), submitted_by="t"),  # a late month
+        lambda: store.submit(*make_report(plan, month="2023-07", scale=2, status="已完成"), submitted_by="t"),
+        lambda: store.submit(*make_report(plan, "涂新社区", "2023-07", status="进行中"), submitted_by="t"),
+        lambda: store.rollback(4, actor="admin"),  # version 1 of 2023-07 is active again
+        lambda: store.rollback(2, actor="admin"),  # 2023-07 has no active version now: 2023-06 is the latest
+        lambda: store.rollback(3, actor="admin"),
+        lambda: store.rollback(1, actor="admin"),  # nothing left for the unit
+    ]
+    for step in steps:
+        step()
+        assert_consistent(store)
+        for through in ("2023-05", "2023-06", "2023-07"):
+            assert latest_tasks(store, through) == latest_tasks_from_facts(store, through), through
+    assert {r[0] for r in latest_tasks(store)} == {"涂新社区"}
+
+
+def test_latest_task_statuses_of_approved_versions_follow_reviews(store, plan):
+    # task_latest keeps the approved versions' statuses too: a review, a correction waiting for review
+    # and a rollback each change what approved-only readings take; checked against every fact row.
+    steps = [
+        lambda: store.submit(*make_report(plan, month="2023-05", status="未开始"), submitted_by="t"),
+        lambda: store.review(1, "approved", actor="reviewer"),
+        lambda: store.submit(*make_report(plan, month="2023-06", status="进行中"), submitted_by="t"),
+        lambda: store.review(2, "approved", actor="reviewer"),
+        lambda: store.submit(*make_report(plan, month="2023-06", scale=2, status="已完成"), submitted_by="t"),
+        lambda: store.review(3, "returned", actor="reviewer", reason="数字不对"),  # 2023-06 v1 stays approved
+        lambda: store.submit(*make_report(plan, month="2023-06", scale=3, status="受阻"), submitted_by="t"),
+        lambda: store.review(4, "approved", actor="reviewer"),
+        lambda: store.rollback(4, actor="admin"),  # v2 (returned) is active again; v1 is the approved one
+        lambda: store.rollback(3, actor="admin"),
+        lambda: store.rollback(2, actor="admin"),  # nothing of 2023-06 left: 2023-05 is the latest
+    ]
+    seen = set()
+    for step in steps:
+        step()
+        assert_consistent(store)
+        for through in ("2023-05", "2023-06"):
+            for approved_only in (False, True):
+                assert latest_tasks(store, through, approved_only) == latest_tasks_from_facts(
+                    store, through, approved_only), (through, approved_only)
+        seen.add(tuple(r[3] for r in latest_tasks(store, approved_only=True))[:1])
+    assert {("未开始",), ("进行中",), ("受阻",)} <= seen  # the approved statuses did move
+
+
+def test_a_new_version_without_a_task_status_falls_back_to_the_earlier_month(store, plan):
+    store.submit(*make_report(plan, month="2023-05", status="进行中"), submitted_by="t")
+    store.submit(*make_report(plan, month="2023-06", status="已完成"), submitted_by="t")
+    report, raw = make_report(plan, month="2023-06", scale=3, status="已完成")
+    dropped = next(r.item for r in report.rows if r.status is not None)
+    report.rows[:] = [r for r in report.rows if r.item != dropped]
+    store.submit(report, raw, submitted_by="t")
+    statuses = {(u, i): (m, st) for u, i, m, st, _ in latest_tasks(store)}
+    assert statuses[(UNIT, dropped)] == ("2023-05", "进行中")
+    assert_consistent(store)
+
+
+def test_uploaded_files_live_beside_the_database_owner_only_and_are_never_overwritten(db_path, plan):
+    store = Store(db_path)
+    report, raw = make_report(plan)
+    store.submit(report, raw, submitted_by="t")
+    stored = raw_dir(db_path) / report.sha256
+    assert stored.read_bytes() == raw
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600 and stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
+    assert not [p for p in stored.parent.iterdir() if p.name.startswith(".")]  # no temporary file left
+    inode = stored.stat().st_ino
+    store.rollback(1, actor="admin")
+    store.submit(report, raw, submitted_by="t")  # the same bytes again: the same file, untouched
+    assert stored.stat().st_ino == inode
+    assert store.raw_file(2) == (report.file, raw)
+
+
+def test_a_missing_or_altered_raw_file_is_reported_as_damage(db_path, plan):
+    store = Store(db_path)
+    report, raw = make_report(plan)
+    store.submit(report, raw, submitted_by="t")
+    stored = raw_dir(db_path) / report.sha256
+    stored.write_bytes(raw + b"x")
+    with pytest.raises(StoreCorrupt, match="校验值不符"):
+        store.raw_file(1)
+    stored.unlink()
+    with pytest.raises(StoreCorrupt, match="缺少原始文件"):
+        store.raw_file(1)
+    with pytest.raises(StoreCorrupt):
+        store.backup(db_path.parent / "backup")
+
+
 def test_rollback_of_unknown_upload_is_refused(store):
     with pytest.raises(StoreRefused, match="找不到"):
         store.rollback(99, actor="admin")
@@ -530,23 +659,57 @@ def test_opening_twice_applies_migrations_once(db_path):
     con.close()
 
 
-def test_an_old_database_is_migrated_with_its_data(db_path, plan):
-    # A version-1 database, as written before metric_totals existed.
+def _old_database(db_path, version: int) -> None:
+    """A database at schema `version` (at most 4: the uploaded bytes still in uploads.raw), written as
+    that schema did: one upload with two metric rows and a task status, then the later migrations'
+    SQL; from version 3 on (reviews) a second version of the month, not yet reviewed, with another status."""
     con = duckdb.connect(str(db_path))
     con.execute(MIGRATIONS[0].sql)
     con.execute("INSERT INTO schema_version VALUES (1, 'initial', now())")
-    con.execute("INSERT INTO uploads VALUES (1, ?, ?, 1, 'a.csv', 'abc', 3, 'abc'::BLOB, now(), 't', 2, 'active', "
-                "NULL, false, '')", [UNIT, MONTH])
+    con.execute("INSERT INTO uploads VALUES (1, ?, ?, 1, 'a.csv', ?, 3, 'abc'::BLOB, now(), 't', 3, 'active', "
+                "NULL, false, '')", [UNIT, MONTH, hashlib.sha256(b"abc").hexdigest()])
     con.execute("INSERT INTO facts VALUES (1, ?, ?, 'fund_raised_yuan', '企业赞助', 5, NULL, '', 2), "
-                "(1, ?, ?, 'fund_raised_yuan', '基金会', 7, NULL, '', 3)", [UNIT, MONTH] * 2)
+                "(1, ?, ?, 'fund_raised_yuan', '基金会', 7, NULL, '', 3), (1, ?, ?, 'T2-1-1', '', NULL, '进行中', 'n', 4)",
+                [UNIT, MONTH] * 3)
+    for migration in MIGRATIONS[1:version]:
+        con.execute(migration.sql)
+        con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [migration.version, migration.description])
+    if version >= 3:
+        con.execute("UPDATE uploads SET state = 'superseded' WHERE upload_id = 1")
+        con.execute("INSERT INTO uploads VALUES (2, ?, ?, 2, 'b.csv', ?, 3, 'xyz'::BLOB, now(), 't', 1, 'active', "
+                    "1, false, '')", [UNIT, MONTH, hashlib.sha256(b"xyz").hexdigest()])
+        con.execute("INSERT INTO facts VALUES (2, ?, ?, 'T2-1-1', '', NULL, '已完成', '', 2)", [UNIT, MONTH])
     con.close()
+
+
+@pytest.mark.parametrize("version", [1, 4])
+def test_an_old_database_is_migrated_with_its_data(db_path, plan, version):
+    # Version 1: written before metric_totals existed; version 4: the monthly cycle's and the
+    # registers' schema, the last before the uploaded files moved out of the table.
+    _old_database(db_path, version)
     store = Store(db_path)
     assert store.schema_version() == SCHEMA_VERSION
-    assert store.monthly_values().to_dict("records") == [
-        {"reporting_unit": UNIT, "item": "fund_raised_yuan", "month": MONTH, "value": 12.0}]
-    # the upload belongs to the plan the deployment is configured with (targets.yaml here)
-    assert store.for_plan(plan.id).monthly_values()["value"].tolist() == [12.0]
+    assert store.monthly_values().to_dict("records") == ([
+        {"reporting_unit": UNIT, "item": "fund_raised_yuan", "month": MONTH, "value": 12.0}] if version == 1 else [])
+    # the uploaded bytes moved out of the table to raw/<sha256>, and the latest task statuses were built
+    assert store.raw_file(1) == ("a.csv", b"abc")
+    assert (raw_dir(db_path) / hashlib.sha256(b"abc").hexdigest()).read_bytes() == b"abc"
+    assert "raw" not in set(store.uploads().columns)
+    columns = ["reporting_unit", "item", "month", "status"]
+    active = store.task_statuses(latest=True)[columns].values.tolist()
+    approved = store.task_statuses(latest=True, approved_only=True)[columns].values.tolist()
+    if version == 1:
+        assert active == approved == [[UNIT, "T2-1-1", MONTH, "进行中"]]
+    else:  # the second version waits for review: approved-only readings keep the first
+        assert store.raw_file(2) == ("b.csv", b"xyz")
+        assert active == [[UNIT, "T2-1-1", MONTH, "已完成"]] and approved == [[UNIT, "T2-1-1", MONTH, "进行中"]]
+    assert_consistent(store)
+    # the uploads belong to the plan the deployment is configured with (targets.yaml here)
+    scoped = store.for_plan(plan.id)
+    assert scoped.monthly_values().to_dict("records") == store.monthly_values().to_dict("records")
+    assert scoped.task_statuses(latest=True)[columns].values.tolist() == active
     assert store.for_plan("another-plan").monthly_values().empty
+    assert store.for_plan("another-plan").task_statuses(latest=True).empty
 
 
 def test_two_plans_in_one_database_keep_their_uploads_apart(db_path, plan):
@@ -573,6 +736,53 @@ def test_two_plans_in_one_database_keep_their_uploads_apart(db_path, plan):
     assert corrected.superseded_upload_id == mine.upload_id  # a correction supersedes its own plan's version
     assert values(other) == {2.0} and values(first) == {3.0}
     assert store.uploads().set_index("upload_id").loc[theirs.upload_id, "state"] == "active"
+
+
+def test_a_second_plans_first_report_is_version_1_not_2(db_path, plan):
+    store = Store(db_path)
+    first, other = store.for_plan(plan.id), store.for_plan("another-street-2023")
+    report, raw = make_report(plan)
+    assert first.submit(dataclasses.replace(report, plan_id=None), raw, submitted_by="t").version == 1
+    report2, raw2 = make_report(plan, scale=2)
+    theirs = other.submit(dataclasses.replace(report2, plan_id=None), raw2, submitted_by="t")
+    assert theirs.version == 1 and "第 1 版" in theirs.message
+    report3, raw3 = make_report(plan, scale=3)
+    assert other.submit(dataclasses.replace(report3, plan_id=None), raw3, submitted_by="t").version == 2
+    assert sorted(store.uploads()["version"]) == [1, 1, 2]
+    # each plan's active version of the unit-month, and its latest task statuses, are its own
+    assert first.uploads()["state"].tolist() == ["active"]
+    assert other.uploads()["state"].tolist() == ["superseded", "active"]
+    assert set(first.task_statuses(latest=True)["month"]) == {MONTH}
+    assert len(store.task_statuses(latest=True)) == 2 * len(first.task_statuses(latest=True))
+
+
+def test_a_month_locked_or_closed_in_one_plan_stays_open_in_another(db_path, plan):
+    store = Store(db_path)
+    first, other = store.for_plan(plan.id), store.for_plan("another-street-2023")
+    report, raw = make_report(plan)
+    first.submit(dataclasses.replace(report, plan_id=None), raw, submitted_by="t")
+    assert first.lock_month(MONTH, actor="admin")
+    assert first.is_locked(MONTH) and not other.is_locked(MONTH)
+    assert first.locked_months() == [MONTH] and other.locked_months() == []
+    report2, raw2 = make_report(plan, scale=2)
+    theirs = other.submit(dataclasses.replace(report2, plan_id=None), raw2, submitted_by="t")
+    assert theirs.accepted, theirs.message
+    again, raw3 = make_report(plan, scale=3)
+    refused = first.submit(dataclasses.replace(again, plan_id=None), raw3, submitted_by="t")
+    assert refused.status == "locked"
+    assert other.lock_month(MONTH, actor="admin")  # not "already locked": the other plan's lock is its own
+    assert first.unlock_month(MONTH, actor="admin") and other.is_locked(MONTH) and not first.is_locked(MONTH)
+    assert other.unlock_month(MONTH, actor="admin")
+    # a close: the other plan's pending report does not block this plan's close, and the close and
+    # its lock are this plan's only
+    first.review(int(first.uploads()["upload_id"].iloc[0]), "approved", actor="reviewer")
+    closed = first.close_month(MONTH, actor="admin", close_date=dt.date(2023, 6, 10),
+                               snapshot=lambda reader: {"upload_ids": reader.approved_upload_ids(MONTH)})
+    assert closed.closed, closed
+    assert first.current_close(MONTH)["snapshot"]["upload_ids"] == first.uploads()["upload_id"].tolist()
+    assert other.current_close(MONTH) is None and not other.is_locked(MONTH)
+    assert other.closes().empty and len(first.closes()) == 1
+    assert first.reopen_month(MONTH, actor="admin", reason="更正") and not first.is_locked(MONTH)
 
 
 def test_a_newer_database_is_refused(db_path):
@@ -849,6 +1059,11 @@ def test_backup_then_restore_gives_identical_data(tmp_path, plan):
         assert _same(before[key], after[key]), key
     assert restored.locked_months() == ["2023-05"]
     assert restored.counts()["metric_totals"] == original.counts()["metric_totals"]
+    assert latest_tasks(restored) == latest_tasks(original) == latest_tasks_from_facts(restored)
+    assert coded_totals(restored) == coded_totals(original) == plain_totals(restored)
+    for sha in original.uploads()["sha256"]:  # the files came along, beside the restored database
+        assert (raw_dir(tmp_path / "restored" / "b.duckdb") / sha).is_file()
+    assert restored.raw_file(1) == original.raw_file(1)
     # the restored database carries on: versions continue, ids do not collide
     result = restored.submit(*make_report(plan, "涂新社区", "2023-07", 9), submitted_by="tuxin")
     assert (result.upload_id, result.version) == (5, 2)
@@ -873,21 +1088,18 @@ def test_backup_keeps_reviews_and_closes(tmp_path, plan):
 def test_a_backup_from_before_reviews_restores_with_its_uploads_approved(tmp_path, plan, monkeypatch):
     import worktrack.store as store_module
 
+    _old_database(tmp_path / "old.duckdb", 2)
     monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:2])
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", 2)
-    old = Store(tmp_path / "old.duckdb")
-    # written as the program of schema 2 wrote it (today's write path fills columns added since)
-    con = duckdb.connect(str(old.path))
-    con.execute("INSERT INTO uploads VALUES (1, ?, ?, 1, 'a.csv', ?, 3, 'abc'::BLOB, now(), 'tianjian', 1, "
-                "'active', NULL, false, '')", [UNIT, MONTH, hashlib.sha256(b"abc").hexdigest()])
-    con.execute("INSERT INTO facts VALUES (1, ?, ?, 'fund_raised_yuan', '基金会', 7, NULL, '', 2)", [UNIT, MONTH])
-    con.close()
-    manifest = old.backup(tmp_path / "backup")
+    manifest = Store(tmp_path / "old.duckdb").backup(tmp_path / "backup")
     monkeypatch.undo()
     assert manifest["schema_version"] == 2 and "upload_reviews" not in manifest["tables"]
+    assert manifest["raw_files"] == 1  # from the uploads.raw column of that schema
     restored = Store.restore(tmp_path / "backup", tmp_path / "new.duckdb")
     assert restored.schema_version() == SCHEMA_VERSION
     assert restored.reviewed_uploads()["review_state"].tolist() == ["approved"]
+    assert restored.raw_file(1) == ("a.csv", b"abc")
+    assert_consistent(restored)
 
 
 def test_backup_refuses_a_directory_that_is_not_empty(tmp_path, store):

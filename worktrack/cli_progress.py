@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import unicodedata
 from typing import Any
 
 from worktrack import config
-from worktrack.cli import EXIT_OK, load_plan_or_exit, month_option, print_json, unit_option
+from worktrack.cli import EXIT_OK, load_plan_or_exit, month_option, unit_option
 
 
 def _width(text: str) -> int:
@@ -29,9 +30,9 @@ def format_table(headers: list[str], rows: list[list[Any]], right: set[int] | No
     return "\n".join(lines)
 
 
-def render_text(report) -> str:
+def render_text(report, attention: bool = True) -> str:
     """The readable Chinese summary printed by `status` without --json: yearly targets and monthly
-    obligations as two tables, then what needs attention."""
+    obligations as two tables, then what needs attention (left out with attention=False)."""
     from worktrack.i18n import translate
     from worktrack.views import (
         attention_rows,
@@ -91,6 +92,8 @@ def render_text(report) -> str:
         out.append("无")
     out.append("")
 
+    if not attention:
+        return "\n".join(out).rstrip("\n")
     rows = attention_rows(report, lang)
     out.append(f"三、需要关注（{len(rows)} 项）")
     if len(rows):
@@ -112,7 +115,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     report = status_from_store(plan, store, as_of, unit=unit, today=config.today(),
                                approved_only=not args.include_pending)
     if args.json:
-        print_json(report.as_dict())
+        # written piece by piece: at city scale the whole text is ~35 MB and never held at once
+        out = sys.stdout
+        for chunk in report.json_chunks(summary=args.summary):
+            out.write(chunk)
+        out.flush()
+    elif args.summary:
+        print(render_text(report, attention=False))
     else:
         print(render_text(report))
     return EXIT_OK
@@ -125,4 +134,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--include-pending", action="store_true",
                    help="数字包括尚未通过审核（待审核、已退回）的月报（默认只用已通过审核的）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.add_argument("--summary", action="store_true",
+                   help="只给目标和各项计数，不列逐月任务、事项和报送明细（JSON 里给出它们的行数）")
     p.set_defaults(func=cmd_status)

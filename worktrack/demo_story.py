@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from worktrack.plan import Plan, PlanIssue, _line_for, _line_map, _pydantic_issue, parse_month
+from worktrack.plan import Plan, PlanIssue, _line_for, _parse_yaml, _pydantic_issue, parse_month
 
 logger = logging.getLogger(__name__)
 
@@ -193,8 +193,7 @@ def check_story(plan: Plan) -> tuple[Story | None, list[PlanIssue]]:
         return None, []
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data, lines = _parse_yaml(path.read_text(encoding="utf-8"))  # the data and each path's line
     except FileNotFoundError:
         return None, [PlanIssue("error", "找不到计划文件 demo 字段指向的演示故事文件", plan.path, None, "demo")]
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -202,7 +201,6 @@ def check_story(plan: Plan) -> tuple[Story | None, list[PlanIssue]]:
         mark = getattr(exc, "problem_mark", None)
         return None, [PlanIssue("error", f"演示故事文件无法读取：{getattr(exc, 'problem', None) or exc}", file,
                                 mark.line + 1 if mark else None)]
-    lines = _line_map(text)
     try:
         spec = StoryFileIn.model_validate(data)
     except ValidationError as exc:

@@ -602,29 +602,83 @@ def month_end(month: str) -> dt.date:
     return dt.date(y, m, calendar.monthrange(y, m)[1])
 
 
-def _line_map(text: str) -> dict[tuple, int]:
-    """Map every YAML path (keys and list indexes) to its 1-based line number."""
-    lines: dict[tuple, int] = {}
+class _PlanLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's parser when PyYAML was built with it (about ten times faster), else the pure-Python
+    one; the implicit tag of a plain scalar is worked out once per distinct text (a province plan
+    repeats the same unit names, numbers and words tens of thousands of times)."""
 
-    def walk(node: yaml.Node, path: tuple) -> None:
-        lines[path] = node.start_mark.line + 1
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._resolved: dict[tuple, str] = {}
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._resolved.get(key)
+        if tag is None:
+            tag = self._resolved[key] = super().resolve(kind, value, implicit)
+        return tag
+
+
+_YAML_LOADER = _PlanLoader
+
+
+def _parse_yaml(text: str) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML once: the data, and a map of every path (keys and list indexes) to its 1-based line.
+
+    The node tree is composed once (by libyaml when present); one walk over it builds the data and
+    reads the line numbers from the same nodes' marks. Plain strings, lists and mappings are built
+    directly; every other node (numbers, dates, booleans, merge keys, explicit tags) goes through
+    PyYAML's safe constructor, so the data equals yaml.safe_load's. Raises yaml.YAMLError as
+    yaml.safe_load would.
+    """
+    loader = _YAML_LOADER(text)
+    try:
+        root = loader.get_single_node()
+        lines: dict[tuple, int] = {}
+        data = _build(loader, root, (), lines) if root is not None else None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+_STR_TAG, _SEQ_TAG, _MAP_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+
+
+def _build(loader: Any, node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
+        return node.value
+    if node.tag == _SEQ_TAG and isinstance(node, yaml.SequenceNode):
+        return [_build(loader, value, (*path, idx), lines) for idx, value in enumerate(node.value)]
+    if node.tag == _MAP_TAG and isinstance(node, yaml.MappingNode) and all(
+            isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge" for key, _ in node.value):
+        out = {}
+        for key, value in node.value:
+            sub = (*path, key.value)
+            lines[sub] = key.start_mark.line + 1  # a key's line, not its value's
+            out[_build(loader, key, sub, {})] = _build(loader, value, sub, lines)
+        return out
+    built = loader.construct_object(node, deep=True)
+    _mark_lines(node, path, lines)
+    return built
+
+
+def _mark_lines(root: yaml.Node, path: tuple, lines: dict[tuple, int]) -> None:
+    """Line numbers of a subtree built by PyYAML's constructor (an explicit stack: no recursion limit)."""
+    stack: list[tuple[yaml.Node, tuple]] = [(root, path)]
+    while stack:
+        node, where = stack.pop()
+        lines.setdefault(where, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                sub = (*path, key.value)
+                sub = (*where, key.value)
                 lines[sub] = key.start_mark.line + 1
-                walk(value, sub)
-                lines[sub] = key.start_mark.line + 1
+                stack.append((value, sub))
         elif isinstance(node, yaml.SequenceNode):
             for idx, value in enumerate(node.value):
-                walk(value, (*path, idx))
-
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return lines
-    if root is not None:
-        walk(root, ())
-    return lines
+                stack.append((value, (*where, idx)))
 
 
 def _line_for(lines: dict[tuple, int], path: tuple) -> int | None:
@@ -718,14 +772,13 @@ def _load(path: Path) -> tuple[Plan | None, list[PlanIssue]]:
     except UnicodeDecodeError as exc:
         return None, [PlanIssue("error", f"文件不是 UTF-8 编码（第 {exc.start} 字节），请用 UTF-8 保存", file)]
     try:
-        data = yaml.safe_load(raw_text)
+        data, lines = _parse_yaml(raw_text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         problem = getattr(exc, "problem", None) or str(exc)
         return None, [PlanIssue("error", f"YAML 格式错误：{problem}（常见原因：缩进不一致、冒号后缺空格、引号未闭合）",
                                 file, line)]
-    lines = _line_map(raw_text)
     if not isinstance(data, dict):
         return None, [PlanIssue("error", "计划文件应由 plan、units、sections、metrics 等部分组成", file, 1)]
     try:
@@ -759,12 +812,16 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         for name in (u.name, *u.aliases):
             lookup[_fold(name)] = u.name
 
+    unit_ids = {u.name: u.id for u in reversed(units)}  # the first unit of a name wins, as a scan would find
+    community_set = set(community_names)
+
     def expand(names: list[str]) -> list[str]:
-        out: list[str] = []
+        """Unit names with 各社区 expanded, in order, each once (a dict keeps the order: linear)."""
+        out: dict[str, None] = {}
         for n in names:
-            targets = community_names if n == ALL_COMMUNITIES else [lookup.get(_fold(n), n)]
-            out += [t for t in targets if t not in out]
-        return out
+            for t in community_names if n == ALL_COMMUNITIES else [lookup.get(_fold(n), n)]:
+                out.setdefault(t)
+        return list(out)
 
     # dimensions
     dimensions: dict[str, Dimension] = {}
@@ -816,10 +873,11 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         deadline_raw = it.deadline if it.deadline is not None else (group.deadline if group else None)
         deadline, deadline_text = deadline_of(deadline_raw, (*path, "deadline"))
         for j, c in enumerate(it.communities):
-            if lookup.get(_fold(c)) not in community_names:
+            if lookup.get(_fold(c)) not in community_set:
                 error((*path, "communities", j), f"“{c}”不是报送单位里的社区（units 中 kind: community）")
         expanded = expand(responsible)
-        reporting = [n for n in [u.name for u in units] if n in expanded or n == lookup.get(_fold(lead))]
+        reporting_set = {*expanded, lookup.get(_fold(lead))}
+        reporting = [u.name for u in units if u.name in reporting_set]
         number = section.number + (group.number if group else "") + it.number.rstrip(".")
         assignments = []
         for name, task in it.assignments.items():
@@ -896,13 +954,14 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
             error((*path, "item"), f"出处事项“{m.item}”在 sections 里找不到")
         if m.dimension is not None and m.dimension not in dimensions:
             error((*path, "dimension"), f"分类维度“{m.dimension}”在 dimensions 里找不到")
-        reported_by: list[str] = []
+        reporting_units: dict[str, None] = {}  # in order, each once
         for j, n in enumerate(m.reported_by):
             resolved = community_names if n == ALL_COMMUNITIES else [lookup.get(_fold(n))]
             if resolved == [None]:
                 error((*path, "reported_by", j), f"报送单位“{n}”不在 units 里")
                 continue
-            reported_by += [r for r in resolved if r not in reported_by]
+            reporting_units.update(dict.fromkeys(resolved))
+        reported_by = list(reporting_units)
         if m.name_en is None:
             warning((*path, "id"), f"指标“{m.name}”没有英文名称（name_en），英文界面将显示中文名称")
         metrics[m.id] = Metric(m.id, m.name, m.short_name or m.name, m.measure, m.item, m.dimension,
@@ -941,13 +1000,37 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
                     error((*tpath, "units", j), f"单位“{n}”不在 units 里")
                     continue
                 for name in names:
-                    if name not in reported_by:
+                    if name not in reporting_units:
                         error((*tpath, "units", j), f"“{name}”有分解目标，但不在该指标的报送单位 reported_by 里")
-                    unit_id = next(u.id for u in units if u.name == name)
+                    unit_id = unit_ids[name]
                     targets.append(Target(f"{m.id}:{unit_id}", m.id, t.value, "unit", name, period, deadline,
                                           t.source_quote, pace, kind, cadence, t.opening))
 
-    # per-unit quota overrides
+    # per-unit quota overrides. A quota removes the metric's targets for that unit and appends its
+    # own; it inherits period, deadline and pace from the metric's first unit target still in the
+    # list (else its first target). The same result as rebuilding the list per quota, in linear time.
+    unit_targets: dict[str, list[Target]] = {}  # metric -> its unit targets from metrics:, in order
+    first_target: dict[str, Target] = {}
+    for t in targets:
+        first_target.setdefault(t.metric, t)
+        if t.scope == "unit":
+            unit_targets.setdefault(t.metric, []).append(t)
+    head: dict[str, int] = {}  # metric -> index of its first unit target not yet replaced
+    replaced: set[tuple[str, str | None]] = set()
+    overrides: dict[str, dict[str, Target]] = {}  # metric -> unit -> its quota target, in list order
+    order: list[tuple[str, str]] = []  # (metric, unit) of every accepted quota, in file order
+
+    def base_target(metric: str) -> Target | None:
+        originals = unit_targets.get(metric, [])
+        i = head.get(metric, 0)
+        while i < len(originals) and (metric, originals[i].reporting_unit) in replaced:
+            i += 1
+        head[metric] = i
+        if i < len(originals):
+            return originals[i]
+        appended = overrides.get(metric)
+        return next(iter(appended.values())) if appended else first_target.get(metric)
+
     for qi, q in enumerate(raw.quotas):
         path = ("quotas", qi)
         if q.metric not in metrics:
@@ -957,21 +1040,31 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         if name is None:
             error((*path, "unit"), f"单位“{q.unit}”不在 units 里")
             continue
-        base = next((t for t in targets if t.metric == q.metric and t.scope == "unit"), None) or next(
-            (t for t in targets if t.metric == q.metric), None)
+        base = base_target(q.metric)
         if base is None:
             error((*path, "metric"), f"指标“{q.metric}”没有目标，无法单独分解")
             continue
         if name not in metrics[q.metric].reported_by:
             error((*path, "unit"), f"“{name}”不报送指标“{q.metric}”")
             continue
-        unit_id = next(u.id for u in units if u.name == name)
-        targets = [t for t in targets if not (t.metric == q.metric and t.reporting_unit == name)]
-        targets.append(Target(f"{q.metric}:{unit_id}", q.metric, q.value, "unit", name, base.period,
-                              base.deadline, q.source_quote or base.source_quote, base.pace, base.kind, base.cadence,
-                              base.opening))
+        unit_id = unit_ids[name]
+        replaced.add((q.metric, name))
+        mine = overrides.setdefault(q.metric, {})
+        mine.pop(name, None)  # a second quota for the same unit replaces the first and goes to the end
+        mine[name] = Target(f"{q.metric}:{unit_id}", q.metric, q.value, "unit", name, base.period, base.deadline,
+                            q.source_quote or base.source_quote, base.pace, base.kind,
+                            base.cadence, base.opening)
+        order.append((q.metric, name))
+    if replaced:
+        # appended in the order of each unit's last quota
+        last = {key: i for i, key in enumerate(order)}
+        appended = [overrides[m][n] for (m, n), _ in sorted(last.items(), key=lambda kv: kv[1])]
+        targets = [t for t in targets if (t.metric, t.reporting_unit) not in replaced] + appended
 
     # mid-year amendments: the target keeps its history
+    target_index: dict[tuple[str, str | None], int] = {}  # (metric, unit) -> its first target, as a scan finds
+    for k, t in enumerate(targets):
+        target_index.setdefault((t.metric, t.reporting_unit), k)
     for ai, am in enumerate(raw.amendments):
         path = ("amendments", ai)
         if am.metric not in metrics:
@@ -984,7 +1077,7 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         if am.unit != "street" and name is None:
             error((*path, "unit"), f"单位“{am.unit}”不在 units 里")
             continue
-        index = next((k for k, t in enumerate(targets) if t.metric == am.metric and t.reporting_unit == name), None)
+        index = target_index.get((am.metric, name))
         if index is None:
             error((*path, "unit"), f"指标“{am.metric}”没有“{am.unit}”的目标，无法调整")
             continue

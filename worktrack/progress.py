@@ -71,9 +71,11 @@ only that unit reports (e.g. 街道民政办's roundtable meetings). `metric_tot
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import threading
 import weakref
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +83,7 @@ import numpy as np
 import pandas as pd
 
 from worktrack.plan import CADENCES, Plan, Target, month_range, parse_month
-from worktrack.registers.counts import counted_monthly_values
+from worktrack.registers.counts import counted_register_values, register_filed
 
 STATUSES = ("done", "overdue", "not_started", "on_track", "at_risk", "behind")  # rule order
 YEARLY_STATUSES = ("done", "on_track", "at_risk", "behind", "overdue", "exceeded", "not_started")
@@ -247,6 +249,13 @@ def _take(labels: pd.Series, codes: np.ndarray):
     return labels.take(np.asarray(codes, dtype=np.int64)).array
 
 
+def _text(values: np.ndarray):
+    """A column of a few distinct words in the default text dtype: each distinct word converted
+    once (a DataFrame would convert every cell of an object array one by one)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    return _labels(list(uniques)).array.take(codes, allow_fill=True)  # code -1 (missing) stays missing
+
+
 def _encode(series: pd.Series, lookup: dict[str, int], fallback=None) -> np.ndarray:
     """Strings -> plan codes (-1 when unknown), hashing each distinct value once."""
     codes, uniques = pd.factorize(series)
@@ -370,6 +379,9 @@ class StatusReport:
     # Review (the monthly cycle): True when the figures come from approved reports only; with False,
     # targets["includes_pending"] marks every figure that includes data nobody has reviewed yet.
     approved_only: bool = False
+    # approved-only figures: units whose as_of report is filed but not yet approved (waiting for review,
+    # or returned and not refiled); like pending units they are judged on the month before
+    review_pending_units: tuple[str, ...] = ()
 
     @property
     def yearly(self) -> pd.DataFrame:
@@ -383,8 +395,8 @@ class StatusReport:
 
     @property
     def partial(self) -> bool:
-        """The as_of month still waits for reports that are not yet due."""
-        return bool(self.pending_units)
+        """The as_of month still waits for reports that are not yet due, or (approved-only) for reviews."""
+        return bool(self.pending_units or self.review_pending_units)
 
     def reporting_progress(self) -> tuple[int, int]:
         """(units that filed the as_of month, units that report at all)."""
@@ -419,21 +431,17 @@ class StatusReport:
 
     def as_dict(self) -> dict[str, Any]:
         """The pinned JSON contract (extra keys allowed, none renamed)."""
+        out: dict[str, Any] = {"as_of": self.as_of, "unit": self.unit}
+        for part, columns in JSON_TABLES.items():
+            out[part] = _records(getattr(self, part), columns)
+        return {**out, **self._json_counts()}
+
+    def _json_counts(self) -> dict[str, Any]:
         return {
-            "as_of": self.as_of,
-            "unit": self.unit,
-            "targets": _records(self.targets, [*TARGET_COLUMNS, "scope", "period", "deadline", "percent",
-                                               "reported", "run_rate", "month_value", "months_elapsed",
-                                               "months_total", "months_due", "months_missed", "months_met",
-                                               "month_state", "direction", "pending", "kind", "cadence",
-                                               "original_target", "includes_pending"]),
-            "obligations": _records(self.obligations, [*OBLIGATION_COLUMNS, "target_id", "reported"]),
-            "tasks": _records(self.tasks, [*TASK_COLUMNS, "month", "deadline", "note", "state"]),
-            "reporting": _records(self.reporting, [*REPORTING_COLUMNS, "due_date", "received_at", "pending",
-                                                   "review_state"]),
             "status_counts": self.status_counts(),
             "obligation_counts": self.obligation_counts(),
             "pending_units": list(self.pending_units),
+            "review_pending_units": list(self.review_pending_units),
             "partial": self.partial,
             "approved_only": self.approved_only,
             "includes_pending": self.includes_pending,
@@ -443,6 +451,41 @@ class StatusReport:
     def includes_pending(self) -> bool:
         """Some figure includes reports that are not approved (never with approved_only)."""
         return "includes_pending" in self.targets.columns and bool(self.targets["includes_pending"].any())
+
+    def json_chunks(self, summary: bool = False, indent: int = 2) -> Iterator[str]:
+        """`as_dict()` as JSON text, piece by piece, a few thousand rows at a time: what is written
+        never exists as a whole in memory (at city scale the full text is ~35 MB).
+
+        summary=True leaves out the per-row parts (obligations, tasks, reporting) and gives their
+        row counts instead (`rows`); targets and every count stay.
+        """
+        pad = " " * indent
+
+        def dump(value: Any) -> str:
+            return json.dumps(value, ensure_ascii=False, default=str)
+
+        yield "{\n"
+        head: dict[str, Any] = {"as_of": self.as_of, "unit": self.unit}
+        first = True
+        for key, value in head.items():
+            yield f"{'' if first else ',' + chr(10)}{pad}{dump(key)}: {dump(value)}"
+            first = False
+        for part, columns in JSON_TABLES.items():
+            if summary and part != "targets":
+                continue
+            yield f",\n{pad}{dump(part)}: ["
+            sep = "\n"
+            for chunk in _record_chunks(getattr(self, part), columns):
+                # one encoder call per chunk of rows (the C encoder), not one per row
+                yield sep + pad * 2 + dump(chunk)[1:-1]
+                sep = ",\n"
+            yield ("\n" + pad if sep != "\n" else "") + "]"
+        tail = self._json_counts()
+        if summary:
+            tail["rows"] = {part: int(len(getattr(self, part))) for part in JSON_TABLES if part != "targets"}
+        for key, value in tail.items():
+            yield f",\n{pad}{dump(key)}: {dump(value)}"
+        yield "\n}\n"
 
 
 def _json_value(value: Any) -> Any:
@@ -462,22 +505,83 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _json_column(column: pd.Series) -> list[Any]:
+    """`_json_value` of every cell of a column; numeric and boolean columns without a per-cell dispatch."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else ""
+    if kind == "f":
+        return [None if v != v else (int(r) if (r := round(v, 2)).is_integer() else r)
+                for v in column.to_numpy().tolist()]
+    if kind in "iub" and kind:
+        return column.to_numpy().tolist()
+    dtype = column.dtype
+    if isinstance(dtype, pd.StringDtype) or (not kind and (pd.api.types.is_integer_dtype(dtype)
+                                                           or pd.api.types.is_bool_dtype(dtype))):
+        return column.to_numpy(dtype=object, na_value=None).tolist()  # str / int / bool, missing as None
+    return [_json_value(v) for v in column.tolist()]
+
+
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+    return [record for chunk in _record_chunks(frame, columns) for record in chunk]
+
+
+def _record_chunks(frame: pd.DataFrame, columns: list[str], size: int = 5000) -> Iterator[list[dict[str, Any]]]:
+    """The JSON records of a frame, `size` rows at a time."""
     cols = [c for c in columns if c in frame.columns]
-    data = [frame[c].tolist() for c in cols]
-    return [{c: _json_value(v) for c, v in zip(cols, row, strict=True)} for row in zip(*data, strict=True)]
+    for start in range(0, len(frame), size):
+        part = frame.iloc[start:start + size]
+        data = [_json_column(part[c]) for c in cols]
+        yield [dict(zip(cols, row, strict=True)) for row in zip(*data, strict=True)]
+
+
+JSON_TABLES = {
+    "targets": [*TARGET_COLUMNS, "scope", "period", "deadline", "percent", "reported", "run_rate", "month_value",
+                "months_elapsed", "months_total", "months_due", "months_missed", "months_met", "month_state",
+                "direction", "pending", "kind", "cadence", "original_target", "includes_pending"],
+    "obligations": [*OBLIGATION_COLUMNS, "target_id", "reported"],
+    "tasks": [*TASK_COLUMNS, "month", "deadline", "note", "state"],
+    "reporting": [*REPORTING_COLUMNS, "due_date", "received_at", "pending", "review_state"],
+}
 
 
 def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame | None,
                    uploads: pd.DataFrame | None, as_of: str, unit: str | None = None,
-                   today: dt.date | None = None) -> StatusReport:
+                   today: dt.date | None = None, review_pending: Iterable[str] = ()) -> StatusReport:
     """Progress of every target, obligation, task and report as of a month (pure, vectorised).
 
     `today` (a date) marks which missing reports are not yet due: a unit whose as_of report is
     missing while its due day has not passed is "pending" and is judged on the months before.
-    Without it nothing is pending."""
+    Without it nothing is pending. `review_pending` names units whose as_of report is filed but whose
+    figures are not counted yet (approved-only figures, report not approved): they are judged on
+    the months before in the same way, never as missing."""
     as_of = parse_month(as_of)
     c = _compile(plan)
+    monthly = _frame(monthly, ["reporting_unit", "item", "month", "value"])
+    monthly_codes = _monthly_codes(plan, c, monthly) if len(monthly) else None
+    tasks = _frame(tasks, ["reporting_unit", "item", "month", "status", "note"])
+    task_codes = None
+    if len(tasks):
+        task_codes = {"unit": _encode(tasks["reporting_unit"], c.unit_index, _unit_fallback(plan, c)),
+                      "item": _encode(tasks["item"], c.item_index),
+                      "month": _encode_months(tasks["month"], c.start_ord),
+                      "status": tasks["status"].reset_index(drop=True), "note": tasks["note"].reset_index(drop=True)}
+    uploads = _frame(uploads, ["reporting_unit", "month", "version", "received_at"])
+    upload_codes = None
+    if len(uploads):
+        upload_codes = {"unit": _encode(uploads["reporting_unit"], c.unit_index, _unit_fallback(plan, c)),
+                        "month": _encode_months(uploads["month"], c.start_ord),
+                        "version": pd.to_numeric(uploads["version"], errors="coerce").fillna(0).to_numpy(
+                            dtype=np.int64),
+                        "received_at": _local_naive(uploads["received_at"]).to_numpy(dtype="datetime64[ns]")}
+    return _compute(plan, c, monthly_codes, task_codes, upload_codes, as_of, unit, today, monthly,
+                    review_pending=review_pending)
+
+
+def _compute(plan: Plan, c: _Compiled, monthly_codes: tuple[np.ndarray, ...] | None, task_codes: dict | None,
+             upload_codes: dict | None, as_of: str, unit: str | None, today: dt.date | None,
+             monthly: pd.DataFrame | None = None, review_pending: Iterable[str] = ()) -> StatusReport:
+    """compute_status on integer codes: (unit, metric, month, value) arrays, and dicts of task and
+    upload columns whose units, items and months are codes (see `compute_status` for the rules).
+    monthly: the figures as a frame for the report to carry; built from the codes when not given."""
     unit_name = None
     if unit is not None:
         found = plan.find_unit(unit)
@@ -488,17 +592,22 @@ def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame
     n_months = max(a + 1, 0)
     month_labels = _labels(month_range(plan.start_month, as_of) if n_months else [])
 
-    values, reported = _dense_monthly(plan, c, _frame(monthly, ["reporting_unit", "item", "month", "value"]),
-                                      n_months)
-    reporting = _reporting(plan, c, _frame(uploads, ["reporting_unit", "month", "version", "received_at"]),
-                           n_months, month_labels, today)
+    values, reported = _dense_monthly(c, monthly_codes, n_months)
+    reporting = _reporting(plan, c, upload_codes, n_months, month_labels, today)
     pending = np.zeros(len(c.units), dtype=bool)
     if n_months:
         now = reporting[(reporting["month"] == as_of) & reporting["pending"]]
         pending[[c.unit_index[u] for u in now["reporting_unit"]]] = True
+    waiting = np.zeros(len(c.units), dtype=bool)
+    for name in review_pending:
+        if name in c.unit_index and not pending[c.unit_index[name]]:
+            waiting[c.unit_index[name]] = True
+    pending_units = tuple(c.units[i] for i in np.flatnonzero(pending) if unit_name is None or c.units[i] == unit_name)
+    review_units = tuple(c.units[i] for i in np.flatnonzero(waiting) if unit_name is None or c.units[i] == unit_name)
+    pending |= waiting
     targets, obligations = _targets(plan, c, values, reported, a, month_labels, pending)
     unit_metrics, metric_totals = _metric_tables(c, values, reported)
-    task_frame = _tasks(plan, c, _frame(tasks, ["reporting_unit", "item", "month", "status", "note"]), a)
+    task_frame = _tasks(plan, c, task_codes, a)
 
     if unit_name is not None:
         code = c.unit_index[unit_name]
@@ -511,21 +620,39 @@ def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame
         reporting = reporting[reporting["reporting_unit"] == unit_name].reset_index(drop=True)
         unit_metrics = unit_metrics[unit_metrics["reporting_unit"] == unit_name].reset_index(drop=True)
     targets = targets.drop(columns=["sole_unit"])
-    pending_units = tuple(c.units[i] for i in np.flatnonzero(pending)
-                          if unit_name is None or c.units[i] == unit_name)
+    if monthly is None:
+        monthly = _monthly_frame(c, monthly_codes)
     return StatusReport(plan, as_of, unit_name, targets, obligations, task_frame, reporting, unit_metrics,
-                        metric_totals, pending_units, today, monthly)
+                        metric_totals, pending_units, today, monthly, review_pending_units=review_units)
 
 
-def _dense_monthly(plan: Plan, c: _Compiled, monthly: pd.DataFrame, n_months: int
+def _monthly_frame(c: _Compiled, codes: tuple[np.ndarray, ...] | None) -> pd.DataFrame:
+    """[reporting_unit, item, month, value] from monthly codes: the rows of the plan's units and metrics
+    (the only ones the status counts), named as the plan names them."""
+    if codes is None or not len(codes[0]):
+        return pd.DataFrame({"reporting_unit": pd.Series(dtype=object), "item": pd.Series(dtype=object),
+                             "month": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
+    u, m, t, v = codes
+    ok = (u >= 0) & (m >= 0)
+    u, m, t, v = u[ok], m[ok], t[ok], v[ok]
+    months, month_codes = np.unique(t, return_inverse=True)
+    return pd.DataFrame({
+        "reporting_unit": _take(c.unit_labels, u),
+        "item": _take(c.metric_labels, m),
+        "month": _take(_labels([_ordinal_to_month(int(o) + c.start_ord) for o in months]), month_codes),
+        "value": v.astype(float),
+    })
+
+
+def _dense_monthly(c: _Compiled, codes: tuple[np.ndarray, ...] | None, n_months: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Values and reported flags as [entity, metric, month]; the last entity is the street total."""
     n_units, n_metrics = len(c.units), len(c.metrics)
     shape = (n_units, n_metrics, n_months)
     values = np.zeros(shape)
     reported = np.zeros(shape, dtype=bool)
-    if len(monthly) and n_months:
-        u, m, t, v = _monthly_codes(plan, c, monthly)
+    if codes is not None and len(codes[0]) and n_months:
+        u, m, t, v = codes
         ok = (u >= 0) & (m >= 0) & (t >= 0) & (t < n_months)
         flat = (u[ok] * n_metrics + m[ok]) * n_months + t[ok]
         size = n_units * n_metrics * n_months
@@ -634,9 +761,9 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "expected": expected,
         "gap": gap,
         "forecast": forecast,
-        "status": status,
-        "scope": np.where(ent == n_units, "street", "unit").astype(object),
-        "period": np.where(c.t_monthly, "month", "year").astype(object),
+        "status": _text(status),
+        "scope": _text(np.where(ent == n_units, "street", "unit")),
+        "period": _text(np.where(c.t_monthly, "month", "year")),
         "kind": c.t_kind,
         "cadence": np.array([{1: "month", 3: "quarter", 6: "half_year"}[int(q)] for q in c.t_cadence], dtype=object),
         "deadline": [t.deadline for t in c.targets],
@@ -650,7 +777,7 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "months_missed": pd.array(missed, dtype="Int64"),
         "months_met": pd.array(months_met, dtype="Int64"),
         "month_state": pd.array(np.where(c.t_monthly, month_state, None), dtype=object),
-        "direction": np.where(c.metric_lower[met], "lower", "higher").astype(object),
+        "direction": _text(np.where(c.metric_lower[met], "lower", "higher")),
         "pending": target_pending,
         "sole_unit": c.t_sole_unit,
     })
@@ -820,16 +947,14 @@ def _metric_tables(c: _Compiled, values: np.ndarray, reported: np.ndarray) -> tu
     return unit_metrics, metric_totals
 
 
-def _tasks(plan: Plan, c: _Compiled, tasks: pd.DataFrame, a: int) -> pd.DataFrame:
+def _tasks(plan: Plan, c: _Compiled, tasks: dict | None, a: int) -> pd.DataFrame:
     n_items = len(c.items)
     n_pairs = len(c.pair_item)
     best = np.full(len(c.units) * n_items, -1, dtype=np.int64)
-    n = len(tasks)
+    n = len(tasks["unit"]) if tasks is not None else 0
     t = np.zeros(n, dtype=np.int64)
     if n and n_items:
-        u = _encode(tasks["reporting_unit"], c.unit_index, _unit_fallback(plan, c))
-        i = _encode(tasks["item"], c.item_index)
-        t = _encode_months(tasks["month"], c.start_ord)
+        u, i, t = (np.asarray(tasks[k], dtype=np.int64) for k in ("unit", "item", "month"))
         ok = (u >= 0) & (i >= 0) & (t <= a) & (t > np.iinfo(np.int64).min // 4)
         # latest month wins; within a month the later row wins
         t_ok = t[ok]
@@ -839,24 +964,30 @@ def _tasks(plan: Plan, c: _Compiled, tasks: pd.DataFrame, a: int) -> pd.DataFram
     has = chosen >= 0
     rows = np.where(has, chosen % max(n, 1), 0)
 
+    # the chosen row of each pair, -1 (missing) where nothing was reported: one take each
+    fill = np.where(has, rows, -1)
+
     def pick(column: str) -> pd.Series:
         if not n:
             return pd.Series([None] * n_pairs, dtype=object)
-        return tasks[column].take(rows).reset_index(drop=True).where(pd.Series(has))
+        return pd.Series(tasks[column].array.take(fill, allow_fill=True))  # type: ignore[index]
 
     status = pick("status")
     note = pick("note")
     distinct, inverse = np.unique(t[rows] if n else np.zeros(n_pairs, dtype=np.int64), return_inverse=True)
-    month = pd.Series(_take(_labels([_ordinal_to_month(int(o) + c.start_ord) for o in distinct]), inverse))
-    month = month.where(pd.Series(has))
+    month_names = _labels([_ordinal_to_month(int(o) + c.start_ord) for o in distinct])
+    month = pd.Series(month_names.array.take(np.where(has, inverse, -1), allow_fill=True))
     past = a > c.item_deadline[c.pair_item] if n_pairs else np.zeros(0, dtype=bool)
     deadlines = np.array([plan.items[i].deadline for i in c.items] or [None], dtype=object)
-    state = status.map(TASK_WORDS).fillna("not_reported")
+    # status words -> codes, each distinct word once
+    word_codes, words = pd.factorize(status)
+    state = pd.Series(np.array([TASK_WORDS.get(w, "not_reported") for w in words] + ["not_reported"],
+                               dtype=object)[word_codes])
     return pd.DataFrame({
         "item_id": _take(c.item_labels, c.pair_item),
         "reporting_unit": _take(c.unit_labels, c.pair_unit),
         "status": status.array,
-        "state": state.to_numpy(dtype=object),
+        "state": _text(state.to_numpy(dtype=object)),
         "overdue": past & (status != TASK_DONE).to_numpy(dtype=bool),
         "month": month.array,
         "deadline": deadlines[c.pair_item] if n_pairs else np.array([], dtype=object),
@@ -871,16 +1002,15 @@ def _local_naive(received: pd.Series) -> pd.Series:
     return stamps
 
 
-def _reporting(plan: Plan, c: _Compiled, uploads: pd.DataFrame, n_months: int, month_labels: pd.Series,
+def _reporting(plan: Plan, c: _Compiled, uploads: dict | None, n_months: int, month_labels: pd.Series,
                today: dt.date | None = None) -> pd.DataFrame:
     shape = (len(c.units), n_months)
     version = np.full(shape, -1, dtype=np.int64)
     received_at = np.full(shape, np.datetime64("NaT"), dtype="datetime64[ns]")
-    if len(uploads) and n_months:
-        u = _encode(uploads["reporting_unit"], c.unit_index, _unit_fallback(plan, c))
-        t = _encode_months(uploads["month"], c.start_ord)
-        v = pd.to_numeric(uploads["version"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
-        stamps = _local_naive(uploads["received_at"]).to_numpy(dtype="datetime64[ns]")
+    if uploads is not None and len(uploads["unit"]) and n_months:
+        u, t = (np.asarray(uploads[k], dtype=np.int64) for k in ("unit", "month"))
+        v = np.asarray(uploads["version"], dtype=np.int64)
+        stamps = np.asarray(uploads["received_at"]).astype("datetime64[ns]")
         ok = np.flatnonzero((u >= 0) & (t >= 0) & (t < n_months))
         ok = ok[np.argsort(v[ok], kind="stable")]  # should two versions be active, the highest wins
         version[u[ok], t[ok]] = v[ok]
@@ -917,26 +1047,82 @@ def _reporting(plan: Plan, c: _Compiled, uploads: pd.DataFrame, n_months: int, m
 
 def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: str | None = None,
                       today: dt.date | None = None, approved_only: bool = False) -> StatusReport:
-    """Read the three active-version frames from one store snapshot and compute the status.
+    """Read the status's parts from one store snapshot and compute the status.
 
-    Only each task's latest status up to as_of is read: that is all the status needs, and at city
-    scale it is 26k rows instead of a million; of the uploads only the four columns reporting
-    completeness uses. approved_only: figures from each unit-month's latest approved version
-    (what leaders see by default); otherwise from the active versions, reviewed or not. Reporting
-    completeness counts every active upload either way (filing is filing) and carries its review state.
+    The store hands back integer codes (units, metrics, items and months as the plan numbers them),
+    so no string of the 250k monthly rows reaches pandas; the tasks come from the store's table of
+    latest statuses (26k rows at city scale instead of a window over a million); of the uploads only
+    what reporting completeness uses. approved_only: figures and task statuses from each unit-month's
+    latest approved version (what leaders see by default); otherwise from the active versions,
+    reviewed or not. A unit's register figures replace its typed totals. Reporting completeness
+    counts every active upload either way (filing is filing) and carries its review state. The result
+    equals `compute_status` over the plain frames, followed by `attach_reviews`.
     """
+    c = _compile(plan)
     with store.for_plan(plan.id).snapshot() as reader:  # another plan's reports are not this plan's figures
+        reviews_all = reader.reviewed_uploads(through=as_of) if approved_only else None
         if as_of is None:
-            as_of = (default_as_of(plan, reader.active_receipts(), today) if today is not None
-                     else reader.latest_month() or plan.start_month)
+            as_of = (default_as_of(plan, reader.active_receipts(), today,
+                                   approved=approved_receipts(reviews_all) if approved_only else None)
+                     if today is not None else reader.latest_month() or plan.start_month)
         as_of = parse_month(as_of)
-        # a unit's registers replace its typed totals
-        monthly = counted_monthly_values(plan, reader, as_of, approved_only=approved_only)
-        tasks = reader.task_statuses(as_of, latest=True, approved_only=approved_only)
-        uploads = reader.active_receipts(as_of)
+        codes = reader.status_codes(c.unit_index, c.metric_index, c.item_index, c.start_ord, as_of, approved_only)
+        units = c.unit_index
+        if any((part["unit"] < 0).any() for part in codes.values()):
+            # A unit name not spelt as in the plan (an alias, another form): resolve those names
+            # once and read again with them in the dictionary.
+            units = dict(c.unit_index)
+            fallback = _unit_fallback(plan, c)
+            for name in reader.unit_names_outside(units):
+                units[name] = fallback(name)
+            codes = reader.status_codes(units, c.metric_index, c.item_index, c.start_ord, as_of, approved_only)
+        monthly = codes["monthly"]
+        monthly_codes = (monthly["unit"], monthly["metric"], monthly["month"], np.nan_to_num(monthly["value"]))
+        # a unit's registers replace its typed totals (`counted_monthly_values` on codes)
+        filed = register_filed(plan, reader)
+        if filed:
+            monthly_codes = _with_register_figures(plan, c, monthly_codes, filed,
+                                                   counted_register_values(plan, reader, as_of), units)
         reviews = reader.reviewed_uploads(through=as_of, active_only=True)
-    report = compute_status(plan, monthly, tasks, uploads, as_of, unit=unit, today=today)
+    waiting = awaiting_approval(reviews_all, as_of) if approved_only else ()
+    report = _compute(plan, c, monthly_codes, codes["tasks"], codes["receipts"], as_of, unit, today,
+                      review_pending=waiting)
     return attach_reviews(report, reviews[["reporting_unit", "month", "review_state"]], approved_only)
+
+
+def _with_register_figures(plan: Plan, c: _Compiled, codes: tuple[np.ndarray, ...], filed: set[tuple[str, str]],
+                           counted: pd.DataFrame, units: dict[str, int]) -> tuple[np.ndarray, ...]:
+    """Monthly codes with the typed rows of every filed (unit, metric) replaced by the register figures."""
+    u, m, t, v = codes
+    fallback = _unit_fallback(plan, c)
+    pairs = {(units[name] if name in units else fallback(name), c.metric_index.get(metric, -1))
+             for name, metric in filed}
+    pairs = {(uc, mc) for uc, mc in pairs if uc >= 0 and mc >= 0}
+    if pairs:
+        n_metrics = max(len(c.metrics), 1)
+        drop = np.isin(u * n_metrics + m, [uc * n_metrics + mc for uc, mc in pairs]) & (u >= 0) & (m >= 0)
+        u, m, t, v = u[~drop], m[~drop], t[~drop], v[~drop]
+    if len(counted):
+        cu, cm, ct, cv = _monthly_codes(plan, c, counted)
+        u, m, t, v = (np.concatenate([u, cu]), np.concatenate([m, cm]), np.concatenate([t, ct]),
+                      np.concatenate([v, cv]))
+    return u, m, t, v
+
+
+def approved_receipts(reviews: pd.DataFrame) -> pd.DataFrame:
+    """reporting_unit, month of every unit-month with an approved version that was not rolled back.
+
+    reviews: every upload with its review_state (StoreReader.reviewed_uploads)."""
+    ok = reviews[(reviews["review_state"] == "approved") & (reviews["state"] != "rolled_back")]
+    return ok[["reporting_unit", "month"]].drop_duplicates().reset_index(drop=True)
+
+
+def awaiting_approval(reviews: pd.DataFrame, month: str) -> tuple[str, ...]:
+    """Units that filed `month` but have no approved version of it yet (waiting for review, or
+    returned and not refiled): approved-only figures do not count them, nor judge them as missing."""
+    filed = reviews[(reviews["month"] == month) & (reviews["state"] == "active")]
+    approved = set(approved_receipts(reviews[reviews["month"] == month])["reporting_unit"])
+    return tuple(sorted(set(filed["reporting_unit"]) - approved))
 
 
 def attach_reviews(report: StatusReport, reviews: pd.DataFrame, approved_only: bool) -> StatusReport:
@@ -1226,12 +1412,24 @@ def attention(report: StatusReport) -> pd.DataFrame:
             .reset_index(drop=True))
 
 
-def default_as_of(plan: Plan, receipts: pd.DataFrame, today: dt.date | None) -> str:
+def default_as_of(plan: Plan, receipts: pd.DataFrame, today: dt.date | None,
+                  approved: pd.DataFrame | None = None) -> str:
     """The month a leader lands on: the latest month whose reporting is complete or whose due day
     has passed (a month that one unit filed early is not the default while the others are not due).
 
     receipts: reporting_unit, month of the active uploads. Without `today`, the latest month with data.
+    approved (approved-only figures): reporting_unit, month of the approved unit-months; the default
+    then steps back to the latest month that has approved figures, so a month still under review
+    does not open as a month of zeros.
     """
+    month = _default_as_of(plan, receipts, today)
+    if approved is None or not len(approved):
+        return month
+    with_figures = {m for m in approved["month"].dropna().astype(str) if m <= month}
+    return max(with_figures) if with_figures else month
+
+
+def _default_as_of(plan: Plan, receipts: pd.DataFrame, today: dt.date | None) -> str:
     months = sorted({m for m in receipts["month"].dropna().astype(str)} & set(plan.months)) if len(receipts) else []
     if not months:
         return plan.start_month

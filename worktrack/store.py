@@ -25,9 +25,24 @@ Times (`received_at`, `at`, `locked_at`) are stored as naive TIMESTAMPs holding 
 Time (UTC+8) wall-clock time, which is what users see. Timezone-aware datetimes passed in are
 converted to UTC+8; naive ones are taken to be UTC+8 already.
 
-Backups hold one Parquet file per source table (uploads without its raw column), every distinct
-uploaded file once under raw/<sha256>, and manifest.json with the sha256 of every file, row
-counts and the schema version. metric_totals is derived from facts and rebuilt on restore.
+Uploaded monthly reports are kept as they came, content-addressed, in raw/<sha256> beside the
+database file (0600 files, a 0700 directory): written and fsynced before the transaction that
+references them commits, never overwritten, never deleted (nothing collects them without an
+explicit command). They used to be a BLOB column of uploads (until schema version 6), which made
+every checkpoint rewrite that column's tail. Register files keep no raw bytes (full ID numbers).
+
+Backups hold one Parquet file per source table, every distinct uploaded file once under
+raw/<sha256>, and manifest.json with the sha256 of every file, row counts and the schema version.
+metric_totals, task_latest, name_codes and metric_codes are derived and rebuilt on restore; a
+restore puts the backup's raw files beside the restored database.
+
+task_latest holds each unit and item's latest task status (the row of its latest month), once
+among the active versions and once among the approved ones (what approved-only readings take).
+The write path keeps it current for the unit-months a write changes (submit and supersede: the
+active rows; review: the approved rows; rollback: both), so the status read is a scan of one row
+per task instead of a window over every status row ever reported. metric_codes holds
+metric_totals with units, metrics and months as integers (name_codes gives each name its code
+once), so the status never maps strings on its hot path.
 A backup made with a signing key also holds manifest.json.sig, an HMAC-SHA256 of the manifest:
 hashes alone only catch accidents, since whoever rewrites a file can rewrite the manifest too.
 
@@ -55,7 +70,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -173,6 +188,53 @@ def _write_private(path: Path, data: bytes) -> None:
     _make_private(path)  # the file may have existed with a wider mode
 
 
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _store_raw(directory: Path, sha: str, data: bytes) -> Path:
+    """Keep an uploaded file as directory/<sha256>, durable on return; an existing one is never touched.
+
+    The bytes go to a temporary file that is fsynced and then hard-linked to its final name, so the
+    name only ever appears with the whole content, and a link cannot replace a file that is there.
+    The caller commits the rows that reference the file only after this returns.
+    """
+    target = directory / sha
+    if target.exists():
+        return target  # content-addressed: the same name holds the same bytes (read-back checks them)
+    _mkdir_private(directory)
+    temporary = directory / f".{sha}.{os.getpid()}.{threading.get_ident()}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(temporary, target)
+        except FileExistsError:
+            pass  # another writer stored the same content meanwhile
+    finally:
+        temporary.unlink(missing_ok=True)
+    _fsync_dir(directory)
+    return target
+
+
+def _read_raw(directory: Path, sha: str, db_path: Path) -> bytes:
+    """The uploaded file with this hash; StoreCorrupt when it is missing or its content changed."""
+    try:
+        data = (directory / sha).read_bytes()
+    except FileNotFoundError:
+        raise StoreCorrupt(CORRUPT_MESSAGE.format(path=db_path, detail=f"缺少原始文件 raw/{sha}")) from None
+    if hashlib.sha256(data).hexdigest() != sha:
+        raise StoreCorrupt(CORRUPT_MESSAGE.format(path=db_path, detail=f"原始文件 raw/{sha} 的内容与校验值不符"))
+    return data
+
+
 # ---------------------------------------------------------------------------
 # Schema: migrations are applied in order; each one applied is a row in schema_version.
 
@@ -182,6 +244,30 @@ class Migration:
     version: int
     description: str
     sql: str
+    # Work SQL cannot do (writing files), run inside the migration's transaction before `sql`:
+    # called with the connection and the database file's path.
+    before: Callable[[duckdb.DuckDBPyConnection, Path], None] | None = None
+
+
+def raw_dir(db_path: str | os.PathLike) -> Path:
+    """Where a database keeps the uploaded files: raw/<sha256> beside the database file."""
+    return Path(db_path).parent / "raw"
+
+
+def _move_raw_out(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
+    """Migration 6: write every distinct uploaded file from the uploads.raw column to raw/<sha256>."""
+    columns = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE "
+                                         "table_catalog = current_database() AND table_name = 'uploads'").fetchall()}
+    if "raw" not in columns:
+        return
+    directory = raw_dir(db_path)
+    cursor = con.execute("SELECT sha256, any_value(raw) FROM uploads GROUP BY sha256")
+    while batch := cursor.fetchmany(256):
+        for sha, raw in batch:
+            data = bytes(raw)
+            if hashlib.sha256(data).hexdigest() != sha:
+                raise StoreCorrupt(CORRUPT_MESSAGE.format(path=db_path, detail=f"原始文件 {sha[:12]}… 的内容与校验值不符"))
+            _store_raw(directory, sha, data)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -329,13 +415,133 @@ REGISTER_TABLES = ("register_uploads", "register_rows")
 MIGRATIONS = (*MIGRATIONS, REGISTER_MIGRATION)
 # ---- end of registers migration ----
 
+# ---- performance (issue 14): derived tables kept current in the write path, uploaded files beside
+# the database. Three migrations in one block, numbered after the registers'.
+# Which uploads' rows a reading takes: every active version, or (what leaders see by default) each
+# unit-month's latest approved version that was not rolled back. A correction waiting for review
+# leaves the approved version before it in place.
+_ACTIVE = "upload_id IN (SELECT upload_id FROM uploads WHERE state = 'active')"
+# Each upload's latest review (no row: pending).
+_LATEST_REVIEW = ("SELECT upload_id, arg_max(state, review_id) AS state, arg_max(reason, review_id) AS reason, "
+                  "max(reviewed_at) AS reviewed_at, arg_max(reviewed_by, review_id) AS reviewed_by "
+                  "FROM upload_reviews GROUP BY upload_id")
+# Versions are counted per plan, unit and month (migration 8): two plans' uploads never compete.
+_APPROVED = ("upload_id IN (SELECT arg_max(u.upload_id, u.version) FROM uploads u "
+             f"JOIN ({_LATEST_REVIEW}) r USING (upload_id) "
+             "WHERE u.state <> 'rolled_back' AND r.state = 'approved' GROUP BY u.plan_id, u.reporting_unit, u.month)")
+# task_latest keeps one set of rows per basis: the active versions' and the approved versions'.
+TASK_BASES = {"active": _ACTIVE, "approved": _APPROVED}
+
+
+def _task_latest_select(versions: str, extra: str = "") -> str:
+    """Each plan-unit-item's latest task status among the uploads `versions` selects: the row of the
+    latest month (within a month the later file row)."""
+    return ("SELECT reporting_unit, item, month, status, note, upload_id, plan_id FROM facts "
+            "JOIN (SELECT upload_id, plan_id FROM uploads) USING (upload_id) "
+            f"WHERE status IS NOT NULL AND {versions} {extra} QUALIFY row_number() OVER "
+            "(PARTITION BY plan_id, reporting_unit, item ORDER BY month DESC, source_row DESC) = 1")
+
+
+# Rebuilt from facts on restore; kept current by `_refresh_task_latest`.
+_TASK_LATEST_REBUILD = "INSERT INTO task_latest " + " UNION ALL ".join(
+    f"SELECT '{basis}', * FROM ({_task_latest_select(versions)})" for basis, versions in TASK_BASES.items())
+# The same as schema 5 to 7 had it (one plan, no plan_id column): migration 5 and restores of those schemas.
+_TASK_LATEST_REBUILD_ONE_PLAN = "INSERT INTO task_latest " + " UNION ALL ".join(
+    f"SELECT '{basis}', * FROM (SELECT reporting_unit, item, month, status, note, upload_id FROM facts "
+    f"WHERE status IS NOT NULL AND {versions} QUALIFY row_number() OVER "
+    "(PARTITION BY reporting_unit, item ORDER BY month DESC, source_row DESC) = 1)"
+    for basis, versions in {"active": _ACTIVE, "approved": _APPROVED.replace("u.plan_id, ", "")}.items())
+
+# 'YYYY-MM' (always well formed in the store) -> year * 12 + month - 1
+_MONTH_ORDINAL = "(CAST(left({0}, 4) AS INTEGER) * 12 + CAST(substr({0}, 6, 2) AS INTEGER) - 1)"
+_NAME_CODES_REBUILD = (
+    "INSERT INTO name_codes SELECT 'unit', name, CAST(row_number() OVER (ORDER BY name) - 1 AS INTEGER) "
+    "FROM (SELECT DISTINCT reporting_unit AS name FROM uploads); "
+    "INSERT INTO name_codes SELECT 'item', name, CAST(row_number() OVER (ORDER BY name) - 1 AS INTEGER) "
+    "FROM (SELECT DISTINCT item AS name FROM facts)")
+_METRIC_CODES_SELECT = (
+    "SELECT t.upload_id, u.code, i.code, " + _MONTH_ORDINAL.format("t.month") + ", t.value FROM {source} t "
+    "JOIN name_codes u ON u.kind = 'unit' AND u.name = t.reporting_unit "
+    "JOIN name_codes i ON i.kind = 'item' AND i.name = t.item")
+_METRIC_CODES_REBUILD = "INSERT INTO metric_codes " + _METRIC_CODES_SELECT.format(source="metric_totals")
+
+PERF_MIGRATIONS = (
+    # The status read used to be a window over every status row (750k at city scale) at each
+    # reading; this table holds the answer for the latest month, one row per unit and item and basis.
+    Migration(5, "task_latest: the latest task status per unit and item, of active and of approved versions", f"""
+        CREATE TABLE task_latest (
+            basis VARCHAR NOT NULL CHECK (basis IN ('active', 'approved')),
+            reporting_unit VARCHAR NOT NULL,
+            item VARCHAR NOT NULL,
+            month VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            note VARCHAR NOT NULL,
+            upload_id BIGINT NOT NULL
+        );
+        {_TASK_LATEST_REBUILD_ONE_PLAN};
+    """),
+    # Every checkpoint rewrote the tail of the raw BLOB column, so single uploads grew slower with
+    # each one (7 ms to 90 ms per checkpoint). The files now live beside the database.
+    Migration(6, "raw files out of the database: raw/<sha256> beside it", "ALTER TABLE uploads DROP COLUMN raw;",
+              before=_move_raw_out),
+    # The status read turned 250k unit and metric names into codes at every reading. Names are
+    # given a code once, when first stored, and metric_codes holds metric_totals in those codes.
+    Migration(7, "name_codes and metric_codes: metric totals with units, metrics and months as integers", f"""
+        CREATE TABLE name_codes (
+            kind VARCHAR NOT NULL CHECK (kind IN ('unit', 'item')),
+            name VARCHAR NOT NULL,
+            code INTEGER NOT NULL
+        );
+        CREATE TABLE metric_codes (
+            upload_id BIGINT NOT NULL,
+            unit_code INTEGER NOT NULL,
+            item_code INTEGER NOT NULL,
+            month_index INTEGER NOT NULL,
+            value DOUBLE NOT NULL
+        );
+        {_NAME_CODES_REBUILD};
+        {_METRIC_CODES_REBUILD};
+    """),
+)
+MIGRATIONS = (*MIGRATIONS, *PERF_MIGRATIONS)
+RAW_OUT_VERSION = 6  # from this schema version on, uploaded files live in raw/ beside the database
+# ---- end of performance migrations ----
+
 # ---- several plans: one migration, kept apart so that it can be renumbered when branches merge ----
 # Every upload belongs to the plan it was filed against (the plan file's plan.id). Uploads from before
 # this migration belong to the plan the deployment is configured with (`_plan_migration_variable`).
-PLAN_MIGRATION = Migration(8, "several plans: uploads.plan_id", """
-    ALTER TABLE uploads ADD COLUMN plan_id VARCHAR;
-    UPDATE uploads SET plan_id = getvariable('worktrack_plan_id') WHERE plan_id IS NULL;
-""")
+# Versions, the active version, task_latest, month locks and month closes are per plan: the unique
+# constraint on uploads becomes (plan_id, reporting_unit, month, version), which DuckDB can only do by
+# building the table anew.
+PLAN_MIGRATION = Migration(8, "several plans: plan_id on uploads, task_latest, month_locks, month_closes", """
+    CREATE TABLE uploads_by_plan (
+        upload_id BIGINT PRIMARY KEY,
+        reporting_unit VARCHAR NOT NULL,
+        month VARCHAR NOT NULL,
+        version INTEGER NOT NULL,
+        file_name VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        size BIGINT NOT NULL,
+        received_at TIMESTAMP NOT NULL,
+        submitted_by VARCHAR NOT NULL,
+        row_count INTEGER NOT NULL,
+        state VARCHAR NOT NULL CHECK (state IN ('active', 'superseded', 'rolled_back')),
+        supersedes BIGINT,
+        warnings_confirmed BOOLEAN NOT NULL,
+        note VARCHAR NOT NULL DEFAULT '',
+        plan_id VARCHAR,
+        UNIQUE (plan_id, reporting_unit, month, version)
+    );
+    INSERT INTO uploads_by_plan SELECT *, getvariable('worktrack_plan_id') FROM uploads;
+    DROP TABLE uploads;
+    ALTER TABLE uploads_by_plan RENAME TO uploads;
+    ALTER TABLE task_latest ADD COLUMN plan_id VARCHAR;
+    UPDATE task_latest SET plan_id = getvariable('worktrack_plan_id');
+    ALTER TABLE month_locks ADD COLUMN plan_id VARCHAR;
+    UPDATE month_locks SET plan_id = getvariable('worktrack_plan_id');
+    ALTER TABLE month_closes ADD COLUMN plan_id VARCHAR;
+    UPDATE month_closes SET plan_id = getvariable('worktrack_plan_id');
+""", before=lambda con, path: _plan_migration_variable(con))
 MIGRATIONS = (*MIGRATIONS, PLAN_MIGRATION)
 # ---- end of several plans migration ----
 
@@ -349,6 +555,9 @@ REVIEW_STATES = ("pending", "approved", "returned")
 DERIVED_TABLES = {
     "metric_totals": "INSERT INTO metric_totals SELECT upload_id, reporting_unit, month, item, sum(value) "
                      "FROM facts WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item",
+    "task_latest": _TASK_LATEST_REBUILD,  # of schema 8 on; `_build_from_backup` rebuilds older ones as they were
+    "name_codes": _NAME_CODES_REBUILD,
+    "metric_codes": _METRIC_CODES_REBUILD,  # after metric_totals and name_codes: built from them
 }
 _TABLE_ORDER = {"register_uploads": "upload_id", "register_rows": "upload_id, source_row",
                 "schema_version": "version", "uploads": "upload_id", "facts": "upload_id, source_row",
@@ -463,6 +672,12 @@ class _Outcome:
     result: Any
     audits: list[_Audit] = field(default_factory=list)
     uploads: dict[int, tuple[str, int]] = field(default_factory=dict)  # upload_id -> (sha256, row count)
+    # (plan, unit, month) whose active or approved upload may have changed: `_write` brings task_latest
+    # up to date for them.
+    unit_months: set[tuple[str | None, str, str]] = field(default_factory=set)
+    # Which of task_latest's bases those changes can move: a submit only the active one (a new
+    # version waits for review; the approved one before it stays), a review only the approved one.
+    task_bases: tuple[str, ...] = ("active", "approved")
 
 
 # ---------------------------------------------------------------------------
@@ -718,8 +933,9 @@ class StoreReader:
     city scale, and callers group or pivot anyway. Sort when order matters.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, plan_id: str | None = None):
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None = None, plan_id: str | None = None):
         self._con = con
+        self._path = path
         self.plan_id = plan_id  # reads see this plan's uploads only (None: every plan's)
 
     def _small(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
@@ -730,7 +946,10 @@ class StoreReader:
         return self._con.sql(_plan_scoped(sql, self.plan_id), params=params or None).to_arrow_table().to_pandas()
 
     def _scalar(self, sql: str, params: list[Any] | None = None) -> Any:
-        return self._con.execute(_plan_scoped(sql, self.plan_id), params or []).fetchall()[0][0]
+        return self._run(sql, params).fetchall()[0][0]
+
+    def _run(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyConnection:
+        return self._con.execute(_plan_scoped(sql, self.plan_id), params or [])
 
     def uploads(self, unit: str | None = None, month: str | None = None) -> pd.DataFrame:
         """Every upload in every state (without the raw bytes), oldest first."""
@@ -788,19 +1007,41 @@ class StoreReader:
     def task_statuses(self, through: str | None = None, latest: bool = False, approved_only: bool = False,
                       upload_ids: list[int] | None = None) -> pd.DataFrame:
         """Task status words per unit, item and month; with latest=True only each unit-item's last."""
+        if latest:
+            return self._large(*self._latest_tasks_sql("reporting_unit, item", through, approved_only, upload_ids))
         clause, params = _through("month", through)
-        qualify = "QUALIFY row_number() OVER (PARTITION BY reporting_unit, item ORDER BY month DESC) = 1" \
-            if latest else ""
         return self._large("SELECT reporting_unit, item, month, status, note FROM facts "
-                           f"WHERE status IS NOT NULL AND {_versions(approved_only, upload_ids)} {clause} {qualify}",
+                           f"WHERE status IS NOT NULL AND {_versions(approved_only, upload_ids)} {clause}",
                            params)
+
+    def _latest_tasks_sql(self, keys: str, through: str | None, approved_only: bool = False,
+                          upload_ids: list[int] | None = None) -> tuple[str, list[Any]]:
+        """SQL for each unit-item's latest status up to `through`, of the active versions or the approved ones.
+
+        From task_latest (the rows of that basis) when no unit has reported a later month (the usual
+        reading: the latest month); otherwise the window over facts. (Restricting that window to the
+        pairs with a later report measured slower in DuckDB than the plain window, which touches them
+        nearly all.) Given upload ids (a frozen snapshot): the window over those uploads' facts.
+        """
+        columns = f"{keys}, month, status, note"
+        if upload_ids is not None:
+            clause, params = _through("month", through)
+            return f"SELECT {columns} FROM ({_task_latest_select(_versions(False, upload_ids), clause)})", params
+        basis = "approved" if approved_only else "active"
+        if through is None:
+            return f"SELECT {columns} FROM task_latest WHERE basis = ?", [basis]
+        through = check_month(through)
+        later = self._run("SELECT count(*) FROM task_latest WHERE basis = ? AND month > ?",
+                                  [basis, through]).fetchall()[0][0]
+        if not later:
+            return f"SELECT {columns} FROM task_latest WHERE basis = ?", [basis]
+        return f"SELECT {columns} FROM ({_task_latest_select(TASK_BASES[basis], 'AND month <= ?')})", [through]
 
     def approved_upload_ids(self, through: str | None = None) -> list[int]:
         """Ids of each unit-month's latest approved version up to `through`, ascending."""
         clause, params = _through("month", through)
-        return [r[0] for r in self._con.execute(_plan_scoped(
-            f"SELECT upload_id FROM uploads WHERE {_APPROVED} {clause} ORDER BY upload_id", self.plan_id),
-            params).fetchall()]
+        return [r[0] for r in self._run(
+            f"SELECT upload_id FROM uploads WHERE {_APPROVED} {clause} ORDER BY upload_id", params).fetchall()]
 
     def receipts_of(self, upload_ids: list[int]) -> pd.DataFrame:
         """Unit, month, version and time received of exactly these uploads (a frozen snapshot)."""
@@ -836,7 +1077,7 @@ class StoreReader:
 
     def current_close(self, month: str) -> dict[str, Any] | None:
         """The close in force for a month (not reopened), with its snapshot decoded; None if open."""
-        row = _first(self._con.execute(
+        row = _first(self._run(
             "SELECT close_id, month, closed_at, closed_by, close_date, snapshot FROM month_closes "
             "WHERE month = ? AND reopened_at IS NULL ORDER BY close_id DESC LIMIT 1", [check_month(month)]))
         if row is None:
@@ -845,6 +1086,77 @@ class StoreReader:
         close = dict(zip(keys, row, strict=True))
         close["snapshot"] = json.loads(close["snapshot"])
         return close
+
+    # -- the same reads as integer codes (the status path) -----------------------------------
+    #
+    # The caller's dictionaries (name -> code) are joined in SQL, so no string of the large reads
+    # reaches Python: units and metrics come back as codes (-1 for a name not in the dictionary),
+    # months as their index from `origin` (year * 12 + month - 1 of the first month).
+
+    def unit_names_outside(self, known: Mapping[str, int]) -> list[str]:
+        """Reporting units with an upload whose names are not in `known` (spelled differently, or
+        no longer in the plan): the caller decides what code each gets."""
+        with self._dictionary("known_units", known):
+            return [r[0] for r in self._run(
+                "SELECT DISTINCT reporting_unit FROM uploads WHERE reporting_unit NOT IN "
+                "(SELECT name FROM known_units) ORDER BY 1").fetchall()]
+
+    def status_codes(self, units: Mapping[str, int], metrics: Mapping[str, int], items: Mapping[str, int],
+                     origin: int, through: str | None = None, approved_only: bool = False) -> dict[str, dict[str, Any]]:
+        """The three reads the status needs, as codes, from one registration of the dictionaries.
+
+        monthly: `monthly_values(through, approved_only)` as unit, metric, month, value arrays; tasks:
+        `task_statuses(through, latest=True, approved_only=...)` as unit, item, month codes with status
+        and note as text; receipts: `active_receipts` (every active version: filing is filing) as unit,
+        month, version, received_at arrays.
+        """
+        import numpy as np
+
+        clause, params = _through("m.month", through)
+        tasks_sql, task_params = self._latest_tasks_sql("reporting_unit, item", through, approved_only)
+        # metric_codes holds the store's own codes: translated to the caller's by two small lookup arrays
+        lookup = {"unit": (units, []), "item": (metrics, [])}
+        for kind, name, code in self._con.execute("SELECT kind, name, code FROM name_codes").fetchall():
+            wanted, pairs = lookup[kind]
+            pairs.append((code, wanted.get(name, -1)))
+        tables = {}
+        for kind, (_, pairs) in lookup.items():
+            table = np.full(max((c for c, _ in pairs), default=-1) + 1, -1, dtype=np.int64)
+            for code, mine in pairs:
+                table[code] = mine
+            tables[kind] = table
+        last = None if through is None else int(through[:4]) * 12 + int(through[5:]) - 1
+        stored = self._run(
+            "SELECT unit_code, item_code, month_index, value FROM metric_codes "
+            f"WHERE {_versions(approved_only, None)} {'' if last is None else 'AND month_index <= ?'}",
+            [] if last is None else [last]).fetchnumpy()
+        monthly = {"unit": tables["unit"][stored["unit_code"]], "metric": tables["item"][stored["item_code"]],
+                   "month": stored["month_index"].astype(np.int64) - origin, "value": stored["value"]}
+        with self._dictionary("unit_codes", units), self._dictionary("item_codes", items):
+            table = self._con.sql(_plan_scoped(
+                f"SELECT coalesce(u.code, -1) AS unit, coalesce(i.code, -1) AS item, {_MONTH_INDEX} AS month, "
+                f"m.status, m.note FROM ({tasks_sql}) m LEFT JOIN unit_codes u ON m.reporting_unit = u.name "
+                "LEFT JOIN item_codes i ON m.item = i.name", self.plan_id),
+                params=[origin, *task_params]).to_arrow_table()
+            receipts = self._run(
+                f"SELECT coalesce(u.code, -1) AS unit, {_MONTH_INDEX} AS month, m.version, m.received_at "
+                "FROM uploads m LEFT JOIN unit_codes u ON m.reporting_unit = u.name "
+                f"WHERE m.state = 'active' {clause}", [origin, *params]).fetchnumpy()
+        tasks = {"unit": table["unit"].to_numpy(), "item": table["item"].to_numpy(),
+                 "month": table["month"].to_numpy(), "status": table["status"].to_pandas(),
+                 "note": table["note"].to_pandas()}
+        return {"monthly": monthly, "tasks": tasks, "receipts": receipts}
+
+    @contextmanager
+    def _dictionary(self, name: str, codes: Mapping[str, int]) -> Iterator[None]:
+        import pyarrow as pa
+
+        self._con.register(name, pa.table({"name": pa.array(list(codes), pa.string()),
+                                           "code": pa.array(list(codes.values()), pa.int64())}))
+        try:
+            yield
+        finally:
+            self._con.unregister(name)
 
     def audit_log(self, actor: str | None = None, action: str | None = None,
                   since: dt.datetime | dt.date | str | None = None) -> pd.DataFrame:
@@ -872,11 +1184,13 @@ class StoreReader:
         return self._small("SELECT * FROM month_locks ORDER BY lock_id")
 
     def raw_file(self, upload_id: int) -> tuple[str, bytes]:
-        """The file exactly as it was uploaded: (file name, bytes)."""
-        row = _first(self._con.execute("SELECT file_name, raw FROM uploads WHERE upload_id = ?", [upload_id]))
+        """The file exactly as it was uploaded: (file name, bytes), checked against its hash."""
+        row = _first(self._run("SELECT file_name, sha256 FROM uploads WHERE upload_id = ?", [upload_id]))
         if row is None:
             raise StoreRefused(f"找不到编号为 {upload_id} 的上传记录。")
-        return row[0], bytes(row[1])
+        if self._path is None:
+            raise StoreError("raw files need the database path")
+        return row[0], _read_raw(raw_dir(self._path), row[1], self._path)
 
     def latest_month(self) -> str | None:
         """The latest month that has an active upload, or None."""
@@ -892,11 +1206,11 @@ class StoreReader:
 
     def locked_months(self) -> list[str]:
         """Months currently locked, oldest first."""
-        rows = self._con.execute("SELECT DISTINCT month FROM month_locks WHERE unlocked_at IS NULL ORDER BY month")
+        rows = self._run("SELECT DISTINCT month FROM month_locks WHERE unlocked_at IS NULL ORDER BY month")
         return [r[0] for r in rows.fetchall()]
 
     def is_locked(self, month: str) -> bool:
-        return _locked(self._con, check_month(month))
+        return _locked(self._con, check_month(month), self.plan_id)
 
     def counts(self) -> dict[str, int]:
         """Row count of every table."""
@@ -967,16 +1281,8 @@ class StoreReader:
                            "ORDER BY upload_id, source_row", params)
 
 
-_ACTIVE = "upload_id IN (SELECT upload_id FROM uploads WHERE state = 'active')"
-# Each upload's latest review (no row: pending).
-_LATEST_REVIEW = ("SELECT upload_id, arg_max(state, review_id) AS state, arg_max(reason, review_id) AS reason, "
-                  "max(reviewed_at) AS reviewed_at, arg_max(reviewed_by, review_id) AS reviewed_by "
-                  "FROM upload_reviews GROUP BY upload_id")
-# The version leaders see by default: each unit-month's latest approved version that was not rolled
-# back. A correction waiting for review leaves the approved version before it in place.
-_APPROVED = ("upload_id IN (SELECT arg_max(u.upload_id, u.version) FROM uploads u "
-             f"JOIN ({_LATEST_REVIEW}) r USING (upload_id) "
-             "WHERE u.state <> 'rolled_back' AND r.state = 'approved' GROUP BY u.reporting_unit, u.month)")
+# 'YYYY-MM' (always well formed in the store) -> months after the ordinal given as a parameter
+_MONTH_INDEX = "(CAST(left(m.month, 4) AS BIGINT) * 12 + CAST(substr(m.month, 6, 2) AS BIGINT) - 1 - ?)"
 
 
 def _versions(approved_only: bool, upload_ids: list[int] | None) -> str:
@@ -1011,6 +1317,14 @@ class Store:
         scoped.plan_id = plan_id
         return scoped
 
+    def _written_plan(self) -> str | None:
+        """The plan a lock or close is made for: the store's scope, else the configured plan."""
+        if self.plan_id is not None:
+            return self.plan_id
+        from worktrack.config import configured_plan_id
+
+        return configured_plan_id()
+
     # -- connections -------------------------------------------------------
 
     @contextmanager
@@ -1019,7 +1333,7 @@ class Store:
         with _open(self.path, self.busy_timeout) as con:
             con.execute("BEGIN TRANSACTION")
             try:
-                yield StoreReader(con, self.plan_id)
+                yield StoreReader(con, self.path, self.plan_id)
             finally:
                 try:
                     con.execute("ROLLBACK")  # read-only: nothing to keep
@@ -1042,6 +1356,8 @@ class Store:
                 if not outcome.audits:
                     con.execute("ROLLBACK")
                     return outcome.result
+                if outcome.unit_months:
+                    _refresh_task_latest(con, outcome.unit_months, outcome.task_bases)
                 at = now_china()
                 next_id = con.execute("SELECT coalesce(max(audit_id), 0) + 1 FROM audit_log").fetchall()[0][0]
                 for offset, audit in enumerate(outcome.audits):
@@ -1067,7 +1383,7 @@ class Store:
                 if store_error(exc, self.path) is not None:
                     raise
                 logger.debug("checkpoint of %s deferred: %s", self.path, exc)
-            _verify_written(con, self.path, next_id, len(outcome.audits), outcome.uploads)
+            _verify_written(con, self.path, next_id, len(outcome.audits), outcome.uploads, outcome.unit_months)
             return outcome.result
 
     def _migrate(self) -> None:
@@ -1076,7 +1392,7 @@ class Store:
             applied = []
             for migration in MIGRATIONS:
                 if migration.version > current:
-                    _apply_migration(con, migration)
+                    _apply_migration(con, migration, self.path)
                     applied.append(_Audit(target="schema", old_value=str(current), new_value=str(migration.version),
                                           detail={"description": migration.description}))
                     current = migration.version
@@ -1125,7 +1441,8 @@ class Store:
         locked month → locked; unconfirmed warnings → needs_confirmation; else accepted.
         dry_run decides the same way and writes nothing.
         """
-        upload = _Upload(Submission(report, raw, submitted_by, confirm, received_at, note), dry_run, self.plan_id)
+        upload = _Upload(Submission(report, raw, submitted_by, confirm, received_at, note), dry_run, raw_dir(self.path),
+                         self.plan_id)
         if upload.verdict is not None:
             return upload.verdict
         if dry_run:
@@ -1141,19 +1458,22 @@ class Store:
         commits as a whole: no result is returned before every accepted report is durable, and a
         failure part-way stores none of them. For month-end batch imports and bulk history.
         """
-        uploads = [_Upload(sub, dry_run=False, plan_id=self.plan_id) for sub in submissions]
+        uploads = [_Upload(sub, dry_run=False, raw_directory=raw_dir(self.path), plan_id=self.plan_id)
+                   for sub in submissions]
         results: list[SubmitResult | None] = [u.verdict for u in uploads]
 
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
             audits: list[_Audit] = []
             written: dict[int, tuple[str, int]] = {}
+            unit_months: set[tuple[str | None, str, str]] = set()
             for index, upload in enumerate(uploads):
                 if upload.verdict is None:
                     outcome = upload.write(con)
                     results[index] = outcome.result
                     audits += outcome.audits
                     written.update(outcome.uploads)
-            return _Outcome(None, audits, written)
+                    unit_months |= outcome.unit_months
+            return _Outcome(None, audits, written, unit_months, task_bases=("active",))
 
         if any(u.verdict is None for u in uploads):
             self._write(SYSTEM_ACTOR, "upload.accept", write)
@@ -1165,16 +1485,16 @@ class Store:
         """Withdraw an active upload; the version it replaced (if any) becomes active again."""
 
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
-            row = _first(con.execute("SELECT reporting_unit, month, version, state, supersedes FROM uploads "
+            row = _first(con.execute("SELECT reporting_unit, month, version, state, supersedes, plan_id FROM uploads "
                                      "WHERE upload_id = ?", [upload_id]))
             if row is None:
                 raise StoreRefused(f"找不到编号为 {upload_id} 的上传记录。")
-            unit, month, version, state, supersedes = row
+            unit, month, version, state, supersedes, plan = row
             if state != "active":
                 why = {"superseded": "已被新版本替换", "rolled_back": "已经撤回过"}[state]
                 raise StoreRefused(f"上传记录 {upload_id}（{unit} {month_label(month)}第 {version} 版）{why}，"
                                    "只能撤回当前有效的版本。")
-            if _locked(con, month):
+            if _locked(con, month, plan):
                 raise StoreRefused(f"{month_label(month)}已锁定，不能撤回该月的上传；如需更正，请先解锁。")
             con.execute("UPDATE uploads SET state = 'rolled_back' WHERE upload_id = ?", [upload_id])
             audits = [_Audit(target=f"upload:{upload_id}", old_value="active", new_value="rolled_back",
@@ -1192,7 +1512,7 @@ class Store:
             else:
                 message = f"已撤回{unit} {month_label(month)}第 {version} 版，该月现在没有有效的上报。"
             return _Outcome(RollbackResult(upload_id, unit, month, version, supersedes, restored_version, message),
-                            audits)
+                            audits, unit_months={(plan, unit, month)})
 
         return self._write(actor, "upload.rollback", write)
 
@@ -1200,11 +1520,12 @@ class Store:
         """Lock a month against uploads and rollbacks; False if it was already locked."""
         check_month(month)
 
+        plan = self._written_plan()
+
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
-            if _locked(con, month):
+            if _locked(con, month, plan):
                 return _Outcome(False)
-            lock_id = con.execute("SELECT coalesce(max(lock_id), 0) + 1 FROM month_locks").fetchall()[0][0]
-            con.execute("INSERT INTO month_locks VALUES (?, ?, ?, ?, NULL, NULL)", [lock_id, month, now_china(), actor])
+            _insert_lock(con, month, actor, plan)
             return _Outcome(True, [_Audit(target=f"month:{month}", old_value="unlocked", new_value="locked")])
 
         return self._write(actor, "month.lock", write)
@@ -1213,11 +1534,14 @@ class Store:
         """Unlock a month (its lock period is closed, not removed); False if it was not locked."""
         check_month(month)
 
+        plan = self._written_plan()
+
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
-            if not _locked(con, month):
+            if not _locked(con, month, plan):
                 return _Outcome(False)
             con.execute("UPDATE month_locks SET unlocked_at = ?, unlocked_by = ? "
-                        "WHERE month = ? AND unlocked_at IS NULL", [now_china(), actor, month])
+                        "WHERE month = ? AND unlocked_at IS NULL AND plan_id IS NOT DISTINCT FROM ?",
+                        [now_china(), actor, month, plan])
             return _Outcome(True, [_Audit(target=f"month:{month}", old_value="locked", new_value="unlocked")])
 
         return self._write(actor, "month.unlock", write)
@@ -1243,20 +1567,21 @@ class Store:
             raise StoreRefused("退回时必须写明原因，报送单位会看到这段话。")
 
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
-            results, audits = [], []
+            results, audits, unit_months = [], [], set()
             next_id = con.execute("SELECT coalesce(max(review_id), 0) + 1 FROM upload_reviews").fetchall()[0][0]
             for upload_id in upload_ids:
                 row = _first(con.execute(
                     f"SELECT u.reporting_unit, u.month, u.version, u.state, u.submitted_by, "
-                    f"coalesce(r.state, 'pending') FROM uploads u LEFT JOIN ({_LATEST_REVIEW}) r USING (upload_id) "
+                    f"coalesce(r.state, 'pending'), u.plan_id FROM uploads u LEFT JOIN ({_LATEST_REVIEW}) r USING (upload_id) "
                     "WHERE u.upload_id = ?", [upload_id]))
                 if row is None:
                     raise StoreRefused(f"找不到编号为 {upload_id} 的上传记录。")
-                unit, month, version, state, submitted_by, previous = row
+                unit, month, version, state, submitted_by, previous, plan = row
+                unit_months.add((plan, unit, month))
                 what = f"{unit} {month_label(month)}第 {version} 版"
                 if state != "active":
                     raise StoreRefused(f"上传记录 {upload_id}（{what}）不是当前有效版本，只能审核有效版本。")
-                if _locked(con, month):
+                if _locked(con, month, plan):
                     raise StoreRefused(f"{month_label(month)}已锁定，不能再审核该月的上报；如需更正，请先重新开放。")
                 if (reviewer_unit is not None and reviewer_unit == unit) or submitted_by == actor:
                     raise StoreRefused(f"不能审核本单位或本人提交的上报（{what}）。")
@@ -1267,7 +1592,8 @@ class Store:
                                      detail={"reporting_unit": unit, "month": month, "version": version,
                                              "reason": reason}))
                 results.append(ReviewResult(upload_id, unit, month, version, previous, decision, reason))
-            return _Outcome(results, audits)
+            # a review changes which version approved-only readings take
+            return _Outcome(results, audits, unit_months=unit_months, task_bases=("approved",))
 
         if not upload_ids:
             return []
@@ -1295,9 +1621,10 @@ class Store:
         uploads is pending or returned; otherwise lock it and store `snapshot(reader)`, the frozen
         as-of state its meeting pack is regenerated from, in the same transaction."""
         check_month(month)
+        plan = self._written_plan()
 
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
-            reader = StoreReader(con)
+            reader = StoreReader(con, self.path, plan)  # the plan's uploads, close and snapshot only
             if reader.current_close(month) is not None:
                 return _Outcome(CloseResult(month, False, [], already_closed=True))
             active = reader.reviewed_uploads(month=month, active_only=True)
@@ -1309,16 +1636,14 @@ class Store:
                     for r in blocking.itertuples(index=False)]))
             frozen = snapshot(reader)
             audits = []
-            if not _locked(con, month):
-                lock_id = con.execute("SELECT coalesce(max(lock_id), 0) + 1 FROM month_locks").fetchall()[0][0]
-                con.execute("INSERT INTO month_locks VALUES (?, ?, ?, ?, NULL, NULL)",
-                            [lock_id, month, now_china(), actor])
+            if not _locked(con, month, plan):
+                _insert_lock(con, month, actor, plan)
                 audits.append(_Audit(action="month.lock", target=f"month:{month}", old_value="unlocked",
                                      new_value="locked"))
             close_id = con.execute("SELECT coalesce(max(close_id), 0) + 1 FROM month_closes").fetchall()[0][0]
-            con.execute("INSERT INTO month_closes VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL)",
-                        [close_id, month, now_china(), actor, close_date,
-                         json.dumps(frozen, ensure_ascii=False, sort_keys=True)])
+            con.execute("INSERT INTO month_closes (close_id, month, closed_at, closed_by, close_date, snapshot, plan_id) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)", [close_id, month, now_china(), actor, close_date,
+                                                         json.dumps(frozen, ensure_ascii=False, sort_keys=True), plan])
             audits.append(_Audit(target=f"month:{month}", old_value="open", new_value="closed",
                                  detail={"close_id": close_id, "close_date": close_date.isoformat(),
                                          "uploads": len(frozen.get("upload_ids", []))}))
@@ -1333,8 +1658,10 @@ class Store:
         if not reason:
             raise StoreRefused("重新开放月份必须写明原因。")
 
+        plan = self._written_plan()
+
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
-            close = StoreReader(con).current_close(month)
+            close = StoreReader(con, self.path, plan).current_close(month)
             if close is None:
                 return _Outcome(False)
             now = now_china()
@@ -1342,9 +1669,10 @@ class Store:
                         "WHERE close_id = ?", [now, actor, reason, close["close_id"]])
             audits = [_Audit(target=f"month:{month}", old_value="closed", new_value="open",
                              detail={"close_id": close["close_id"], "reason": reason})]
-            if _locked(con, month):
+            if _locked(con, month, plan):
                 con.execute("UPDATE month_locks SET unlocked_at = ?, unlocked_by = ? "
-                            "WHERE month = ? AND unlocked_at IS NULL", [now, actor, month])
+                            "WHERE month = ? AND unlocked_at IS NULL AND plan_id IS NOT DISTINCT FROM ?",
+                            [now, actor, month, plan])
                 audits.append(_Audit(action="month.unlock", target=f"month:{month}", old_value="locked",
                                      new_value="unlocked", detail={"reason": reason}))
             return _Outcome(True, audits)
@@ -1478,10 +1806,11 @@ class Store:
         with self.snapshot() as r:
             return r.current_close(month)
 
-    def task_statuses(self, through: str | None = None, latest: bool = False) -> pd.DataFrame:
+    def task_statuses(self, through: str | None = None, latest: bool = False,
+                      approved_only: bool = False) -> pd.DataFrame:
         """Task status words per unit, item and month (latest=True: each unit-item's last only)."""
         with self.snapshot() as r:
-            return r.task_statuses(through, latest)
+            return r.task_statuses(through, latest, approved_only)
 
     def audit_log(self, actor: str | None = None, action: str | None = None,
                   since: dt.datetime | dt.date | str | None = None) -> pd.DataFrame:
@@ -1550,7 +1879,7 @@ class Store:
             con = reader._con
             version = _current_version(con)
             for table in _source_tables(version):  # a database at an older schema version lacks some tables
-                columns = "* EXCLUDE (raw)" if table == "uploads" else "*"
+                columns = "* EXCLUDE (raw)" if table == "uploads" and version < RAW_OUT_VERSION else "*"
                 if table == "register_rows":  # backups carry masked names only
                     columns = "* REPLACE (name_masked AS person_name)"
                 target = out / f"{table}.parquet"
@@ -1559,10 +1888,16 @@ class Store:
                 _make_private(target)
                 tables[table] = {"file": target.name,
                                  "rows": con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]}
-            cursor = con.execute("SELECT sha256, any_value(raw) FROM uploads GROUP BY sha256 ORDER BY sha256")
-            while batch := cursor.fetchmany(256):
-                for sha, raw in batch:
-                    _write_private(out / "raw" / sha, bytes(raw))
+            if version < RAW_OUT_VERSION:  # the files are still a column of uploads
+                cursor = con.execute("SELECT sha256, any_value(raw) FROM uploads GROUP BY sha256 ORDER BY sha256")
+                while batch := cursor.fetchmany(256):
+                    for sha, raw in batch:
+                        _write_private(out / "raw" / sha, bytes(raw))
+                        raw_count += 1
+            else:  # the database's raw files, each checked against its hash on the way
+                source = raw_dir(self.path)
+                for (sha,) in con.execute("SELECT DISTINCT sha256 FROM uploads ORDER BY sha256").fetchall():
+                    _write_private(out / "raw" / sha, _read_raw(source, sha, self.path))
                     raw_count += 1
         users = Path(users_file) if users_file is not None else None
         if users is not None and users.is_file():
@@ -1612,6 +1947,11 @@ class Store:
                 if state == "damaged" and not force:
                     raise StoreRefused(f"数据库“{target}”已损坏，无法打开。确认要用备份重建，请加 --force"
                                        "（损坏的文件会改名保留，不会删除）。")
+                # The uploaded files go beside the database before it is put in place. Content-addressed
+                # names: a file already there holds the same bytes and is left alone (never overwritten).
+                for rel in sorted(manifest["files"]):
+                    if rel.startswith("raw/"):
+                        _store_raw(raw_dir(target), rel.split("/", 1)[1], (src / rel).read_bytes())
                 if state != "absent":
                     moved_aside = _aside_name(target)
                     target.rename(moved_aside)
@@ -1645,9 +1985,10 @@ class Store:
 class _Upload:
     """The verdict on one submission and, when it is accepted, its writes inside `Store._write`."""
 
-    def __init__(self, sub: Submission, dry_run: bool, plan_id: str | None = None):
+    def __init__(self, sub: Submission, dry_run: bool, raw_directory: Path, plan_id: str | None = None):
         report, raw = sub.report, sub.raw
         self.sub = sub
+        self.raw_directory = raw_directory
         self.plan_id = _upload_plan(report, plan_id)
         self.sha = sha = hashlib.sha256(raw).hexdigest()
         if report.sha256 and report.sha256 != sha:
@@ -1680,14 +2021,15 @@ class _Upload:
             return SubmitResult("unchanged", True,
                                 f"与当前有效的第 {current[1]} 版内容完全相同，无需重复上传，未做改动。",
                                 upload_id=current[0], version=current[1], **base)
-        if _locked(con, month):
+        if _locked(con, month, self.plan_id):
             return SubmitResult("locked", False, f"{month_label(month)}已锁定（例会后不再接收修改），本文件未接收。"
                                 "如需更正，请联系管理员解锁。", **base)
         if report.warnings and not self.sub.confirm:
             return SubmitResult("needs_confirmation", False,
                                 f"文件有 {len(report.warnings)} 条提示需要确认，确认无误后再提交才会接收。", **base)
-        version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM uploads "
-                              "WHERE reporting_unit = ? AND month = ?", [unit, month]).fetchall()[0][0]
+        version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM uploads WHERE reporting_unit = ? "
+                              "AND month = ? AND plan_id IS NOT DISTINCT FROM ?",
+                              [unit, month, self.plan_id]).fetchall()[0][0]
         previous = (current[0], current[1]) if current else None
         changes = []
         if previous:
@@ -1727,11 +2069,12 @@ class _Upload:
                                  old_value="active", new_value="superseded", actor=sub.submitted_by,
                                  detail={"reporting_unit": unit, "month": month, "version": previous[1],
                                          "superseded_by": upload_id}))
+        _store_raw(self.raw_directory, self.sha, raw)  # durable before the row that names it commits
         # columns named: later migrations add columns (plan_id) after the first schema's
-        con.execute("INSERT INTO uploads (upload_id, reporting_unit, month, version, file_name, sha256, size, raw, "
+        con.execute("INSERT INTO uploads (upload_id, reporting_unit, month, version, file_name, sha256, size, "
                     "received_at, submitted_by, row_count, state, supersedes, warnings_confirmed, note, plan_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
-                    [upload_id, unit, month, version, report.file, self.sha, len(raw), raw, self.received,
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
+                    [upload_id, unit, month, version, report.file, self.sha, len(raw), self.received,
                      sub.submitted_by, len(report.rows), previous[0] if previous else None, self.confirmed, sub.note,
                      self.plan_id])
         _insert_facts(con, upload_id, report.rows)
@@ -1739,7 +2082,9 @@ class _Upload:
         return _Outcome(SubmitResult(
             "accepted", True, f"已接收：{unit} {month_label(month)}第 {version} 版，共 {len(report.rows)} 行{replaced}。",
             upload_id=upload_id, version=version, superseded_upload_id=previous[0] if previous else None,
-            changes=changes, **self.base), audits, {upload_id: (self.sha, len(report.rows))})
+            changes=changes, **self.base), audits, {upload_id: (self.sha, len(report.rows))},
+            {(self.plan_id, unit, month)},
+            task_bases=("active",))
 
 
 # ---------------------------------------------------------------------------
@@ -1932,13 +2277,72 @@ def _insert_register_rows(con: duckdb.DuckDBPyConnection, upload_id: int, kind: 
 # Internals
 
 
+def _chosen_upload(con: duckdb.DuckDBPyConnection, basis: str, plan: str | None, unit: str, month: str) -> int | None:
+    """The upload of a plan's unit-month a basis reads: its active version, or its latest approved
+    version that was not rolled back (`_APPROVED` for one unit-month)."""
+    if basis == "active":
+        row = _first(con.execute("SELECT upload_id FROM uploads WHERE reporting_unit = ? AND month = ? "
+                                 "AND plan_id IS NOT DISTINCT FROM ? AND state = 'active'", [unit, month, plan]))
+    else:
+        row = _first(con.execute(
+            "SELECT arg_max(u.upload_id, u.version) FROM uploads u JOIN (SELECT upload_id, "
+            "arg_max(state, review_id) AS state FROM upload_reviews WHERE upload_id IN (SELECT upload_id FROM "
+            "uploads WHERE reporting_unit = ? AND month = ? AND plan_id IS NOT DISTINCT FROM ?) GROUP BY upload_id) r "
+            "USING (upload_id) WHERE u.state <> 'rolled_back' AND r.state = 'approved'",
+            [unit, month, plan]))
+    return row[0] if row else None
+
+
+def _refresh_task_latest(con: duckdb.DuckDBPyConnection, unit_months: set[tuple[str | None, str, str]],
+                         bases: tuple[str, ...] = ("active", "approved")) -> None:
+    """Bring task_latest up to date, for both bases, for plan-unit-months whose active or approved
+    upload may just have changed (a submit, a rollback, a review).
+
+    Only what changed is touched: the rows that came from that unit-month are dropped, the upload now
+    read's statuses replace earlier months' ones, and an item the month no longer reports falls back
+    to the unit's latest earlier status (a look into facts for that unit and those items only).
+    A basis whose upload for the unit-month did not change is left alone. Another plan's rows of the
+    same unit are never touched.
+    """
+    same = "basis = ? AND plan_id IS NOT DISTINCT FROM ? AND reporting_unit = ?"
+    for plan, unit, month in sorted(unit_months, key=lambda key: (key[0] or "", key[1], key[2])):
+        for basis in bases:
+            versions = TASK_BASES[basis]
+            chosen = _chosen_upload(con, basis, plan, unit, month)
+            held = {r[0] for r in con.execute(f"SELECT DISTINCT upload_id FROM task_latest WHERE {same} AND month = ?",
+                                              [basis, plan, unit, month]).fetchall()}
+            if chosen is not None and held == {chosen}:
+                continue  # this basis still reads the same upload for the unit-month
+            dropped = {r[0] for r in con.execute(f"DELETE FROM task_latest WHERE {same} AND month = ? RETURNING item",
+                                                 [basis, plan, unit, month]).fetchall()}
+            if chosen is not None:
+                con.execute(f"DELETE FROM task_latest WHERE {same} AND month < ? AND item IN "
+                            "(SELECT item FROM facts WHERE upload_id = ? AND status IS NOT NULL)",
+                            [basis, plan, unit, month, chosen])
+                con.execute("INSERT INTO task_latest SELECT ?, reporting_unit, item, month, status, note, upload_id, ? "
+                            "FROM facts WHERE upload_id = ? AND status IS NOT NULL AND item NOT IN "
+                            f"(SELECT item FROM task_latest WHERE {same}) "
+                            "QUALIFY row_number() OVER (PARTITION BY item ORDER BY source_row DESC) = 1",
+                            [basis, plan, chosen, basis, plan, unit])
+            if dropped:
+                present = {r[0] for r in con.execute(f"SELECT item FROM task_latest WHERE {same}",
+                                                     [basis, plan, unit]).fetchall()}
+                lost = sorted(dropped - present)
+                if lost:
+                    marks = ", ".join("?" for _ in lost)
+                    fallback = _task_latest_select(versions, f"AND plan_id IS NOT DISTINCT FROM ? "
+                                                             f"AND reporting_unit = ? AND item IN ({marks})")
+                    con.execute(f"INSERT INTO task_latest SELECT ?, * FROM ({fallback})", [basis, plan, unit, *lost])
+
+
 def _verify_written(con: duckdb.DuckDBPyConnection, path: Path, first_audit: int, n_audits: int,
-                    uploads: dict[int, tuple[str, int]]) -> None:
+                    uploads: dict[int, tuple[str, int]], unit_months: set[tuple[str | None, str, str]] | None = None) -> None:
     """Read back what a write just committed; raise StoreCorrupt if the file does not give it back.
 
     A receipt is only handed out for data the database can be shown to hold: the audit rows, each
-    new upload's bytes (by hash), its fact rows and metric totals, and the small tables every
-    reading starts from. A damaged block anywhere on that path fails here, not at the next read.
+    new upload's file (read back from raw/ and hashed), its fact rows and metric totals, the latest
+    task statuses of the units written, and the small tables every reading starts from. A damaged
+    block anywhere on that path fails here, not at the next read.
     """
     problems = []
     audits = con.execute("SELECT count(*) FROM audit_log WHERE audit_id BETWEEN ? AND ?",
@@ -1950,21 +2354,33 @@ def _verify_written(con: duckdb.DuckDBPyConnection, path: Path, first_audit: int
     if uploads:
         low, high = min(uploads), max(uploads)
         stored = {row[0]: row[1:] for row in con.execute(
-            "SELECT upload_id, sha256, row_count, sha256(raw) FROM uploads WHERE upload_id BETWEEN ? AND ?",
+            "SELECT upload_id, sha256, row_count FROM uploads WHERE upload_id BETWEEN ? AND ?",
             [low, high]).fetchall()}
         facts = dict(con.execute("SELECT upload_id, count(*) FROM facts WHERE upload_id BETWEEN ? AND ? "
                                  "GROUP BY upload_id", [low, high]).fetchall())
         totals = dict(con.execute("SELECT upload_id, count(*) FROM metric_totals WHERE upload_id BETWEEN ? AND ? "
                                   "GROUP BY upload_id", [low, high]).fetchall())
+        coded = dict(con.execute("SELECT upload_id, count(*) FROM metric_codes WHERE upload_id BETWEEN ? AND ? "
+                                 "GROUP BY upload_id", [low, high]).fetchall())
         expected_totals = dict(con.execute(
             "SELECT upload_id, count(DISTINCT item) FROM facts WHERE upload_id BETWEEN ? AND ? "
             "AND value IS NOT NULL GROUP BY upload_id", [low, high]).fetchall())
+        directory = raw_dir(path)
         for upload_id, (sha, rows) in uploads.items():
             got = stored.get(upload_id)
-            if got is None or got[0] != sha or got[2] != sha or got[1] != rows:
+            try:
+                file_ok = _read_raw(directory, sha, path) is not None
+            except StoreCorrupt:
+                file_ok = False
+            if got is None or got[0] != sha or not file_ok or got[1] != rows:
                 problems.append(f"上传 {upload_id} 的记录或原始文件读回不一致")
-            elif facts.get(upload_id, 0) != rows or totals.get(upload_id, 0) != expected_totals.get(upload_id, 0):
+            elif (facts.get(upload_id, 0) != rows or totals.get(upload_id, 0) != expected_totals.get(upload_id, 0)
+                  or coded.get(upload_id, 0) != totals.get(upload_id, 0)):
                 problems.append(f"上传 {upload_id} 的数据行读回不一致")
+    if unit_months:
+        units = sorted({unit for _, unit, _ in unit_months})
+        con.execute(f"SELECT count(*), max(month), max(length(status)), max(length(note)) FROM task_latest "
+                    f"WHERE reporting_unit IN ({', '.join('?' for _ in units)})", units).fetchall()
     if problems:
         logger.error("read-back after commit to %s failed: %s", path, problems)
         raise StoreCorrupt(CORRUPT_MESSAGE.format(path=path, detail="写入后读回校验不符：" + "；".join(problems[:3])))
@@ -1976,9 +2392,19 @@ def _first(result: duckdb.DuckDBPyConnection) -> tuple | None:
     return rows[0] if rows else None
 
 
-def _locked(con: duckdb.DuckDBPyConnection, month: str) -> bool:
-    return con.execute("SELECT count(*) FROM month_locks WHERE month = ? AND unlocked_at IS NULL",
-                       [month]).fetchall()[0][0] > 0
+def _locked(con: duckdb.DuckDBPyConnection, month: str, plan_id: str | None = None) -> bool:
+    """Whether a plan's month is locked (plan None: any plan's; registers are not told apart by plan)."""
+    if plan_id is None:
+        return con.execute("SELECT count(*) FROM month_locks WHERE month = ? AND unlocked_at IS NULL",
+                           [month]).fetchall()[0][0] > 0
+    return con.execute("SELECT count(*) FROM month_locks WHERE month = ? AND unlocked_at IS NULL AND plan_id = ?",
+                       [month, plan_id]).fetchall()[0][0] > 0
+
+
+def _insert_lock(con: duckdb.DuckDBPyConnection, month: str, actor: str, plan_id: str | None) -> None:
+    lock_id = con.execute("SELECT coalesce(max(lock_id), 0) + 1 FROM month_locks").fetchall()[0][0]
+    con.execute("INSERT INTO month_locks (lock_id, month, locked_at, locked_by, plan_id) VALUES (?, ?, ?, ?, ?)",
+                [lock_id, month, now_china(), actor, plan_id])
 
 
 def _through(column: str, through: str | None) -> tuple[str, list[Any]]:
@@ -2001,9 +2427,9 @@ def _current_version(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
 
 
-def _apply_migration(con: duckdb.DuckDBPyConnection, migration: Migration) -> None:
-    if migration is PLAN_MIGRATION:
-        _plan_migration_variable(con)
+def _apply_migration(con: duckdb.DuckDBPyConnection, migration: Migration, path: Path) -> None:
+    if migration.before is not None:
+        migration.before(con, path)
     con.execute(migration.sql)
     con.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [migration.version, migration.description, now_china()])
 
@@ -2015,12 +2441,17 @@ def _plan_migration_variable(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET VARIABLE worktrack_plan_id = ?", [configured_plan_id()])
 
 
+# Tables with a plan_id column; facts, metric_totals and metric_codes are read through upload ids.
+PLAN_TABLES = ("uploads", "task_latest", "month_locks", "month_closes")
+
+
 def _plan_scoped(sql: str, plan_id: str | None) -> str:
-    """The query with `uploads` narrowed to one plan's uploads (a CTE shadows the table in every
+    """The query with the plan tables narrowed to one plan's rows (a CTE shadows a table in every
     subquery, so facts and totals, which are read through upload ids, are narrowed too)."""
     if plan_id is None:
         return sql
-    scope = f"uploads AS (SELECT * FROM uploads WHERE plan_id = {_sql_text(plan_id)})"
+    text = _sql_text(plan_id)
+    scope = ", ".join(f"{table} AS (SELECT * FROM {table} WHERE plan_id = {text})" for table in PLAN_TABLES)
     stripped = sql.lstrip()
     if stripped[:5].upper() == "WITH ":
         return f"WITH {scope}, {stripped[5:]}"
@@ -2058,6 +2489,15 @@ def _insert_facts(con: duckdb.DuckDBPyConnection, upload_id: int, rows: list[Fac
         con.execute("INSERT INTO facts BY NAME SELECT * FROM new_facts")
         con.execute("INSERT INTO metric_totals SELECT upload_id, reporting_unit, month, item, sum(value) "
                     "FROM new_facts WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item")
+        # names seen for the first time get the next free code of their kind
+        for kind, column in (("unit", "reporting_unit"), ("item", "item")):
+            con.execute(
+                "INSERT INTO name_codes SELECT ?, name, CAST((SELECT coalesce(max(code), -1) FROM name_codes "
+                "WHERE kind = ?) + row_number() OVER (ORDER BY name) AS INTEGER) "
+                f"FROM (SELECT DISTINCT {column} AS name FROM new_facts WHERE {column} NOT IN "
+                "(SELECT name FROM name_codes WHERE kind = ?))", [kind, kind, kind])
+        con.execute("INSERT INTO metric_codes " + _METRIC_CODES_SELECT.format(source="metric_totals")
+                    + " WHERE t.upload_id = ?", [upload_id])
     finally:
         con.unregister("new_facts")
 
@@ -2243,6 +2683,9 @@ def _build_from_backup(src: Path, manifest: dict[str, Any], building: Path) -> N
                 missing = [s for s in shas if f"raw/{s}" not in files]
                 if missing:
                     raise StoreRefused(f"备份缺少 {len(missing)} 个原始文件（如 raw/{missing[0]}），没有做任何恢复。")
+            if table == "uploads" and version >= RAW_OUT_VERSION:
+                con.execute(f"INSERT INTO uploads BY NAME SELECT * FROM read_parquet({parquet})")
+            elif table == "uploads":  # a backup from before the files moved out: the column is filled here
                 raw = pa.table({"sha256": pa.array(shas, pa.string()),
                                 "raw": pa.array([(src / "raw" / s).read_bytes() for s in shas], pa.binary())})
                 con.register("raw_files", raw)
@@ -2258,6 +2701,8 @@ def _build_from_backup(src: Path, manifest: dict[str, Any], building: Path) -> N
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         for table, rebuild in DERIVED_TABLES.items():
             if table in tables:
+                if table == "task_latest" and version < PLAN_MIGRATION.version:
+                    rebuild = _TASK_LATEST_REBUILD_ONE_PLAN  # migration 8 adds the plan when the store opens
                 con.execute(f"DELETE FROM {table}")  # emptied only inside the file being built
                 con.execute(rebuild)
         con.execute("COMMIT")

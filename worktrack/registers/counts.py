@@ -80,22 +80,33 @@ def duplicates(plan: Plan, rows: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def register_filed(plan: Plan, reader: Any) -> set[tuple[str, str]]:
+    """(unit, metric) pairs whose figures come from registers: every unit with an active register of a
+    kind the plan ties to a metric."""
+    filed = set()
+    for kind, unit in reader.register_filers().itertuples(index=False):
+        metric = plan.metric_for_register(kind)
+        if metric is not None:
+            filed.add((unit, metric.id))
+    return filed
+
+
+def counted_register_values(plan: Plan, reader: Any, through: str | None = None) -> pd.DataFrame:
+    """[reporting_unit, item, month, value]: the register figures that replace typed totals."""
+    counted = register_figures(plan, reader, through).groupby(["reporting_unit", "item", "month"],
+                                                               as_index=False)["value"].sum()
+    return counted[["reporting_unit", "item", "month", "value"]]
+
+
 def counted_monthly_values(plan: Plan, reader: Any, through: str | None = None, approved_only: bool = False
                            ) -> pd.DataFrame:
     """The store's monthly values with every (unit, metric) that files a register counted from it."""
     monthly = reader.monthly_values(through, approved_only)
-    filers = reader.register_filers()
-    filed = set()
-    for kind, unit in filers.itertuples(index=False):
-        metric = plan.metric_for_register(kind)
-        if metric is not None:
-            filed.add((unit, metric.id))
+    filed = register_filed(plan, reader)
     if not filed:
         return monthly
-    figures = register_figures(plan, reader, through)
     typed = pd.Series(list(zip(monthly["reporting_unit"], monthly["item"], strict=True)), index=monthly.index,
                       dtype=object)
     kept = monthly[~typed.isin(filed)] if len(monthly) else monthly
-    counted = figures.groupby(["reporting_unit", "item", "month"], as_index=False)["value"].sum()
     logger.debug("register figures replace %d typed rows for %d unit-metrics", len(monthly) - len(kept), len(filed))
-    return pd.concat([kept, counted[["reporting_unit", "item", "month", "value"]]], ignore_index=True)
+    return pd.concat([kept, counted_register_values(plan, reader, through)], ignore_index=True)

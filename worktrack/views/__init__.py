@@ -50,6 +50,7 @@ from worktrack.views.words import (
     change_tone,
     headline_cards,
     method_lines,
+    month_state_text,
     note_lines,
     partial_banner,
     reconciliation_lines,
@@ -66,7 +67,7 @@ __all__ = [
     "format_amount", "format_number", "format_percent", "group_targets_by_node", "headline_cards",
     "item_statuses", "item_unit_statuses", "measure_word", "method_lines", "metric_name", "metric_series",
     "money_scale", "month_label", "month_state_label", "months_between", "node_label", "note_lines",
-    "partial_banner", "reconciliation_lines", "reporting_badge", "reporting_grid", "scorecard", "section_heading", "short_month_label",
+    "month_state_text", "partial_banner", "reconciliation_lines", "reporting_badge", "reporting_grid", "scorecard", "section_heading", "short_month_label",
     "source_lines", "status_label", "status_word", "summary_line", "target_history", "task_table", "task_word",
     "unit_comparison_rows", "unit_label",
 ]

@@ -24,7 +24,7 @@ MEASURE_CODES = {"户": "households", "元": "yuan", "人": "people", "篇": "re
                  "件": "cases", "起": "incidents", "场": "events", "项": "tasks", "%": "percent"}
 STATUS_ICONS = {"done": "✔", "on_track": "●", "at_risk": "▲", "behind": "▼", "overdue": "✖", "exceeded": "✖",
                 "not_started": "○"}
-MONTH_STATE_ICONS = {"met": "✔", "missed": "✖", "not_reported": "✖", "pending": "…", "open": "…", "not_due": "○"}
+MONTH_STATE_ICONS = {"met": "✔", "missed": "✖", "not_reported": "✖", "pending": "…", "review_pending": "…", "open": "…", "not_due": "○"}
 WAN = 10_000
 
 

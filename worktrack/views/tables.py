@@ -8,17 +8,18 @@ import pandas as pd
 from worktrack.i18n import translate
 from worktrack.plan import Plan, month_range
 from worktrack.progress import StatusReport, metric_months, month_ordinal
+from worktrack.views.cycle import marked
 from worktrack.views.format import (
     cadence_text,
     date_label,
     format_amount,
     metric_name,
     month_label,
-    month_state_label,
     short_month_label,
     status_label,
     task_word,
 )
+from worktrack.views.words import month_state_text
 
 
 def metric_series(plan: Plan, monthly: pd.DataFrame, metric: str, as_of: str, unit: str | None = None,
@@ -88,7 +89,7 @@ def scorecard(report: StatusReport, unit: str, lang: str = "zh") -> pd.DataFrame
     for r in t.itertuples():
         if r.period == "month":
             cadence = getattr(r, "cadence", None)
-            status.append(f"{month_state_label(r.month_state, lang, cadence)} · "
+            status.append(f"{month_state_text(report, r.month_state, lang, cadence)} · "
                           + cadence_text("periods_met", cadence, lang, "card.months_met", met=int(r.months_met),
                                          due=int(r.months_due)))
         else:
@@ -103,7 +104,11 @@ def scorecard(report: StatusReport, unit: str, lang: str = "zh") -> pd.DataFrame
         translate("community.col_period", lang): t["period"].map(
             lambda p: translate("plan_page.every_month", lang) if p == "month" else translate("community.yearly", lang)
         ).to_numpy(),
-        translate("community.col_actual", lang): amounts("actual"),
+        # 含待审核 beside every figure that includes reports nobody has reviewed yet
+        translate("community.col_actual", lang): [
+            marked(text, flag, lang) for text, flag in zip(
+                amounts("actual"), t["includes_pending"] if "includes_pending" in t.columns else [False] * len(t),
+                strict=True)],
         translate("community.col_expected", lang): amounts("expected", expected=True),
         translate("community.col_target", lang): amounts("target"),
         translate("community.col_status", lang): status,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -107,7 +108,7 @@ def headline_cards(report: StatusReport, lang: str = "zh") -> list[Card]:
             else:
                 detail = cadence_text("periods_met", cadence, lang, "card.months_met", met=row.months_met,
                                       due=row.months_due)
-            state_label = month_state_label(row.month_state, lang, cadence)
+            state_label = month_state_text(report, row.month_state, lang, cadence)
             code = row.month_state
         else:
             target = format_amount(row.target, row.measure, lang, metric=metric)
@@ -115,6 +116,8 @@ def headline_cards(report: StatusReport, lang: str = "zh") -> list[Card]:
             state_label = status_label(row.status, lang)
             code = row.status
         change = float(row.change)
+        # a month still waiting for reports or reviews: its change against last month means nothing yet
+        waiting = monthly and bool(row.pending)
         cards.append(Card(
             metric=row.metric,
             name=metric_name(plan, row.metric, lang),
@@ -126,8 +129,8 @@ def headline_cards(report: StatusReport, lang: str = "zh") -> list[Card]:
             change=format_amount(change, row.measure, lang, metric=metric, signed=True),
             change_label=translate("card.change_prev" if monthly else "card.change_month", lang),
             change_raw=change,
-            arrow="up" if change > 0 else "down" if change < 0 else "off",
-            tone=change_tone(change, row.direction),
+            arrow="off" if waiting else "up" if change > 0 else "down" if change < 0 else "off",
+            tone="neutral" if waiting else change_tone(change, row.direction),
             status=code,
             status_label=state_label,
             detail=detail,
@@ -148,8 +151,22 @@ def summary_line(report: StatusReport, lang: str = "zh") -> str:
     due = ob["met"] + ob["missed"] + ob["not_reported"]
     monthly = translate("summary.monthly", lang, met=ob["met"], due=due, missed=ob["months_missed"])
     if ob["pending"]:
-        monthly += translate("summary.monthly_pending", lang, n=ob["pending"])
+        key = "summary.monthly_review_pending" if _pending_word(report, "pending") != "pending" else "summary.monthly_pending"
+        monthly += translate(key, lang, n=ob["pending"])
     return translate("summary.joined", lang, yearly=yearly, monthly=monthly)
+
+
+def month_state_text(report: StatusReport, state: str | None, lang: str = "zh", cadence: Any = None) -> str:
+    """The label of an obligation's month state (本季度… / 本半年… for longer cadences); a month
+    waiting only for reviews says so."""
+    return month_state_label(_pending_word(report, state), lang, cadence)
+
+
+def _pending_word(report: StatusReport, state: str | None) -> str | None:
+    """A pending month waits for reports not yet due, or (approved-only figures) only for reviews."""
+    if state == "pending" and report.review_pending_units and not report.pending_units:
+        return "review_pending"
+    return state
 
 
 def _includes_pending(report: StatusReport, metric: str) -> bool:
@@ -170,10 +187,16 @@ def partial_banner(report: StatusReport, lang: str = "zh") -> str | None:
     if not report.partial:
         return None
     filed, total = report.reporting_progress()
-    due = report_due_date(report.plan, report.as_of)
-    return translate("banner.partial", lang, month=month_label(report.as_of, lang), filed=filed, total=total,
-                     due=date_label(due, lang), units="、".join(report.pending_units) if lang == "zh"
-                     else ", ".join(report.pending_units))
+    sep = "、" if lang == "zh" else ", "
+    parts = []
+    if report.pending_units:
+        due = report_due_date(report.plan, report.as_of)
+        parts.append(translate("banner.partial", lang, month=month_label(report.as_of, lang), filed=filed,
+                               total=total, due=date_label(due, lang), units=sep.join(report.pending_units)))
+    if report.review_pending_units:
+        parts.append(translate("banner.review_pending", lang, month=month_label(report.as_of, lang),
+                               n=len(report.review_pending_units), units=sep.join(report.review_pending_units)))
+    return " ".join(parts)
 
 
 # ---------------------------------------------------------------------------
@@ -215,14 +238,19 @@ def attention_rows(report: StatusReport, lang: str = "zh", items: pd.DataFrame |
         elif r.kind == "obligation":
             name = metric_name(plan, r.metric, lang)
             missed = _months_list(r.missed_months, lang)
-            missed_now = r.status == "obligation_missed"
             cadence = cadences.get(r.subject)
-            text = cadence_text("text_missed" if missed_now else "text_earlier", cadence, lang,
-                                "attention.text_obligation_missed" if missed_now else
-                                "attention.text_obligation_earlier",
-                                unit=unit, name=name, actual=fmt(r.actual), n=int(r.months_missed),
-                                due_months=int(r.months_due), months=missed,
-                                state=month_state_label(r.task_status, lang, cadence))
+            key = "attention.text_obligation_missed" if r.status == "obligation_missed" else \
+                "attention.text_obligation_earlier" if r.task_status == "met" else \
+                "attention.text_obligation_earlier_state"  # this month not judged yet (not due, or in review)
+            long_key = {"attention.text_obligation_missed": "text_missed",
+                        "attention.text_obligation_earlier": "text_earlier"}.get(key, "text_earlier_state")
+            pending_word = _pending_word(report, r.task_status)
+            text = cadence_text(long_key, cadence, lang, key, unit=unit, name=name, actual=fmt(r.actual),
+                                n=int(r.months_missed), due_months=int(r.months_due), months=missed,
+                                state=month_state_label(r.task_status, lang, cadence) if key.endswith("missed") else
+                                cadence_text(pending_word, cadence, lang, f"month_state.{pending_word}")
+                                if pending_word in ("pending", "not_reported") else
+                                translate(f"month_state.{pending_word}", lang))
             due = translate("attention.due_obligation", lang, target=fmt(r.target))
         elif r.kind == "task":
             item = plan.items[r.item_id]
