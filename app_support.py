@@ -79,6 +79,13 @@ def plan_choices() -> list[tuple[str, str]]:
     return [(path, plan.title) for path, plan in plans]
 
 
+def other_plans() -> list[Plan]:
+    """The deployment's plans other than the chosen one (an upload for one of them is named as such)."""
+    current = get_plan()
+    plans = [_cached_plan(str(p), os.path.getmtime(p)) for p in config.plan_paths()]
+    return [p for p in plans if p.id != current.id]
+
+
 def plan_selector() -> None:
     """The sidebar's plan choice, shown when the deployment has several plans."""
     choices = plan_choices()

@@ -10,6 +10,7 @@ from app_support import (
     get_plan,
     get_store,
     lang,
+    other_plans,
     t,
     template_bytes,
     today,
@@ -157,7 +158,8 @@ def confirm_warnings(report, token) -> None:
 if uploaded is not None:
     data = uploaded.getvalue()
     with st.spinner(t("upload.checking")):
-        report = submission.validate_upload(plan, user, data, uploaded.name, unit, month, language)
+        report = submission.validate_upload(plan, user, data, uploaded.name, unit, month, language,
+                                            other_plans=other_plans())
     token = (report.sha256, unit, month)
     if report.errors:
         st.error(t("upload.errors_found", n=len(report.errors)), icon=":material/error:")

@@ -376,6 +376,39 @@ def test_a_report_for_another_plan_is_refused_with_a_chinese_reason(example, pla
     assert read_report(data, name, example).ok and read_report(data, name, example).plan_id == example.id
 
 
+def test_a_file_of_another_configured_plan_is_refused_naming_that_plan(example, plan):
+    from worktrack.demo import report_bytes
+    from worktrack.intake import read_report
+
+    name, data = report_bytes(plan, "天剑社区", "2023-05")
+    report = read_report(data, name, example, other_plans=[example, plan])  # the plan itself is skipped
+    assert not report.ok and report.errors[0].code == "wrong-plan" and report.errors[0].value == plan.id
+    assert f"《{plan.title}》" in report.errors[0].message and f"《{example.title}》" in report.errors[0].message
+    assert "month-error" in report.codes()  # the plain findings are still there, after the named plan
+    unit = example.communities[0].name
+    name, data = report_bytes(example, unit, "2024-05")
+    assert read_report(data, name, plan, other_plans=[example]).errors[0].value == example.id
+    # a file no configured plan reads cleanly gets no plan named
+    broken = data.replace(b"2024-05", b"2024-13")
+    assert "wrong-plan" not in read_report(broken, name, plan, other_plans=[example]).codes()
+    assert "wrong-plan" not in read_report(data, name, plan).codes()  # no other plan configured
+
+
+def test_the_cli_names_the_plan_a_refused_file_belongs_to(example, plan, tmp_path, monkeypatch, capsys):
+    import json
+
+    from worktrack.cli import main
+    from worktrack.demo import report_bytes
+
+    monkeypatch.setenv("WORKTRACK_PLANS", str(EXAMPLE))
+    name, data = report_bytes(plan, "天剑社区", "2023-05")
+    path = tmp_path / name
+    path.write_bytes(data)
+    assert main(["--db", str(tmp_path / "x.duckdb"), "--plan", str(EXAMPLE), "ingest", str(path), "--json"]) == 1
+    entry = json.loads(capsys.readouterr().out)["files"][0]
+    assert entry["errors"][0]["code"] == "wrong-plan" and plan.title in entry["errors"][0]["message"]
+
+
 def test_the_cli_keeps_plans_apart(both_plans_db, example_db, capsys):
     import json
 

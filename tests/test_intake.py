@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -120,6 +120,28 @@ def _note_of(n: int) -> str:
     return "走访" * (n // 2) + "访" * (n % 2)
 
 
+EXAMPLE_PLAN = Path(__file__).resolve().parent.parent / "examples" / "qingshuiwan-2024" / "targets.yaml"
+
+
+class _ExamplePlans(Sequence):
+    """[the example 2024 plan], loaded when first read rather than when this module is imported."""
+
+    def __getitem__(self, index):
+        from worktrack.plan import load_plan
+
+        return [load_plan(EXAMPLE_PLAN)][index]
+
+    def __len__(self) -> int:
+        return 1
+
+
+def _example_plan_file() -> bytes:
+    from worktrack.demo import report_bytes
+
+    example = _ExamplePlans()[0]
+    return report_bytes(example, example.communities[0].name, "2024-05")[1]
+
+
 ERROR_EXAMPLES = [
     Example("file-too-large", lambda p: fixture("tianjian-2023-06-utf8-bom.csv"), None, None,
             kwargs=(("max_bytes", 1000),)),
@@ -148,6 +170,8 @@ ERROR_EXAMPLES = [
     Example("month-mismatch", lambda p: csv_of(ONE), 2, "月份", kwargs=(("month", "2023-07"),)),
     Example("unknown-item", lambda p: csv_of(row("X9-9", 1)), 2, "编号"),
     Example("item-not-reported", lambda p: csv_of(row("roundtable_meetings", 1)), 2, "编号"),
+    # a file of the example 2024 plan, read against this plan with the example among the deployment's plans
+    Example("wrong-plan", lambda p: _example_plan_file(), None, None, kwargs=(("unit", None), ("other_plans", _ExamplePlans()))),
     Example("unknown-category", lambda p: csv_of(row("fund_raised_yuan", 100, "彩票")), 2, "分类"),
     Example("missing-category", lambda p: csv_of(row("fund_raised_yuan", 100, "")), 2, "分类"),
     Example("type-error", lambda p: csv_of(row("governance_reports", "五十")), 2, "本月数值"),

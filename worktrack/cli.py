@@ -49,6 +49,21 @@ def load_plan_or_exit(args: argparse.Namespace) -> Plan:
         raise SystemExit(EXIT_REJECTED) from None
 
 
+def other_plans(plan: Plan) -> list[Plan]:
+    """The deployment's other plans (WORKTRACK_PLANS): a file refused for `plan` is checked against
+    them to name the plan it belongs to. A plan file that does not load is left out (logged)."""
+    others = []
+    for path in config.plan_paths():
+        try:
+            other = load_plan(path)
+        except (PlanError, OSError) as exc:
+            logger.warning("plan %s left out of the other plans: %s", path, exc)
+            continue
+        if other.id != plan.id:
+            others.append(other)
+    return others
+
+
 def month_option(text: str, option: str = "--month", plan: Plan | None = None) -> str:
     """A month argument in any usual spelling -> 'YYYY-MM'; a usage error (exit 2) otherwise."""
     from worktrack.plan import parse_month

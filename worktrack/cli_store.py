@@ -18,6 +18,7 @@ from worktrack.cli import (
     UsageError,
     load_plan_or_exit,
     month_option,
+    other_plans,
     print_json,
     unit_option,
 )
@@ -139,11 +140,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     entries: list[dict[str, Any]] = []
     parsed = []
+    others = other_plans(plan)
     for path in paths:
         data = path.read_bytes()
         kind = detect_kind(data, path.name, plan)
         if kind == MONTHLY_REPORT:
-            report = read_report(data, path.name, plan, unit=unit, month=month)
+            report = read_report(data, path.name, plan, unit=unit, month=month, other_plans=others)
         else:
             report = read_register(data, path.name, plan, kind, unit=unit, month=month)
         entries.append({

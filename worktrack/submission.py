@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,10 +125,12 @@ def declared_unit(user: User, chosen_unit: str | None) -> str | None:
 
 
 def validate_upload(plan: Plan, user: User, data: bytes, filename: str, unit: str | None,
-                    month: str | None, lang: str = "zh") -> IntakeReport:
-    """Read a file as `user` sends it for `unit` and `month`; refusals come back as report errors."""
+                    month: str | None, lang: str = "zh", other_plans: Sequence[Plan] = ()) -> IntakeReport:
+    """Read a file as `user` sends it for `unit` and `month`; refusals come back as report errors (a file
+    of one of `other_plans` says which)."""
     uploader = user.unit if user.role == "community" else None
-    report = read_report(data, filename, plan, unit=declared_unit(user, unit), month=month, uploader_unit=uploader)
+    report = read_report(data, filename, plan, unit=declared_unit(user, unit), month=month, uploader_unit=uploader,
+                         other_plans=other_plans)
     if month and parse_month(month):
         report.errors = [_with_month_hint(f, month, lang) for f in report.errors]
     if not report.errors and not can_upload(user, report.reporting_unit):

@@ -46,6 +46,7 @@ is the catalogue of codes and the report records, and `validate` checks a table 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from worktrack.intake.files import MAX_CELLS, MAX_ROWS, MAX_UNZIPPED_BYTES, MAX_UPLOAD_BYTES
 from worktrack.intake.findings import (
@@ -90,11 +91,16 @@ __all__ = [
 
 
 def read_report(data: bytes, filename: str, plan: Plan, *, unit: str | None = None, month: str | None = None,
-                uploader_unit: str | None = None, max_bytes: int = MAX_UPLOAD_BYTES) -> IntakeReport:
-    """Parse and validate one monthly report file. Never raises on bad input."""
+                uploader_unit: str | None = None, max_bytes: int = MAX_UPLOAD_BYTES,
+                other_plans: Sequence[Plan] = ()) -> IntakeReport:
+    """Parse and validate one monthly report file. Never raises on bad input.
+
+    other_plans: the deployment's other plans. A file refused here that one of them reads without an
+    error (its months and codes are that plan's) gets a first finding `wrong-plan` naming that plan.
+    """
     reader = _Reader(bytes(data or b""), filename or "", plan, unit, month, uploader_unit, max_bytes)
     try:
-        return reader.run()
+        report = reader.run()
     except Exception:
         # Every kind of bad input is turned into a finding where it is met, so anything reaching
         # here is a bug in the reader: record it with its traceback, tell the user it was recorded.
@@ -103,3 +109,25 @@ def read_report(data: bytes, filename: str, plan: Plan, *, unit: str | None = No
         reader.report.rows = []
         reader.report.errors.append(Finding("internal-error", INTERNAL_ERROR_MESSAGE))
         return reader.report
+    if report.errors and other_plans:
+        owner = _plan_that_reads(data, filename, plan, unit, uploader_unit, max_bytes, other_plans)
+        if owner is not None:
+            report.errors.insert(0, Finding(
+                "wrong-plan", f"这个文件看起来属于另一个工作计划《{owner.title}》（{owner.id}）：它的月份和编号与该计划一致，"
+                f"而当前选择的是《{plan.title}》。请先在左侧栏“工作计划”中切换到《{owner.title}》，再上传；"
+                "如确属本计划，请下载本计划的模板重新填写。", value=owner.id))
+    return report
+
+
+def _plan_that_reads(data: bytes, filename: str, plan: Plan, unit: str | None, uploader_unit: str | None,
+                     max_bytes: int, other_plans: Sequence[Plan]) -> Plan | None:
+    """The first other plan that reads the file without an error, or None. The month chosen on this
+    plan's screen is not held against the file (another plan's months differ); the unit is."""
+    for other in other_plans:
+        if other.id == plan.id:
+            continue
+        if read_report(data, filename, other, unit=unit, uploader_unit=uploader_unit,
+                       max_bytes=max_bytes).ok:
+            logger.info("upload %r refused for plan %s reads cleanly against plan %s", filename, plan.id, other.id)
+            return other
+    return None

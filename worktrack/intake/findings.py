@@ -109,6 +109,7 @@ ERROR_CODES: dict[str, str] = {
     "month-error": "月份无法识别或不在计划报告期内",
     "month-mismatch": "月份与声明的月份或其他行不一致",
     "unknown-item": "不认识的编号",
+    "wrong-plan": "文件看起来属于另一个工作计划",
     "item-not-reported": "本单位不报送这个事项",
     "unknown-category": "不认识的分类，或该事项不分类",
     "missing-category": "该事项需要填写分类",
