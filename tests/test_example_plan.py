@@ -17,7 +17,7 @@ from tests.apptest import dashboard
 from tests.conftest import ROOT
 from worktrack.auth import User
 from worktrack.plan import check_plan, load_plan
-from worktrack.progress import compute_status, status_from_store
+from worktrack.progress import compute_status, metric_months, status_from_store
 from worktrack.store import Store
 
 pytest_plugins = ["tests.apptest"]
@@ -79,6 +79,13 @@ BROKEN = [
      "cadence", "只有每期任务"),
     ("period contradicting kind", "kind: stock, opening: 16000,", "kind: stock, period: month, opening: 16000,",
      "period", "矛盾"),
+    ("rate's denominator not a metric", "denominator: total_households", "denominator: all_households",
+     "denominator", "分母指标“all_households”在 metrics 里找不到"),
+    ("rate's numerator itself", "numerator: sorted_households", "numerator: sorting_coverage", "numerator",
+     "分子指标“sorting_coverage”在 metrics 里找不到"),
+    ("rate not in percent", 'measure: "%"', 'measure: "户"', "measure", "计量单位必须是 %"),
+    ("rate with a cumulative target", "kind: level, opening: 80, value: 95,", "kind: cumulative, value: 95,", "kind",
+     "只能是水平目标"),
 ]
 
 
@@ -114,12 +121,77 @@ def test_stock_counts_from_its_opening_balance(example):
 
 
 def test_a_level_is_the_latest_figure_not_a_sum(example):
-    data = monthly(*[(u.name, "sorting_coverage", "2024-01", 85) for u in example.communities],
-                   *[(u.name, "sorting_coverage", "2024-02", 90) for u in example.communities])
+    sorted_, total = "sorted_households", "total_households"
+    data = monthly(*[(u.name, sorted_, "2024-01", 85) for u in example.communities],
+                   *[(u.name, total, "2024-01", 100) for u in example.communities],
+                   *[(u.name, sorted_, "2024-02", 90) for u in example.communities],
+                   *[(u.name, total, "2024-02", 100) for u in example.communities])
     row = row_of(compute_status(example, data, None, None, "2024-03"), "sorting_coverage:street")
-    assert row["actual"] == pytest.approx(90)  # the mean of the communities' latest rates
+    assert row["actual"] == pytest.approx(90)  # the latest month's figures, not the months added up
     assert row["expected"] == pytest.approx(80 + 15 * 3 / 12)
     assert row["status"] == "on_track" and pd.isna(row["forecast"])
+
+
+def test_a_rate_is_computed_from_its_two_figures_and_the_street_from_the_totals(example, tmp_path):
+    from worktrack.demo import load_demo
+
+    first, second = (u.name for u in example.communities[:2])
+    data = monthly((first, "sorted_households", "2024-01", 80), (first, "total_households", "2024-01", 100),
+                   (first, "sorted_households", "2024-02", 90), (first, "total_households", "2024-02", 100),
+                   (second, "sorted_households", "2024-02", 100), (second, "total_households", "2024-02", 400),
+                   (second, "sorting_coverage", "2024-02", 99))  # a typed rate is not the rate: computed instead
+    report = compute_status(example, data, None, None, "2024-03")
+    row = row_of(report, "sorting_coverage:street")
+    # (90 + 100) / (100 + 400): the households added up, not the mean of 90% and 25% (57.5%)
+    assert row["actual"] == pytest.approx(38.0)
+    # each unit's rate month by month, as the charts read it
+    assert metric_months(example, data, "sorting_coverage", "2024-02", unit=first).tolist() == [80.0, 90.0]
+    assert metric_months(example, data, "sorting_coverage", "2024-02", unit=second).tolist() == [0.0, 25.0]
+    # the same through the store's code path: the demo's two figures give the computed rate
+    store = Store(tmp_path / "rate.duckdb")
+    load_demo(example, store, "2024-03", tmp_path / "samples")
+    assert "sorting_coverage" not in set(store.monthly_values()["item"])  # the template asks for the two figures
+    for approved_only in (False, True):  # (approved-only: the months under review are not read)
+        facts = store.monthly_values("2024-03", approved_only)
+        parts = facts[facts["item"].isin(["sorted_households", "total_households"])]
+        latest = parts[parts["month"] == parts.groupby("reporting_unit")["month"].transform("max")]
+        latest = latest.pivot_table(index="reporting_unit", columns="item", values="value")
+        expected = 100 * latest["sorted_households"].sum() / latest["total_households"].sum()
+        row = row_of(status_from_store(example, store, "2024-03", approved_only=approved_only),
+                     "sorting_coverage:street")
+        assert row["actual"] == pytest.approx(expected) and 80 < row["actual"] <= 100
+
+
+def rate_file(unit: str, sorted_households, total_households, extra: str = "") -> bytes:
+    return (f"上报单位,月份,编号,本月数值,分类,备注\n{unit},2024-05,sorted_households,{sorted_households},,\n"
+            f"{unit},2024-05,total_households,{total_households},,\n{extra}").encode()
+
+
+@pytest.mark.parametrize(("case", "sorted_households", "total_households", "expected"), [
+    ("numerator above denominator", 1200, 1000, [("constraint-error", 2, "本月数值")]),
+    ("denominator 0", 5, 0, [("constraint-error", 3, "本月数值")]),
+    ("both 0", 0, 0, []),
+    ("numerator equal to denominator", 1000, 1000, []),
+])
+def test_a_rates_two_figures_are_checked_against_each_other(example, case, sorted_households, total_households,
+                                                             expected):
+    from worktrack.intake import read_report
+
+    unit = example.communities[0].name
+    report = read_report(rate_file(unit, sorted_households, total_households), "r.csv", example)
+    assert report.flat() == expected, case
+    for finding in report.errors:
+        assert "总户数" in finding.message and "请" in finding.message  # names both figures and says what to do
+
+
+def test_a_computed_rate_is_not_a_template_row_and_cannot_be_typed(example):
+    from worktrack.intake import read_report
+
+    unit = example.communities[0].name
+    items = [row.item for row in example.template_rows(unit)]
+    assert "sorted_households" in items and "total_households" in items and "sorting_coverage" not in items
+    typed = read_report(rate_file(unit, 900, 1000, f"{unit},2024-05,sorting_coverage,90,,\n"), "r.csv", example)
+    assert typed.flat() == [("item-not-reported", 4, "编号")]
 
 
 def test_a_ceiling_turns_bad_when_passed(example):

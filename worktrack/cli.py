@@ -128,6 +128,10 @@ def kind_summary(plan) -> list[str]:
         if targets:
             cadences = "、".join(CADENCE_WORDS[c] for c in dict.fromkeys(t.cadence for t in targets))
             lines.append("  · " + text.format(n=len(targets), cadences=cadences))
+    for m in plan.metrics.values():
+        if m.is_rate:
+            lines.append(f"  · 比率“{m.name}”= {plan.metrics[m.numerator].name} ÷ {plan.metrics[m.denominator].name}"
+                         " × 100%：各单位上报这两个数，由系统计算（全街道按合计户数计算，不是各社区比率的平均）")
     return lines
 
 

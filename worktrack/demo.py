@@ -158,6 +158,8 @@ def plan_rows(plan: Plan, unit: str, month: str) -> list[list[str]]:
             deadline_idx = months.index(f"{item.deadline.year:04d}-{item.deadline.month:02d}")
             seeded = random.Random(f"{DEMO_SEED}:{plan.id}:{unit}:{item.number}")
             value = _task_progress(idx, deadline_idx, seeded)
+        elif (rate := _rate_with_part(plan, row.item)) is not None:
+            value = _rate_part_figure(plan, rate, row.item, unit, idx, pace)
         else:
             target = plan.unit_target(row.item, unit) or plan.street_target(row.item)
             value = _plan_figure(plan, row.item, target, unit, idx, pace, rng)
@@ -168,6 +170,23 @@ def plan_rows(plan: Plan, unit: str, month: str) -> list[list[str]]:
                 value = str(max(round(float(value) * share * rng.uniform(0.6, 1.4)), 0))
         rows.append([unit, month, row.item, row.name, row.measure, value, row.category, note])
     return rows
+
+
+def _rate_with_part(plan: Plan, metric_id: str):
+    """The rate metric whose numerator or denominator `metric_id` is, or None."""
+    return next((m for m in plan.metrics.values() if m.is_rate and metric_id in (m.numerator, m.denominator)), None)
+
+
+def _rate_part_figure(plan: Plan, rate, metric_id: str, unit: str, month_index: int, pace: float) -> str:
+    """A rate's two figures as they stand this month: the unit's households (a fixed number) and the
+    share of them the rate's level target says by now."""
+    households = random.Random(f"{DEMO_SEED}:{plan.id}:{unit}:{rate.denominator}").randint(800, 2400)
+    if metric_id == rate.denominator:
+        return str(households)
+    target = plan.unit_target(rate.id, unit) or plan.street_target(rate.id)
+    month_rng = random.Random(f"{DEMO_SEED}:{plan.id}:{unit}:{plan.months[month_index]}:{rate.id}")
+    level = float(_plan_figure(plan, rate.id, target, unit, month_index, pace, month_rng))
+    return str(min(int(households * level / 100), households))
 
 
 def _plan_figure(plan: Plan, metric_id: str, target, unit: str, month_index: int, pace: float,

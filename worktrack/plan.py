@@ -197,7 +197,11 @@ class MetricIn(_Strict):
     # a register kind (REGISTER_MEASURES) whose rows give this metric's figures; `register` in the file
     # (a different field name here: pydantic models already have a `register` attribute)
     register_kind: str | None = Field(None, alias="register")
-    targets: list[TargetIn] = Field(min_length=1)
+    # a rate computed from two reported figures (已分类户数 / 总户数 x 100): the ids of two other metrics,
+    # reported every month as they stand; the rate itself is not in the template
+    numerator: str | None = None
+    denominator: str | None = None
+    targets: list[TargetIn] = []  # none only for a metric that is a rate's numerator or denominator
 
 
 class QuotaIn(_Strict):
@@ -363,6 +367,13 @@ class Metric:
     measure_en: str | None = None
     direction: str = "higher"  # "lower": less is better
     register: str | None = None  # the register kind this metric is counted from, when a unit files one
+    numerator: str | None = None  # a rate: numerator / denominator x 100, computed, not reported
+    denominator: str | None = None
+
+    @property
+    def is_rate(self) -> bool:
+        """Computed from two reported metrics, not reported itself."""
+        return self.numerator is not None
 
     @property
     def is_count(self) -> bool:
@@ -483,9 +494,12 @@ class Plan:
         return self.dimensions[dim].values if dim else ()
 
     def template_rows(self, unit_name: str) -> list[TemplateRow]:
-        """Every row the unit fills in: each metric (per category) then each task."""
+        """Every row the unit fills in: each metric (per category; a rate's two figures, not the rate)
+        then each task."""
         rows: list[TemplateRow] = []
         for m in self.metrics_for_unit(unit_name):
+            if m.is_rate:
+                continue
             for cat in self.categories(m.id) or ("",):
                 rows.append(TemplateRow(m.id, m.name, m.measure, cat, "metric"))
         for item in self.tasks_for_unit(unit_name):
@@ -966,7 +980,9 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
             warning((*path, "id"), f"指标“{m.name}”没有英文名称（name_en），英文界面将显示中文名称")
         metrics[m.id] = Metric(m.id, m.name, m.short_name or m.name, m.measure, m.item, m.dimension,
                                tuple(reported_by), m.monthly_warn_above, m.name_en,
-                               m.short_name_en or m.name_en, m.measure_en, m.direction, m.register_kind)
+                               m.short_name_en or m.name_en, m.measure_en, m.direction, m.register_kind,
+                               m.numerator, m.denominator)
+        _check_rate_parts(m, path, raw.metrics, error)
         if m.register_kind is not None:
             kind = m.register_kind
             if kind not in REGISTER_MEASURES:
@@ -1107,6 +1123,32 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         demo_story=str(Path(file).parent / raw.demo) if raw.demo else "",
     )
     return plan, issues
+
+
+def _check_rate_parts(m: MetricIn, path: tuple, all_metrics: list[MetricIn], error: Any) -> None:
+    """A rate names two other metrics (numerator and denominator), is measured in %, and has level
+    targets; a metric without targets must be some rate's part."""
+    by_id = {other.id: other for other in all_metrics}
+    if (m.numerator is None) != (m.denominator is None):
+        error((*path, "numerator" if m.numerator is None else "denominator"),
+              "比率指标要同时写 numerator（分子指标）和 denominator（分母指标）")
+        return
+    if m.numerator is not None:
+        for field_name, part in (("numerator", m.numerator), ("denominator", m.denominator)):
+            if part not in by_id or part == m.id:
+                error((*path, field_name), f"{'分子' if field_name == 'numerator' else '分母'}指标“{part}”"
+                      "在 metrics 里找不到（要写另一个指标的编号）")
+            elif by_id[part].numerator is not None:
+                error((*path, field_name), f"“{part}”本身是比率指标，不能再作为{'分子' if field_name == 'numerator' else '分母'}")
+        if m.measure != "%":
+            error((*path, "measure"), f"由分子、分母计算的比率，计量单位必须是 %（现在是“{m.measure}”）")
+        for ti, t in enumerate(m.targets):
+            if t.kind != "level":
+                error((*path, "targets", ti, "kind"), "由分子、分母计算的比率只能是水平目标（kind: level）")
+        if not m.targets:
+            error((*path, "targets"), "比率指标至少要有一个目标（targets）")
+    elif not m.targets and not any(m.id in (o.numerator, o.denominator) for o in all_metrics):
+        error((*path, "targets"), f"指标“{m.name}”没有目标（targets）；只有作为比率的分子或分母的指标可以不设目标")
 
 
 def _target_kind(t: TargetIn, m: MetricIn, deadline: dt.date, path: tuple, error) -> tuple[str, str]:
@@ -1251,7 +1293,7 @@ def plan_as_dict(plan: Plan) -> dict[str, Any]:
             {"id": m.id, "name": m.name, "short_name": m.short_name, "measure": m.measure, "item": m.item,
              "dimension": m.dimension, "categories": list(plan.categories(m.id)), "reported_by": list(m.reported_by),
              "name_en": m.name_en, "short_name_en": m.short_name_en, "measure_en": m.measure_en,
-             "direction": m.direction}
+             "direction": m.direction, "numerator": m.numerator, "denominator": m.denominator}
             for m in plan.metrics.values()
         ],
         "display": {"featured": list(plan.display.featured), "comparison": list(plan.display.comparison),

@@ -304,12 +304,12 @@ def _monthly_codes(plan: Plan, c: _Compiled, monthly: pd.DataFrame) -> tuple[np.
         hit = _ENCODED.get(key)
     if hit is not None and hit[0]() is monthly and hit[1] is c and hit[2] == len(monthly):
         return hit[3]
-    codes = (
+    codes = _with_rates(plan, c, (
         _encode(monthly["reporting_unit"], c.unit_index, _unit_fallback(plan, c)),
         _encode(monthly["item"], c.metric_index),
         _encode_months(monthly["month"], c.start_ord),
         np.nan_to_num(pd.to_numeric(monthly["value"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)),
-    )
+    ))
     with _CACHE_LOCK:
         for stale in [k for k, v in _ENCODED.items() if v[0]() is None]:
             del _ENCODED[stale]
@@ -576,6 +576,34 @@ def compute_status(plan: Plan, monthly: pd.DataFrame | None, tasks: pd.DataFrame
                     review_pending=review_pending)
 
 
+def _with_rates(plan: Plan, c: _Compiled, codes: tuple[np.ndarray, ...] | None) -> tuple[np.ndarray, ...] | None:
+    """The codes with each rate's rows (numerator / denominator x 100) computed for every unit and month
+    that reported both figures with a denominator above 0; rows coded as a rate are replaced, not kept."""
+    rates = [m for m in plan.metrics.values() if m.is_rate and m.id in c.metric_index]
+    if codes is None or not rates or not len(codes[0]):
+        return codes
+    u, m, t, v = codes
+    ok = (u >= 0) & (t >= 0)
+    span = int(t[ok].max()) + 1 if ok.any() else 1
+    key = np.where(ok, u * span + t, -1)
+    added = []
+    keep = np.ones(len(u), dtype=bool)
+    for rate in rates:
+        r_code = c.metric_index[rate.id]
+        keep &= m != r_code
+        n_code, d_code = c.metric_index[rate.numerator], c.metric_index[rate.denominator]
+        size = int(key.max()) + 1 if len(key) else 0
+        num_rows, den_rows = ok & (m == n_code), ok & (m == d_code)
+        num = np.bincount(key[num_rows], weights=v[num_rows], minlength=size)
+        den = np.bincount(key[den_rows], weights=v[den_rows], minlength=size)
+        both = (np.bincount(key[num_rows], minlength=size) > 0) & (np.bincount(key[den_rows], minlength=size) > 0)
+        both &= den > 0
+        where = np.flatnonzero(both)
+        added.append((where // span, np.full(len(where), r_code), where % span, 100.0 * num[where] / den[where]))
+    parts = [(u[keep], m[keep], t[keep], v[keep]), *added]
+    return tuple(np.concatenate([p[i].astype(codes[i].dtype, copy=False) for p in parts]) for i in range(4))
+
+
 def _compute(plan: Plan, c: _Compiled, monthly_codes: tuple[np.ndarray, ...] | None, task_codes: dict | None,
              upload_codes: dict | None, as_of: str, unit: str | None, today: dt.date | None,
              monthly: pd.DataFrame | None = None, review_pending: Iterable[str] = ()) -> StatusReport:
@@ -592,7 +620,7 @@ def _compute(plan: Plan, c: _Compiled, monthly_codes: tuple[np.ndarray, ...] | N
     n_months = max(a + 1, 0)
     month_labels = _labels(month_range(plan.start_month, as_of) if n_months else [])
 
-    values, reported = _dense_monthly(c, monthly_codes, n_months)
+    values, reported = _dense_monthly(c, _with_rates(plan, c, monthly_codes), n_months)
     reporting = _reporting(plan, c, upload_codes, n_months, month_labels, today)
     pending = np.zeros(len(c.units), dtype=bool)
     if n_months:
@@ -897,6 +925,16 @@ def _latest_level(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.nda
     if e < n_units:
         found = latest(e)
         return 0.0 if found is None else found
+    metric = plan.metrics[c.metrics[m]]
+    if metric.is_rate:  # the street's rate: the units' latest figures added up, then divided
+        n_code, d_code = c.metric_index[metric.numerator], c.metric_index[metric.denominator]
+        num = den = 0.0
+        for unit in range(n_units):
+            seen = np.flatnonzero(reported[unit, m])
+            if len(seen):
+                num += float(values[unit, n_code, seen[-1]])
+                den += float(values[unit, d_code, seen[-1]])
+        return 100.0 * num / den if den > 0 else 0.0
     figures = [f for f in (latest(u) for u in range(n_units)) if f is not None]
     if not figures:
         return 0.0

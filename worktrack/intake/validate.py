@@ -393,6 +393,7 @@ class _Reader(FileReading):
         self.check_totals(totals, parsed)
         self.check_keys(parsed)
         self.check_large(parsed)
+        self.check_rates(parsed)
         if not self.report.errors:
             self.report.rows = [
                 FactRow(p.unit or "", p.month or "", p.item or "", p.category, p.value, p.status, p.note, p.row)
@@ -553,7 +554,7 @@ class _Reader(FileReading):
 
     def reportable(self, unit: str) -> set[str]:
         if unit not in self._reportable:
-            self._reportable[unit] = {m.id for m in self.plan.metrics_for_unit(unit)} | {
+            self._reportable[unit] = {m.id for m in self.plan.metrics_for_unit(unit) if not m.is_rate} | {
                 i.id for i in self.plan.tasks_for_unit(unit)}
         return self._reportable[unit]
 
@@ -873,6 +874,34 @@ class _Reader(FileReading):
                 self.error("conflicting-row", f"第 {p.row} 行与第 {first.row} 行是同一事项{what}，但填了不同的值"
                            f"（{b} 和 {a}）。一个事项每月只填一行，请合并成一行。", row=p.row, column=column, value=p.item)
             p.usable = False
+
+    def check_rates(self, parsed: list[_Row]) -> None:
+        """A rate's two figures, where a file gives both for a unit and month: the denominator not 0,
+        the numerator not above it (已分类户数 cannot exceed 总户数)."""
+        rates = [m for m in self.plan.metrics.values() if m.is_rate]
+        if not rates:
+            return
+        figures: dict[tuple, _Row] = {}
+        for p in parsed:
+            if p.usable and p.kind == "metric" and p.value is not None:
+                figures.setdefault((p.unit, p.month, p.item), p)
+        column = self.label("value")
+        for rate in rates:
+            part_name = {part: self.plan.metrics[part].name for part in (rate.numerator, rate.denominator)}
+            for (unit, month, item), den in list(figures.items()):
+                if item != rate.denominator:
+                    continue
+                num = figures.get((unit, month, rate.numerator))
+                if den.value == 0 and num is not None and num.value:
+                    self.error("constraint-error", f"{self.at(den.row, column)}“{part_name[rate.denominator]}”填了 0，"
+                               f"但第 {num.row} 行“{part_name[rate.numerator]}”是 {_fmt(num.value)}，无法计算“{rate.name}”。"
+                               f"请填写实际的{part_name[rate.denominator]}（分母不能为 0）。",
+                               row=den.row, column=column, value=den.raw_value or _fmt(den.value))
+                elif num is not None and num.value > den.value:
+                    self.error("constraint-error", f"{self.at(num.row, column)}“{part_name[rate.numerator]}” "
+                               f"{_fmt(num.value)} 大于第 {den.row} 行“{part_name[rate.denominator]}” {_fmt(den.value)}，"
+                               f"“{rate.name}”会超过 100%。请核对这两个数：分子不能大于分母。",
+                               row=num.row, column=column, value=num.raw_value or _fmt(num.value))
 
     def check_large(self, parsed: list[_Row]) -> None:
         totals: dict[tuple[str, str], list[_Row]] = {}
