@@ -481,6 +481,51 @@ def test_the_cli_names_the_plan_a_refused_file_belongs_to(example, plan, tmp_pat
     assert entry["errors"][0]["code"] == "wrong-plan" and plan.title in entry["errors"][0]["message"]
 
 
+def workbook_values(path) -> dict[str, list[tuple]]:
+    """Every sheet's cell values, without the upload-number column (numbered across the whole database)."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    sheets = {}
+    for sheet in book.worksheets:
+        rows = [tuple(row) for row in sheet.iter_rows(values_only=True)]
+        drop = {i for i, cell in enumerate(rows[0] if rows else ()) if cell == "上传编号"}
+        sheets[sheet.title] = [tuple(c for i, c in enumerate(row) if i not in drop) for row in rows]
+    return sheets
+
+
+@pytest.mark.parametrize("include_pending", [False, True])
+def test_each_plans_workbook_from_a_shared_database_equals_its_own(both_plans_db, example_db, demo_db, example,
+                                                                   plan, tmp_path, include_pending):
+    from worktrack.cli import main
+
+    pending = ["--include-pending"] if include_pending else []
+    for one, alone, as_of in ((example, example_db, "2024-09"), (plan, demo_db, "2023-10")):
+        plan_file = EXAMPLE if one is example else ROOT / "targets.yaml"
+        books = []
+        for db in (both_plans_db, alone):
+            out = tmp_path / f"{one.id}-{db.stem}.xlsx"
+            assert main(["--db", str(db), "--plan", str(plan_file), "export", "--as-of", as_of, "--format", "xlsx",
+                         "-o", str(out), *pending]) == 0
+            books.append(workbook_values(out))
+        assert books[0] == books[1], one.id
+        units = {cell for rows in books[0].values() for row in rows for cell in row if isinstance(cell, str)}
+        others = (plan if one is example else example).communities
+        assert not any(u.name in units for u in others if u.name not in {c.name for c in one.communities})
+
+
+def test_each_plans_own_files_read_cleanly_and_the_others_are_named(example, plan):
+    from worktrack.demo import report_bytes
+    from worktrack.intake import read_report
+
+    for one, other, month in ((plan, example, "2023-06"), (example, plan, "2024-06")):
+        for unit in one.communities:
+            name, data = report_bytes(one, unit.name, month)
+            assert read_report(data, name, one, other_plans=[other]).ok, (one.id, unit.name)
+            wrong = read_report(data, name, other, other_plans=[one])
+            assert wrong.errors[0].code == "wrong-plan" and wrong.errors[0].value == one.id, (one.id, unit.name)
+
+
 def test_the_cli_keeps_plans_apart(both_plans_db, example_db, capsys):
     import json
 
