@@ -144,6 +144,17 @@ def test_a_rate_is_computed_from_its_two_figures_and_the_street_from_the_totals(
     row = row_of(report, "sorting_coverage:street")
     # (90 + 100) / (100 + 400): the households added up, not the mean of 90% and 25% (57.5%)
     assert row["actual"] == pytest.approx(38.0)
+    assert (row["rate_numerator"], row["rate_denominator"]) == (190, 500)
+    # the card, and so the overview and the meeting deck, say which two figures the rate comes from
+    from worktrack import export
+    from worktrack.views import headline_cards
+
+    for lang, words in (("zh", "已分类户数 190户／总户数 500户"), ("en", "Households sorting 190 households / "
+                                                                   "Households 500 households")):
+        card = next(c for c in headline_cards(report, lang) if c.metric == "sorting_coverage")
+        assert card.detail == words, card.detail
+        texts = [str(v) for slide in export.slide_deck(example, report, lang=lang) for v in vars(slide).values()]
+        assert any(words in text for text in texts), lang
     # each unit's rate month by month, as the charts read it
     assert metric_months(example, data, "sorting_coverage", "2024-02", unit=first).tolist() == [80.0, 90.0]
     assert metric_months(example, data, "sorting_coverage", "2024-02", unit=second).tolist() == [0.0, 25.0]

@@ -779,6 +779,12 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
 
     with np.errstate(invalid="ignore", divide="ignore"):
         percent = actual / value * 100
+    # a computed rate's two figures behind `actual` (NaN for every other target)
+    rate_numerator, rate_denominator = np.full(len(value), np.nan), np.full(len(value), np.nan)
+    for i in range(len(value)):
+        if c.t_kind[i] == "level" and plan.metrics[c.metrics[int(met[i])]].is_rate:
+            rate_numerator[i], rate_denominator[i] = _rate_parts(plan, c, values, reported, int(ent[i]), int(met[i]),
+                                                                 n_units)
     targets = pd.DataFrame({
         "target_id": c.target_labels.array,
         "metric": _take(c.metric_labels, met),
@@ -808,6 +814,8 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "direction": _text(np.where(c.metric_lower[met], "lower", "higher")),
         "pending": target_pending,
         "sole_unit": c.t_sole_unit,
+        "rate_numerator": rate_numerator,
+        "rate_denominator": rate_denominator,
     })
     obligations = pd.DataFrame({
         "metric": _take(c.metric_labels, met[rows]),
@@ -925,20 +933,28 @@ def _latest_level(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.nda
     if e < n_units:
         found = latest(e)
         return 0.0 if found is None else found
-    metric = plan.metrics[c.metrics[m]]
-    if metric.is_rate:  # the street's rate: the units' latest figures added up, then divided
-        n_code, d_code = c.metric_index[metric.numerator], c.metric_index[metric.denominator]
-        num = den = 0.0
-        for unit in range(n_units):
-            seen = np.flatnonzero(reported[unit, m])
-            if len(seen):
-                num += float(values[unit, n_code, seen[-1]])
-                den += float(values[unit, d_code, seen[-1]])
+    if plan.metrics[c.metrics[m]].is_rate:  # the street's rate: the units' latest figures added up, then divided
+        num, den = _rate_parts(plan, c, values, reported, e, m, n_units)
         return 100.0 * num / den if den > 0 else 0.0
     figures = [f for f in (latest(u) for u in range(n_units)) if f is not None]
     if not figures:
         return 0.0
     return float(np.mean(figures)) if plan.metrics[c.metrics[m]].measure == "%" else float(sum(figures))
+
+
+def _rate_parts(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray, e: int, m: int,
+                n_units: int) -> tuple[float, float]:
+    """A rate's numerator and denominator behind its level: the unit's latest month with both figures;
+    for the street, every unit's latest such figures added up."""
+    metric = plan.metrics[c.metrics[m]]
+    n_code, d_code = c.metric_index[metric.numerator], c.metric_index[metric.denominator]
+    num = den = 0.0
+    for unit in ([e] if e < n_units else range(n_units)):
+        seen = np.flatnonzero(reported[unit, m])
+        if len(seen):
+            num += float(values[unit, n_code, seen[-1]])
+            den += float(values[unit, d_code, seen[-1]])
+    return num, den
 
 
 def _metric_tables(c: _Compiled, values: np.ndarray, reported: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:

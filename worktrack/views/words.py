@@ -112,7 +112,7 @@ def headline_cards(report: StatusReport, lang: str = "zh") -> list[Card]:
             code = row.month_state
         else:
             target = format_amount(row.target, row.measure, lang, metric=metric)
-            detail = ""
+            detail = rate_parts_text(report, row.metric, lang)
             state_label = status_label(row.status, lang)
             code = row.status
         change = float(row.change)
@@ -138,6 +138,29 @@ def headline_cards(report: StatusReport, lang: str = "zh") -> list[Card]:
             partial=bool(row.pending),
         ))
     return cards
+
+
+def rate_parts_text(report: StatusReport, metric_id: str, lang: str = "zh") -> str:
+    """已实行垃圾分类的户数 1,234 户／总户数 1,500 户: the two figures a computed rate comes from ("" otherwise)."""
+    plan = report.plan
+    metric = plan.metrics[metric_id]
+    targets = report.targets
+    if not metric.is_rate or "rate_numerator" not in targets.columns:
+        return ""
+    rows = targets[(targets["metric"] == metric_id) & targets["rate_denominator"].notna()]
+    if report.unit is not None:
+        rows = rows[rows["reporting_unit"] == report.unit]
+    else:
+        rows = rows[rows["scope"] == "street"]
+    if not len(rows):
+        return ""
+    row = rows.iloc[0]
+    parts = {}
+    for key, part_id, figure in (("numerator", metric.numerator, row["rate_numerator"]),
+                                 ("denominator", metric.denominator, row["rate_denominator"])):
+        part = plan.metrics[part_id]
+        parts[key] = f"{metric_name(plan, part_id, lang)} {format_amount(figure, part.measure, lang, metric=part)}"
+    return translate("plans.rate_parts", lang, **parts)
 
 
 def summary_line(report: StatusReport, lang: str = "zh") -> str:
