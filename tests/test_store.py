@@ -1102,6 +1102,27 @@ def test_a_backup_from_before_reviews_restores_with_its_uploads_approved(tmp_pat
     assert_consistent(restored)
 
 
+def test_a_backup_from_before_plans_restores_with_the_configured_plan(tmp_path, plan, monkeypatch):
+    import worktrack.store as store_module
+
+    _old_database(tmp_path / "old.duckdb", 4)
+    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:7])  # schema 7: no plan_id yet
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 7)
+    manifest = Store(tmp_path / "old.duckdb").backup(tmp_path / "backup")
+    monkeypatch.undo()
+    assert manifest["schema_version"] == 7
+    restored = Store.restore(tmp_path / "backup", tmp_path / "new.duckdb")
+    assert restored.schema_version() == SCHEMA_VERSION
+    # task_latest was rebuilt as schema 7 had it, then migration 8 gave every row the configured plan
+    scoped = restored.for_plan(plan.id)
+    columns = ["reporting_unit", "item", "month", "status"]
+    assert scoped.task_statuses(latest=True)[columns].values.tolist() == [[UNIT, "T2-1-1", MONTH, "已完成"]]
+    assert scoped.task_statuses(latest=True, approved_only=True)[columns].values.tolist() == \
+        [[UNIT, "T2-1-1", MONTH, "进行中"]]
+    assert len(scoped.uploads()) == 2 and restored.for_plan("another-plan").uploads().empty
+    assert_consistent(restored)
+
+
 def test_backup_refuses_a_directory_that_is_not_empty(tmp_path, store):
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "manifest.json").write_text("{}")
