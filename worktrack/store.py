@@ -1730,6 +1730,7 @@ class RegisterSubmitResult(SubmitResult):
     kind: str = ""
     counted: int = 0  # rows that add to the figures now (new households / people / donations)
     already_counted: int = 0  # counted before from this unit's earlier registers
+    already_counted_in: dict[str, int] = field(default_factory=dict)  # month counted in -> rows, of already_counted
     counted_elsewhere: list[dict[str, Any]] = field(default_factory=list)  # counted by another unit: duplicates
     not_counted: int = 0  # retrofits without an acceptance date
 
@@ -1818,14 +1819,16 @@ class _RegisterUpload:
         if keys:
             column = "json_extract_string(fields, '$.receipt')" if by_key == "receipt" else "person_key"
             found = con.execute(
-                f"SELECT {column}, reporting_unit, id_masked FROM register_rows WHERE kind = ? AND {column} IN "
+                f"SELECT {column}, reporting_unit, id_masked, strftime(event_date, '%Y-%m') FROM register_rows "
+                f"WHERE kind = ? AND {column} IN "
                 f"(SELECT unnest(?::VARCHAR[])) AND upload_id IN (SELECT upload_id FROM register_uploads "
                 "WHERE state = 'active' AND upload_id IS DISTINCT FROM ?) "
                 + ("AND event_date IS NOT NULL" if self.kind == "retrofit_register" else ""),
                 [self.kind, keys, replaced_upload]).fetchall()
-            for key, unit, masked in found:
-                earlier.setdefault(key, []).append((unit, masked))
+            for key, unit, masked, counted_month in found:
+                earlier.setdefault(key, []).append((unit, masked, counted_month))
         counted = already = not_counted = 0
+        already_in: dict[str, int] = {}
         elsewhere: list[dict[str, Any]] = []
         seen: set[str] = set()
         for row in rows:
@@ -1836,26 +1839,33 @@ class _RegisterUpload:
             if key in seen and self.kind == "help_register":
                 continue  # a second help for the same person in this file: the person counts once
             seen.add(key)
-            units = {u for u, _ in earlier.get(key, [])}
+            units = {u for u, _, _ in earlier.get(key, [])}
             if self.kind == "donation_register":
                 units &= {self.unit}  # receipt numbers are per community: another unit's R1 is not this one
             if not units:
                 counted += 1
             elif self.unit in units:
                 already += 1
+                # the month it counts in: its earliest dated row of this unit
+                months = sorted(m for u, _, m in earlier[key] if u == self.unit and m)
+                if months:
+                    already_in[months[0]] = already_in.get(months[0], 0) + 1
             else:
                 elsewhere.append({"row": row.row, "id_masked": row.id_masked, "units": sorted(units)})
-        return {"counted": counted, "already_counted": already, "counted_elsewhere": elsewhere,
-                "not_counted": not_counted}
+        return {"counted": counted, "already_counted": already, "already_counted_in": dict(sorted(already_in.items())),
+                "counted_elsewhere": elsewhere, "not_counted": not_counted}
 
     def _key(self, row: Any) -> str | None:
         return row.fields.get("receipt") if self.kind == "donation_register" else row.person_key
 
     def summary(self, receipt: dict[str, Any]) -> str:
         what = {"retrofit_register": "户", "donation_register": "笔捐赠", "help_register": "人"}[self.kind]
-        parts = [f"新计入 {receipt['counted']} {what}"]
-        if receipt["already_counted"]:
-            parts.append(f"{receipt['already_counted']} {what}此前已计入")
+        parts = [f"新增 {receipt['counted']} {what}"]
+        for counted_month, n in receipt["already_counted_in"].items():
+            parts.append(f"{n} {what}已在 {counted_month} 计入")
+        undated = receipt["already_counted"] - sum(receipt["already_counted_in"].values())
+        if undated:
+            parts.append(f"{undated} {what}此前已计入")
         if receipt["counted_elsewhere"]:
             units = sorted({u for d in receipt["counted_elsewhere"] for u in d["units"]})
             parts.append(f"{len(receipt['counted_elsewhere'])} {what}已由{'、'.join(units)}登记（列为重复，由街道核定）")
