@@ -1385,6 +1385,15 @@ class Store:
         with self.snapshot() as r:
             return r.register_uploads(kind)
 
+    def record_unmasked_view(self, *, actor: str, kind: str, unit: str, rows: int, searched: bool = False) -> None:
+        """Append a `register.view_unmasked` audit row: `actor` saw `rows` rows of `unit`'s register unmasked.
+
+        The search text itself is not recorded: a clerk may type an ID number into it.
+        """
+        detail = {"kind": kind, "reporting_unit": unit, "rows": int(rows), "searched": bool(searched)}
+        self._write(actor, "register.view_unmasked",
+                    lambda _con: _Outcome(None, [_Audit(target=f"register:{kind}:{unit}", detail=detail)]))
+
     def register_rows(self, kind: str | None = None, unit: str | None = None) -> pd.DataFrame:
         """Rows of active register uploads (hashes and masked forms; never a full ID number)."""
         with self.snapshot() as r:

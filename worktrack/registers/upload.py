@@ -34,6 +34,16 @@ class RegisterReceipt:
     sentence: str  # 新增 2 户，1 户已在 2023-06 计入
 
 
+def can_unmask(user: User | None, unit: str | None) -> bool:
+    """Whether `user` may see full names in `unit`'s register rows: only the unit that filed them.
+
+    Leaders, reviewers and administrators see masked rows (and counts); ID numbers are never shown in
+    full to anyone, since the store does not hold them.
+    """
+    return (user is not None and not user.disabled and user.role == "community" and user.unit is not None
+            and unit == user.unit)
+
+
 def register_template_filename(kind: str, unit_name: str, month: str, fmt: str) -> str:
     """天剑社区-2023-06-适老化改造台账.xlsx"""
     return f"{unit_name}-{month}-{KINDS[kind].title}.{fmt}"

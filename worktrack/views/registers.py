@@ -56,11 +56,13 @@ _SHOWN = {
 }
 
 
-def register_table(rows: pd.DataFrame, kind: str, lang: str = "zh", *, unmasked: bool = False,
+def register_table(rows: pd.DataFrame, kind: str, lang: str = "zh", *, unmasked_unit: str | None = None,
                    search: str = "") -> pd.DataFrame:
-    """One register as the screen shows it: masked names (unless unmasked), masked ID numbers, no hashes.
+    """One register as the screen shows it: masked names, masked ID numbers, never a hash.
 
-    search: keeps rows where any shown cell contains the text (names are searched as shown).
+    unmasked_unit: rows filed by this unit show the full name (the caller has checked the viewer is
+    that unit and audits the view). search: keeps rows where any shown cell contains the text (names
+    are searched as shown, so a masked name cannot be found by its hidden characters).
     """
     from worktrack.registers.kinds import KINDS
 
@@ -71,7 +73,7 @@ def register_table(rows: pd.DataFrame, kind: str, lang: str = "zh", *, unmasked:
         fields = json.loads(row.fields) if row.fields else {}
         for key in _SHOWN[kind]:
             if key == "person":
-                value = row.person_name if unmasked else row.name_masked
+                value = row.person_name if unmasked_unit and row.reporting_unit == unmasked_unit else row.name_masked
             elif key in ("reporting_unit", "month", "id_masked", "category"):
                 value = getattr(row, key)
             elif key == "event_date":
@@ -96,7 +98,7 @@ def _column_name(key: str, kind: str, labels: dict[str, str], lang: str) -> str:
     if key == "person":
         key = "donor" if kind == "donation_register" else "person_name"
     if lang == "zh":
-        return labels.get(key, key)
+        return labels.get("id_number" if key == "id_masked" else key, key)
     return translate(f"registers2.columns.{key}", lang)
 
 
