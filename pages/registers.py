@@ -3,11 +3,19 @@
 import streamlit as st
 
 from app_support import current_user, get_plan, get_store, lang, t, viewable_units
+from worktrack.auth import can_upload
 from worktrack.registers import REGISTER_KINDS
 from worktrack.registers.counts import duplicates, register_figures
+from worktrack.registers.evidence import MAX_EVIDENCE_BYTES, attach, row_attachments, thumbnail
 from worktrack.registers.upload import can_unmask
 from worktrack.tables import csv_bytes
-from worktrack.views.registers import duplicates_table, kind_title, register_counts_table, register_table
+from worktrack.views.registers import (
+    duplicates_table,
+    kind_title,
+    register_counts_table,
+    register_row_label,
+    register_table,
+)
 
 plan = get_plan()
 store = get_store()
@@ -54,6 +62,42 @@ if len(table):
                        key="registers_download", on_click="ignore")
 else:
     st.info(t("registers2.empty"), icon=":material/inbox:")
+
+# -- evidence: thumbnails of a row's attachments; the filing unit attaches more
+if len(rows):
+    st.subheader(t("registers2.evidence_heading"))
+    st.caption(t("registers2.evidence_caption", mb=MAX_EVIDENCE_BYTES // (1024 * 1024)))
+    labels = {i: register_row_label(row, kind) for i, row in enumerate(rows.itertuples(index=False))}
+    picked = st.selectbox(t("registers2.evidence_row"), list(labels), format_func=labels.get, key="evidence_row")
+    row = list(rows.itertuples(index=False))[picked]
+    attached = row_attachments(store.attachments(kind, row.reporting_unit), kind, row)
+    if len(attached):
+        columns = st.columns(4)
+        for i, item in enumerate(attached.itertuples(index=False)):
+            data = store.attachment_bytes(item.sha256)
+            with columns[i % 4]:
+                small = thumbnail(data, item.media_type)
+                if small is not None:
+                    st.image(small, caption=item.file_name)
+                else:
+                    st.caption(f"{t('registers2.evidence_pdf')}: {item.file_name}")
+                st.download_button(t("registers2.evidence_download", name=item.file_name), data,
+                                   file_name=item.file_name, mime=item.media_type, key=f"evidence_{item.attachment_id}",
+                                   on_click="ignore")
+    else:
+        st.caption(t("registers2.evidence_none"))
+    if can_upload(user, row.reporting_unit):
+        round_ = st.session_state.setdefault("evidence_round", 0)
+        evidence = st.file_uploader(t("registers2.evidence_file"), type=["jpg", "jpeg", "png", "pdf"],
+                                    key=f"evidence_file_{round_}")
+        if evidence is not None and st.button(t("registers2.evidence_add"), key="evidence_add",
+                                              icon=":material/attach_file:"):
+            added, problem = attach(store, user, kind, row, evidence.getvalue(), evidence.name)
+            if problem:
+                st.error(problem, icon=":material/block:")
+            else:
+                st.session_state["evidence_round"] = round_ + 1
+                st.rerun()
 
 st.subheader(t("registers2.counts_heading"))
 with store.snapshot() as reader:

@@ -137,3 +137,16 @@ def register_history_table(uploads: pd.DataFrame, unit: str, lang: str = "zh") -
     rows = [[kind_title(r.kind, lang), r.month, int(r.version), translate(f"registers2.states.{r.state}", lang),
              int(r.row_count), str(r.received_at)[:19], r.submitted_by] for r in mine.itertuples(index=False)]
     return pd.DataFrame(rows, columns=columns)
+
+
+def register_row_label(row: Any, kind: str) -> str:
+    """One row in a picker, masked: 天剑社区 2023-06 第 2 行 · 张*明 · 4301**********1234 · 2023-06-10."""
+    day = row.event_date.isoformat() if row.event_date is not None and row.event_date == row.event_date else "—"
+    parts = [f"{row.reporting_unit} {row.month} #{row.source_row}", row.name_masked]
+    if row.id_masked:
+        parts.append(row.id_masked)
+    if kind == "donation_register":
+        fields = json.loads(row.fields) if row.fields else {}
+        parts.append(fields.get("receipt", ""))
+    parts.append(day)
+    return " · ".join(p for p in parts if p)
