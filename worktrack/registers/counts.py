@@ -7,6 +7,8 @@ kind (`register:` in targets.yaml) come from the register rows instead of typed 
 - fund raised: the sum of donations by the month of the donation date and by channel, cash and
   goods (valuation) apart; a receipt number is counted once per unit;
 - people helped: distinct people by the month of their first help (and its aid category), once.
+In the approved-only view (what leaders see by default) a unit's register figures count for the
+months whose monthly report is approved, as its typed figures do.
 The same household or person registered by two units is counted for the first (earliest date, then
 the plan's order of units) and listed by `duplicates` for the street office to settle.
 """
@@ -97,5 +99,19 @@ def counted_monthly_values(plan: Plan, reader: Any, through: str | None = None, 
                       dtype=object)
     kept = monthly[~typed.isin(filed)] if len(monthly) else monthly
     counted = figures.groupby(["reporting_unit", "item", "month"], as_index=False)["value"].sum()
-    logger.debug("register figures replace %d typed rows for %d unit-metrics", len(monthly) - len(kept), len(filed))
-    return pd.concat([kept, counted[["reporting_unit", "item", "month", "value"]]], ignore_index=True)
+    if approved_only and len(counted):
+        # Register rows are not reviewed one by one: the street office reviews a unit's month as a whole
+        # (its monthly report). Approved-only figures count a unit's register figures for the months
+        # whose monthly report is approved, as they count its typed figures.
+        approved = set(zip(monthly["reporting_unit"], monthly["month"], strict=True))
+        pairs = pd.Series(list(zip(counted["reporting_unit"], counted["month"], strict=True)), index=counted.index,
+                          dtype=object)
+        counted = counted[pairs.isin(approved)]
+    # A month the unit reported whose register counts nothing is a 0, not a missing month (run rates and
+    # per-month checks tell the two apart): the typed rows' months stay, with the register's figure.
+    keys = ["reporting_unit", "item", "month"]
+    replaced = monthly.loc[typed.isin(filed), keys] if len(monthly) else monthly[keys]
+    counted = replaced.merge(counted[[*keys, "value"]], how="outer", on=keys)
+    counted["value"] = counted["value"].fillna(0.0)
+    logger.debug("register figures replace %d typed rows for %d unit-metrics", len(replaced), len(filed))
+    return pd.concat([kept, counted[[*keys, "value"]]], ignore_index=True)
