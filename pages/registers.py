@@ -66,7 +66,6 @@ else:
 # -- evidence: thumbnails of a row's attachments; the filing unit attaches more
 if len(rows):
     st.subheader(t("registers2.evidence_heading"))
-    st.caption(t("registers2.evidence_caption", mb=MAX_EVIDENCE_BYTES // (1024 * 1024)))
     labels = {i: register_row_label(row, kind) for i, row in enumerate(rows.itertuples(index=False))}
     picked = st.selectbox(t("registers2.evidence_row"), list(labels), format_func=labels.get, key="evidence_row")
     row = list(rows.itertuples(index=False))[picked]
@@ -87,6 +86,7 @@ if len(rows):
     else:
         st.caption(t("registers2.evidence_none"))
     if can_upload(user, row.reporting_unit):
+        st.caption(t("registers2.evidence_caption", mb=MAX_EVIDENCE_BYTES // (1024 * 1024)))
         round_ = st.session_state.setdefault("evidence_round", 0)
         evidence = st.file_uploader(t("registers2.evidence_file"), type=["jpg", "jpeg", "png", "pdf"],
                                     key=f"evidence_file_{round_}")
