@@ -71,6 +71,8 @@ def test_the_register_journey(server, plan, tmp_path):
         page.get_by_role("link", name="上报").click()
         page.get_by_role("heading", name="上报月报").wait_for(timeout=30_000)
         wait_for_app(page)
+        page.locator(".st-key-register_open label").click()
+        wait_for_app(page)
         template = download(page, "下载适老化改造台账模板（CSV）")
         assert template.suggested_filename == f"天剑社区-{MONTH}-适老化改造台账.csv"
         filled = tmp_path / "适老化改造台账.csv"

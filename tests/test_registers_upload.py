@@ -27,7 +27,9 @@ def register_key(tmp_path, monkeypatch):
 
 def open_upload(user, month: str) -> object:
     at = dashboard(user, UPLOAD)
+    assert len(at.get("file_uploader")) == 1  # the register section is closed until asked for
     at.selectbox(key="upload_month").select(month).run()
+    at.toggle(key="register_open").set_value(True).run()
     return at
 
 
