@@ -236,6 +236,22 @@ def category_values(through: str):
     return _guarded(_category_values, str(db_file()), data_version(), through, approved_only())
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _register_overview(db: str, version: int, plan_mtime: float):
+    from worktrack.registers.counts import duplicates, register_figures
+
+    store = _cached_store(db)
+    with store.snapshot() as reader:
+        figures = register_figures(get_plan(), reader)
+    return figures, duplicates(get_plan(), store.register_rows())
+
+
+def register_overview():
+    """(figures counted from the registers, cross-unit duplicates): counts and masked forms only, so shared;
+    computed once per database version (the duplicates take seconds at city scale)."""
+    return _guarded(_register_overview, str(db_file()), data_version(), os.path.getmtime(plan_file()))
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def _review_queue(db: str, version: int, plan_mtime: float, month: str):
     from worktrack.cycle import review_queue

@@ -2,10 +2,9 @@
 
 import streamlit as st
 
-from app_support import current_user, get_plan, get_store, lang, t, viewable_units
+from app_support import current_user, get_plan, get_store, lang, register_overview, t, viewable_units
 from worktrack.auth import can_upload
 from worktrack.registers import REGISTER_KINDS
-from worktrack.registers.counts import duplicates, register_figures
 from worktrack.registers.evidence import MAX_EVIDENCE_BYTES, attach, row_attachments, thumbnail
 from worktrack.registers.upload import can_unmask
 from worktrack.tables import csv_bytes
@@ -100,14 +99,12 @@ if len(rows):
                 st.rerun()
 
 st.subheader(t("registers2.counts_heading"))
-with store.snapshot() as reader:
-    figures = register_figures(plan, reader)
+figures, found = register_overview()
 figures = figures[figures["reporting_unit"].isin(units)]
 st.dataframe(register_counts_table(plan, figures, language), hide_index=True, width="stretch")
 
 if street_wide:
     st.subheader(t("registers2.duplicates_heading"))
-    found = duplicates(plan, store.register_rows())
     if found:
         st.dataframe(duplicates_table(found, language), hide_index=True, width="stretch")
     else:

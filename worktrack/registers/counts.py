@@ -95,23 +95,23 @@ def counted_monthly_values(plan: Plan, reader: Any, through: str | None = None, 
     if not filed:
         return monthly
     figures = register_figures(plan, reader, through)
-    typed = pd.Series(list(zip(monthly["reporting_unit"], monthly["item"], strict=True)), index=monthly.index,
-                      dtype=object)
-    kept = monthly[~typed.isin(filed)] if len(monthly) else monthly
+    typed = pd.MultiIndex.from_arrays([monthly["reporting_unit"], monthly["item"]]).isin(list(filed)) \
+        if len(monthly) else pd.Series([], dtype=bool)
+    kept = monthly[~typed] if len(monthly) else monthly
     counted = figures.groupby(["reporting_unit", "item", "month"], as_index=False)["value"].sum()
     if approved_only and len(counted):
         # Register rows are not reviewed one by one: the street office reviews a unit's month as a whole
         # (its monthly report). Approved-only figures count a unit's register figures for the months
         # whose monthly report is approved, as they count its typed figures.
-        approved = set(zip(monthly["reporting_unit"], monthly["month"], strict=True))
-        pairs = pd.Series(list(zip(counted["reporting_unit"], counted["month"], strict=True)), index=counted.index,
-                          dtype=object)
-        counted = counted[pairs.isin(approved)]
+        approved = pd.MultiIndex.from_arrays([monthly["reporting_unit"], monthly["month"]]).unique()
+        counted = counted[pd.MultiIndex.from_arrays([counted["reporting_unit"], counted["month"]]).isin(approved)]
     # A month the unit reported whose register counts nothing is a 0, not a missing month (run rates and
     # per-month checks tell the two apart): the typed rows' months stay, with the register's figure.
     keys = ["reporting_unit", "item", "month"]
-    replaced = monthly.loc[typed.isin(filed), keys] if len(monthly) else monthly[keys]
-    counted = replaced.merge(counted[[*keys, "value"]], how="outer", on=keys)
+    replaced = monthly.loc[typed, keys] if len(monthly) else monthly[keys]
+    counted = counted[keys].astype(replaced.dtypes.to_dict()).assign(value=counted["value"].astype("float64"))
+    counted = replaced.merge(counted, how="outer", on=keys)
     counted["value"] = counted["value"].fillna(0.0)
     logger.debug("register figures replace %d typed rows for %d unit-metrics", len(replaced), len(filed))
-    return pd.concat([kept, counted[[*keys, "value"]]], ignore_index=True)
+    # the same column types as the store's frame: the status computation is tuned for them
+    return pd.concat([kept, counted[[*keys, "value"]]], ignore_index=True).astype(monthly.dtypes.to_dict())
