@@ -650,7 +650,8 @@ def test_nothing_is_ever_deleted_whatever_happens(plan, operations):
 def test_opening_twice_applies_migrations_once(db_path):
     Store(db_path)
     store = Store(db_path)
-    assert store.schema_version() == SCHEMA_VERSION == len(MIGRATIONS)
+    assert store.schema_version() == SCHEMA_VERSION == MIGRATIONS[-1].version
+    assert [m.version for m in MIGRATIONS] == sorted({m.version for m in MIGRATIONS})  # increasing, no repeats
     assert len(store.audit_log(action="schema.migrate")) == len(MIGRATIONS)
     con = duckdb.connect(str(db_path))
     assert con.execute("SELECT list(version ORDER BY version) FROM schema_version").fetchone()[0] == \
