@@ -1060,7 +1060,9 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
     """
     c = _compile(plan)
     with store.snapshot() as reader:
-        reviews_all = reader.reviewed_uploads(through=as_of) if approved_only else None
+        # every upload's review state, read once: the active ones for the reporting cells, all of them
+        # for which unit-months have an approved version
+        reviews_all = reader.review_cells(through=as_of)
         if as_of is None:
             as_of = (default_as_of(plan, reader.active_receipts(), today,
                                    approved=approved_receipts(reviews_all) if approved_only else None)
@@ -1084,7 +1086,7 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
             monthly_codes = _with_register_figures(plan, c, monthly_codes, filed,
                                                    counted_register_values(plan, reader, as_of), units,
                                                    approved_only=approved_only)
-        reviews = reader.reviewed_uploads(through=as_of, active_only=True)
+        reviews = reviews_all[(reviews_all["state"] == "active") & (reviews_all["month"] <= as_of)]
     waiting = awaiting_approval(reviews_all, as_of) if approved_only else ()
     report = _compute(plan, c, monthly_codes, codes["tasks"], codes["receipts"], as_of, unit, today,
                       review_pending=waiting)
