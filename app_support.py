@@ -327,6 +327,22 @@ def category_values(through: str):
     return _guarded(_category_values, _store_key(), data_version(), through, approved_only())
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _register_overview(db: str, version: int, plan_mtime: float):
+    from worktrack.registers.counts import duplicates, register_figures
+
+    store = _cached_store(db)
+    with store.snapshot() as reader:
+        figures = register_figures(get_plan(), reader)
+    return figures, duplicates(get_plan(), store.register_rows())
+
+
+def register_overview():
+    """(figures counted from the registers, cross-unit duplicates): counts and masked forms only, so shared;
+    computed once per database version (the duplicates take seconds at city scale)."""
+    return _guarded(_register_overview, str(db_file()), data_version(), os.path.getmtime(plan_file()))
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def _review_queue(db: StoreKey, version: int, plan_mtime: float, month: str):
     from worktrack.cycle import review_queue
@@ -391,15 +407,42 @@ def uploads_tables(lang_code: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _template(plan_path: str, plan_mtime: float, unit: str, month: str, fmt: str) -> bytes:
+def _template(plan_path: str, plan_mtime: float, unit: str, month: str, fmt: str,
+              prefilled: tuple[tuple[str, str, float], ...] = ()) -> bytes:
     from worktrack.template import build_template
 
-    return build_template(get_plan(), unit, month, fmt)  # type: ignore[arg-type]
+    counted = {(item, category): value for item, category, value in prefilled}
+    return build_template(get_plan(), unit, month, fmt, counted)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _register_prefill(db: str, version: int, plan_mtime: float, unit: str, month: str
+                      ) -> tuple[tuple[str, str, float], ...]:
+    from worktrack.registers.monthly import prefilled_values
+
+    with _cached_store(db).snapshot() as reader:
+        counted = prefilled_values(get_plan(), reader, unit, month)
+    return tuple((item, category, value) for (item, category), value in sorted(counted.items()))
 
 
 def template_bytes(unit: str, month: str, fmt: str) -> bytes:
-    """The pre-filled monthly template of a unit and month (the same for everyone, so shared)."""
-    return _template(str(plan_file()), os.path.getmtime(plan_file()), unit, month, fmt)
+    """The pre-filled monthly template of a unit and month; rows the unit counts from a register carry
+    the register's count (the same for everyone who may see that unit, so shared)."""
+    mtime = os.path.getmtime(plan_file())
+    prefilled = _guarded(_register_prefill, str(db_file()), data_version(), mtime, unit, month)
+    return _template(str(plan_file()), mtime, unit, month, fmt, prefilled)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _register_template(plan_path: str, plan_mtime: float, kind: str, unit: str, month: str, fmt: str) -> bytes:
+    from worktrack.registers.upload import register_template
+
+    return register_template(get_plan(), kind, unit, month, fmt)
+
+
+def register_template_bytes(kind: str, unit: str, month: str, fmt: str) -> bytes:
+    """The template of one register for a unit and month (holds no personal data, so shared)."""
+    return _register_template(str(plan_file()), os.path.getmtime(plan_file()), kind, unit, month, fmt)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

@@ -26,6 +26,7 @@ PAGES = [
     page("pages/community.py", t("nav.community"), ":material/groups:", "community"),
     page("pages/meeting.py", t("nav.meeting"), ":material/co_present:", "meeting"),
     page("pages/upload.py", t("nav.upload"), ":material/upload_file:", "upload"),
+    page("pages/registers.py", t("registers2.page_title"), ":material/menu_book:", "registers"),
     page("pages/review.py", t("cycle.review.title"), ":material/fact_check:", "review"),
     page("pages/remind.py", t("cycle.remind.title"), ":material/campaign:", "remind"),
     page("pages/admin.py", t("nav.admin"), ":material/admin_panel_settings:", "admin"),

@@ -564,6 +564,9 @@ def render(results: dict) -> str:
                      f"{d['checked_reporting'] - d['reporting']:,} of {d['checked_reporting']:,} reporting cells. "
                      f"Status rows: {entry['status_rows']}. Month ingest: {entry['ingest_month_files']:,} files.")
 
+    from benchmarks.registers import render_registers
+
+    lines += render_registers(results.get("registers"), ms, timing)
     if results.get("bad_inputs"):
         lines += render_bad_inputs(results["bad_inputs"])
     page_sets = results["pages"]
@@ -602,6 +605,9 @@ def render(results: dict) -> str:
             misses.append(f"one-file ingest at the 95th percentile of a month of single uploads ({ms(loop['p95'])})")
         if city_ratio is not None and city_ratio <= 1:
             misses.append("faster than the pandas baseline")
+        registers = results.get("registers")
+        if registers and registers["status_with"]["median"] > TARGETS["status"]:
+            misses.append("full status with registers")
         slow = [p["page"] for label in labels if label.startswith("city") for p in page_sets[label]
                 if not p["error"] and statistics.median(p["reruns"]) > TARGETS["page"]]
         broken = [p["page"] for label in labels for p in page_sets[label] if p["error"]]
@@ -768,6 +774,10 @@ def main(argv: list[str] | None = None) -> int:
         data.info["facts"] = _facts(data)
         built[scale.name] = data
         results["scales"][scale.name] = bench_scale(data, runs, args.warmup, work, cli=scale is CITY)
+    if "city" in built:
+        from benchmarks.registers import bench_registers
+
+        results["registers"] = bench_registers(built["city"], runs, args.warmup, work, log)
     results["bad_inputs"] = bench_bad_inputs(runs, args.warmup, work)
     if "city" in built and not args.no_province:
         results["province"] = bench_province(built["city"], runs, args.warmup, args.rebuild)

@@ -5,15 +5,20 @@ import streamlit as st
 from app_support import (
     as_of,
     category_values,
+    data_version,
     get_plan,
+    get_store,
     lang,
     monthly_values,
     status,
     t,
+    today,
     unit_filter,
     viewable_units,
 )
 from worktrack.charts import monthly_bars
+from worktrack.meeting.pdf import ExportUnavailable
+from worktrack.registers.notice import make_notice, notice_filename, notice_periods
 from worktrack.tables import csv_bytes
 from worktrack.views import (
     as_of_caption,
@@ -76,3 +81,23 @@ if plan.unit(unit).is_community:
     st.subheader(t("community.rank"))
     ranks = community_ranks(street, language)
     st.dataframe(ranks, hide_index=True, width="stretch")
+
+# -- public notice (公示) of the unit's fund, from its registers
+st.subheader(t("registers2.notice_heading"))
+period = st.selectbox(t("registers2.notice_period"), notice_periods(plan.months, month), key="notice_period")
+NOTICE_FILES = "community_notice_files"
+made = st.session_state.setdefault(NOTICE_FILES, {})
+pdf_column, png_column = st.columns(2)
+for fmt, column in (("pdf", pdf_column), ("png", png_column)):
+    key = (unit, period, fmt, data_version())
+    if column.button(t(f"registers2.notice_{fmt}"), key=f"notice_make_{fmt}", icon=":material/campaign:"):
+        with st.spinner():
+            try:
+                made[key] = make_notice(get_store(), plan, unit, period, fmt, today())
+            except ExportUnavailable as exc:
+                st.error(t("registers2.notice_unavailable", reason=str(exc)), icon=":material/block:")
+    if key in made:
+        column.download_button(t(f"registers2.notice_download_{fmt}"), made[key],
+                               file_name=notice_filename(unit, period, fmt),
+                               mime="application/pdf" if fmt == "pdf" else "image/png", key=f"notice_download_{fmt}",
+                               icon=":material/download:", on_click="ignore")

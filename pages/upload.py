@@ -11,6 +11,7 @@ from app_support import (
     get_store,
     lang,
     other_plans,
+    register_template_bytes,
     t,
     template_bytes,
     today,
@@ -20,8 +21,17 @@ from worktrack.auth import uploadable_units
 from worktrack.charts import month_label
 from worktrack.cycle import returned_reports
 from worktrack.intake import MAX_UPLOAD_BYTES
+from worktrack.registers import REGISTER_KINDS
+from worktrack.registers.monthly import note_register_figures
+from worktrack.registers.upload import (
+    RegisterReceipt,
+    register_template_filename,
+    submit_register_upload,
+    validate_register_upload,
+)
 from worktrack.template import template_filename
 from worktrack.views.cycle import returned_notice, review_notice
+from worktrack.views.registers import kind_title, register_history_table, register_receipt_sentence
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RECEIPT = "upload_receipt"
@@ -160,6 +170,8 @@ if uploaded is not None:
     with st.spinner(t("upload.checking")):
         report = submission.validate_upload(plan, user, data, uploaded.name, unit, month, language,
                                             other_plans=other_plans())
+        with store.snapshot() as reader:  # rows counted from the unit's registers: the typed value is not used
+            note_register_figures(plan, reader, report)
     token = (report.sha256, unit, month)
     if report.errors:
         st.error(t("upload.errors_found", n=len(report.errors)), icon=":material/error:")
@@ -224,3 +236,80 @@ if len(history):
                  help=t("upload_screen.reupload_help", picker=t("upload.month")))
 else:
     st.info(t("upload.history_empty"), icon=":material/history:")
+
+# -- 5. registers (台账): one row per household, donation, person
+st.subheader(t("registers2.upload_heading"))
+st.caption(t("registers2.upload_caption"))
+REGISTER_RECEIPT = "register_receipt"
+REGISTER_UPLOADER = "register_file_round"
+# Opened on demand: most months a clerk files only the monthly report, and one file picker is clearer.
+if st.toggle(t("registers2.open"), key="register_open"):
+    if register_receipt := st.session_state.get(REGISTER_RECEIPT):
+        with st.container(border=True, key="register_receipt"):
+            st.success(t("registers2.accepted", unit=register_receipt.reporting_unit,
+                         month=month_label(register_receipt.month, language),
+                         kind=kind_title(register_receipt.kind, language),
+                         version=register_receipt.version, rows=register_receipt.rows), icon=":material/task_alt:")
+            st.text(register_receipt.sentence)  # plain text: unit names come from the plan
+    register_kind = st.selectbox(t("registers2.kind_label"), REGISTER_KINDS, key="register_kind",
+                                 format_func=lambda k: kind_title(k, language))
+    kind_name = kind_title(register_kind, language)
+    register_xlsx, register_csv = st.columns(2)
+    register_xlsx.download_button(t("registers2.template_xlsx", kind=kind_name),
+                                  register_template_bytes(register_kind, unit, month, "xlsx"),
+                                  file_name=register_template_filename(register_kind, unit, month, "xlsx"),
+                                  mime=XLSX_MIME,
+                                  key="register_template_xlsx", icon=":material/download:", on_click="ignore")
+    register_csv.download_button(t("registers2.template_csv", kind=kind_name),
+                                 register_template_bytes(register_kind, unit, month, "csv"),
+                                 file_name=register_template_filename(register_kind, unit, month, "csv"), mime="text/csv",
+                                 key="register_template_csv", icon=":material/download:", on_click="ignore")
+    if not store.is_locked(month):
+        register_round = st.session_state.setdefault(REGISTER_UPLOADER, 0)
+        register_file = st.file_uploader(t("registers2.file_label", kind=kind_name), type=["csv", "xlsx"],
+                                         key=f"register_file_{register_round}", help=t("registers2.file_help"))
+        if register_file is not None:
+            register_data = register_file.getvalue()
+            with st.spinner(t("upload.checking")):
+                register_report = validate_register_upload(plan, user, register_data, register_file.name, register_kind,
+                                                            unit, month, language)
+            if register_report.errors:
+                st.error(t("registers2.errors_found", n=len(register_report.errors)), icon=":material/error:")
+                register_errors = submission.findings_table(register_report.errors, language)
+                st.dataframe(register_errors, hide_index=True, width="stretch",
+                             column_config=first_column_pinned(register_errors))
+                st.download_button(t("upload.download_errors"), submission.findings_csv(register_report.errors, language),
+                                   file_name=f"问题清单-{unit}-{month}-{kind_name}.csv", mime="text/csv",
+                                   key="register_errors_csv", on_click="ignore")
+            else:
+                st.success(t("registers2.valid", rows=len(register_report.rows), unit=register_report.reporting_unit,
+                             month=month_label(register_report.month or month, language)), icon=":material/check_circle:")
+                if register_report.warnings:
+                    st.warning(t("upload.warnings_found", n=len(register_report.warnings)), icon=":material/warning:")
+                    st.dataframe(submission.findings_table(register_report.warnings, language), hide_index=True,
+                                 width="stretch")
+            if register_report.normalised:
+                with st.expander(t("upload.normalised", n=len(register_report.normalised))):
+                    st.dataframe(submission.findings_table(register_report.normalised, language), hide_index=True,
+                                 width="stretch")
+            if register_report.ok:
+                label = t("registers2.confirm") if register_report.warnings else t("registers2.submit")
+                if st.button(label, type="primary", key="register_submit", icon=":material/send:"):
+                    register_result = submit_register_upload(store, user, register_report, register_data,
+                                                             confirm=True, lang=language)
+                    if register_result.status == "accepted":
+                        clear_data_caches()
+                        st.session_state[REGISTER_RECEIPT] = RegisterReceipt(
+                            register_result.reporting_unit, register_result.month, register_result.kind,
+                            int(register_result.version), len(register_report.rows),
+                            register_receipt_sentence(register_result, language))
+                        st.session_state[REGISTER_UPLOADER] = register_round + 1
+                    else:
+                        st.session_state[NOTICE] = ("info" if register_result.accepted else "error",
+                                                    register_result.message)
+                    st.rerun()
+
+    register_history = register_history_table(store.register_uploads(), unit, language)
+    if len(register_history):
+        st.markdown(f"**{t('registers2.history', unit=unit)}**")
+        st.dataframe(register_history, hide_index=True, width="stretch")

@@ -40,7 +40,9 @@ def demo_db(tmp_path_factory, plan) -> Path:
 
     root = tmp_path_factory.mktemp("demo")
     path = root / "demo.duckdb"
-    load_demo(plan, Store(path), "2023-10", root / "samples")
+    with pytest.MonkeyPatch.context() as env:  # the demo registers' hashing key: not the project's data/
+        env.setenv("WORKTRACK_REGISTER_KEY", str(root / "register.key"))
+        load_demo(plan, Store(path), "2023-10", root / "samples")
     return path
 
 

@@ -651,7 +651,7 @@ def test_opening_twice_applies_migrations_once(db_path):
     Store(db_path)
     store = Store(db_path)
     assert store.schema_version() == SCHEMA_VERSION == MIGRATIONS[-1].version
-    assert [m.version for m in MIGRATIONS] == sorted({m.version for m in MIGRATIONS})  # numbers may leave gaps
+    assert [m.version for m in MIGRATIONS] == sorted({m.version for m in MIGRATIONS})  # increasing, no repeats
     assert len(store.audit_log(action="schema.migrate")) == len(MIGRATIONS)
     con = duckdb.connect(str(db_path))
     assert con.execute("SELECT list(version ORDER BY version) FROM schema_version").fetchone()[0] == \
@@ -1100,6 +1100,26 @@ def test_a_backup_from_before_reviews_restores_with_its_uploads_approved(tmp_pat
     assert restored.reviewed_uploads()["review_state"].tolist() == ["approved"]
     assert restored.raw_file(1) == ("a.csv", b"abc")
     assert_consistent(restored)
+
+
+def test_a_database_with_migration_9_but_not_8_gets_8(tmp_path, plan, monkeypatch):
+    # main numbered the register evidence 9 before several plans (8) were merged: such a file holds 9 alone
+    import worktrack.store as store_module
+
+    db = tmp_path / "main-9.duckdb"
+    _old_database(db, 4)
+    monkeypatch.setattr(store_module, "MIGRATIONS", tuple(m for m in MIGRATIONS if m.version != 8))
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", 9)
+    assert Store(db).schema_version() == 9
+    monkeypatch.undo()
+    store = Store(db)
+    assert len(store.for_plan(plan.id).uploads()) == 2 and store.for_plan("another-plan").uploads().empty
+    con = duckdb.connect(str(db))
+    try:
+        assert [v for (v,) in con.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()] == \
+            [m.version for m in MIGRATIONS]
+    finally:
+        con.close()
 
 
 def test_a_backup_from_before_plans_restores_with_the_configured_plan(tmp_path, plan, monkeypatch):

@@ -31,7 +31,8 @@ def test_the_clerks_journey_two_new_one_already_counted(store, plan):
     assert (june.status, june.version, june.counted, june.already_counted) == ("accepted", 1, 2, 0)
     july = submit(store, plan, "retrofit_2023-07.csv")
     assert (july.status, july.counted, july.already_counted, july.counted_elsewhere) == ("accepted", 2, 1, [])
-    assert "新计入 2 户" in july.message and "1 户此前已计入" in july.message
+    assert "新增 2 户" in july.message and "1 户已在 2023-06 计入" in july.message
+    assert july.already_counted_in == {"2023-06": 1}
 
 
 def test_a_household_registered_by_another_unit_is_listed_not_merged(store, plan):

@@ -41,7 +41,7 @@ def cmd_template(args: argparse.Namespace) -> int:
     fmt = args.format or ("xlsx" if args.output.lower().endswith(".xlsx") else "csv")
     if args.kind != "monthly_report":
         return _register_template(args, plan, unit.name, month, fmt)
-    data = build_template(plan, unit.name, month, fmt)
+    data = build_template(plan, unit.name, month, fmt, _register_prefill(args, plan, unit.name, month))
     rows = len(plan.template_rows(unit.name))
     if args.output == "-":
         sys.stdout.buffer.write(data)
@@ -58,6 +58,18 @@ def cmd_template(args: argparse.Namespace) -> int:
     else:
         print(f"已生成 {unit.name} {month} 月报模板：{path}（{fmt.upper()}，{rows} 行）")
     return EXIT_OK
+
+
+def _register_prefill(args: argparse.Namespace, plan, unit_name: str, month: str) -> dict[tuple[str, str], float]:
+    """Rows the unit counts from its registers, when the database exists (a template needs none)."""
+    from worktrack import config
+    from worktrack.cli_store import _open_store
+    from worktrack.registers.monthly import prefilled_values
+
+    if not config.db_path(args.db).is_file():
+        return {}
+    with _open_store(args).snapshot() as reader:
+        return prefilled_values(plan, reader, unit_name, month)
 
 
 def _register_template(args: argparse.Namespace, plan, unit_name: str, month: str, fmt: str) -> int:

@@ -1,13 +1,17 @@
 """Register subcommands: `registers` lists register rows (masked) or the households and people that
-more than one unit registered."""
+more than one unit registered; `notice` prints a community's public notice (公示) as PDF or PNG."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
-from worktrack.cli import EXIT_OK, UsageError, load_plan_or_exit, print_json, unit_option
+from worktrack.cli import EXIT_OK, EXIT_REJECTED, UsageError, load_plan_or_exit, print_json, unit_option
 from worktrack.terminal import for_terminal
 
 # What a listing shows: never the hash, never a full name (names masked for individuals).
@@ -26,6 +30,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--duplicates", action="store_true", help="列出被多个社区登记的同一户/同一人（由街道核定）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.set_defaults(func=cmd_registers)
+
+    p = subparsers.add_parser("notice", help="生成社区基金公示（A4 PDF 用于居务公开栏，PNG 用于微信群）")
+    p.add_argument("--unit", required=True, help="社区")
+    p.add_argument("--period", required=True, help="季度（2023Q3）或月份（2023-09）")
+    p.add_argument("--format", choices=("pdf", "png"), help="默认按 -o 的后缀，否则 pdf")
+    p.add_argument("--start", help="公示期第一天（默认今天），如 2023-10-08")
+    p.add_argument("--contact", help="异议联系方式（默认 WORKTRACK_NOTICE_CONTACT，否则街道民政办）")
+    p.add_argument("-o", "--output", required=True, help="输出文件")
+    p.add_argument("--json", action="store_true", help="输出 JSON（公示的各项数字）")
+    p.set_defaults(func=cmd_notice)
 
 
 def cmd_registers(args: argparse.Namespace) -> int:
@@ -73,3 +87,43 @@ def cmd_registers(args: argparse.Namespace) -> int:
                            f"{r['name_masked']} {r['category']} {r['event_date'] or '（无日期）'}{amounts}"))
     print(f"共 {len(records)} 行（有效版本）。")
     return EXIT_OK
+
+
+def cmd_notice(args: argparse.Namespace) -> int:
+    from worktrack import config
+    from worktrack.cli_store import _open_store
+    from worktrack.meeting.pdf import ExportUnavailable
+    from worktrack.registers.notice import build_notice, notice_bytes, notice_contact, parse_period
+
+    plan = load_plan_or_exit(args)
+    unit = unit_option(plan, args.unit)
+    period = parse_period(args.period)
+    if period is None:
+        raise UsageError(f"--period：“{args.period}”无法识别，请写季度（如 2023Q3）或月份（如 2023-09）")
+    try:
+        start = dt.date.fromisoformat(args.start) if args.start else config.today()
+    except ValueError:
+        raise UsageError(f"--start：“{args.start}”不是日期，请写成 2023-10-08") from None
+    fmt = args.format or ("png" if args.output.lower().endswith(".png") else "pdf")
+    notice = build_notice(_open_store(args).register_rows(), unit, period, start=start,
+                          contact=args.contact or notice_contact(plan), issuer=unit)
+    try:
+        data = notice_bytes(notice, fmt)
+    except ExportUnavailable as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_REJECTED
+    output = Path(args.output)
+    partial = output.with_name(f".{output.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, output)  # never a half-written notice under the real name
+    if args.json:
+        print_json({"file": str(output), "format": fmt, "unit": unit, "period": period.label,
+                    "cash_received": notice.cash_received, "goods_received": notice.goods_received,
+                    "cash_spent": notice.cash_spent, "people_helped": notice.people_helped,
+                    "opening_balance": notice.opening_balance, "closing_balance": notice.closing_balance,
+                    "donations": len(notice.donations), "notice_from": notice.notice_from.isoformat(),
+                    "notice_to": notice.notice_to.isoformat(), "contact": notice.contact})
+    else:
+        print(for_terminal(f"已生成{unit}{period.label}基金公示：{output}（{fmt.upper()}，{len(data):,} 字节）"))
+    return EXIT_OK
+

@@ -122,6 +122,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from worktrack.i18n import translate
     from worktrack.intake import read_report
     from worktrack.registers import MONTHLY_REPORT, detect_kind, read_register
+    from worktrack.registers.monthly import note_register_figures
     from worktrack.store import StoreBusy, Submission
 
     plan = load_plan_or_exit(args)
@@ -146,6 +147,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         kind = detect_kind(data, path.name, plan)
         if kind == MONTHLY_REPORT:
             report = read_report(data, path.name, plan, unit=unit, month=month, other_plans=others)
+            with store.snapshot() as reader:  # rows the unit counts from a register: the typed value is not used
+                note_register_figures(plan, reader, report)
         else:
             report = read_register(data, path.name, plan, kind, unit=unit, month=month)
         entries.append({
@@ -201,7 +204,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                          superseded_upload_id=result.superseded_upload_id, changes=result.changes)
             if parsed[i][0] != MONTHLY_REPORT:
                 entry.update(counted=result.counted, already_counted=result.already_counted,
-                             counted_elsewhere=result.counted_elsewhere, not_counted=result.not_counted)
+                             already_counted_in=result.already_counted_in, counted_elsewhere=result.counted_elsewhere, not_counted=result.not_counted)
             if result.status == "needs_confirmation":
                 entry["message"] += "核对提示后加 --confirm 重新运行即可接收。"
 

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     backup_sign_key: Path | None = Field(None, description="备份签名密钥文件：backup 用它签名，restore 用它核验")
     register_key: Path = Field(DEFAULT_REGISTER_KEY, description="台账身份证号加密哈希（HMAC）的密钥文件，放在数据库之外；首次使用时自动生成（0600）")
     chromium: Path | None = Field(None, description="导出 PDF 用的 Chromium 路径（默认自动查找）")
+    notice_contact: str | None = Field(None, description="台账公示上的异议联系方式（如 街道民政办 0731-8xxxxxxx）；默认写街道民政办")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "WARNING", description="命令行写到标准错误的日志级别")
     log: Path = Field(DEFAULT_LOG, description="日志文件")

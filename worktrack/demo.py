@@ -297,11 +297,13 @@ def write_demo_files(plan: Plan, through: str, out_dir: Path, story: bool = True
     return files
 
 
-def load_demo(plan: Plan, store, through: str, out_dir: Path, progress=None, story: bool = True) -> list:
+def load_demo(plan: Plan, store, through: str, out_dir: Path, progress=None, story: bool = True,
+              registers: bool = True) -> list:
     """Write the demo files and ingest each through the real intake path; return the submit results.
 
     The story's returned report is returned with its reason; every month before `through` is then
-    approved, and `through` itself is left under review."""
+    approved, and `through` itself is left under review. registers: the communities also file
+    registers (台账) with the same figures (worktrack.registers.demo)."""
     from worktrack.intake import read_report
 
     store.mark_demo(actor="demo")  # first: a half-loaded demo database is still a demo database
@@ -323,6 +325,10 @@ def load_demo(plan: Plan, store, through: str, out_dir: Path, progress=None, sto
             store.review(result.upload_id, "returned", actor=reviewer, reason=told.spec.returned.reason)
         if progress:
             progress(n, len(files), demo_file)
+    if registers:
+        from worktrack.registers.demo import load_demo_registers
+
+        load_demo_registers(plan, store, files, out_dir / "registers")
     # Every month before the latest has been reviewed and approved; the latest is still under review.
     active = store.reviewed_uploads(active_only=True)
     done = active[(active["month"] < through) & (active["review_state"] == "pending")]

@@ -1114,7 +1114,9 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
     """
     c = _compile(plan)
     with store.for_plan(plan.id).snapshot() as reader:  # another plan's reports are not this plan's figures
-        reviews_all = reader.reviewed_uploads(through=as_of) if approved_only else None
+        # every upload's review state, read once: the active ones for the reporting cells, all of them
+        # for which unit-months have an approved version
+        reviews_all = reader.review_cells(through=as_of)
         if as_of is None:
             as_of = (default_as_of(plan, reader.active_receipts(), today,
                                    approved=approved_receipts(reviews_all) if approved_only else None)
@@ -1136,8 +1138,9 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
         filed = register_filed(plan, reader)
         if filed:
             monthly_codes = _with_register_figures(plan, c, monthly_codes, filed,
-                                                   counted_register_values(plan, reader, as_of), units)
-        reviews = reader.reviewed_uploads(through=as_of, active_only=True)
+                                                   counted_register_values(plan, reader, as_of), units,
+                                                   approved_only=approved_only)
+        reviews = reviews_all[(reviews_all["state"] == "active") & (reviews_all["month"] <= as_of)]
     waiting = awaiting_approval(reviews_all, as_of) if approved_only else ()
     report = _compute(plan, c, monthly_codes, codes["tasks"], codes["receipts"], as_of, unit, today,
                       review_pending=waiting)
@@ -1145,21 +1148,49 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
 
 
 def _with_register_figures(plan: Plan, c: _Compiled, codes: tuple[np.ndarray, ...], filed: set[tuple[str, str]],
-                           counted: pd.DataFrame, units: dict[str, int]) -> tuple[np.ndarray, ...]:
-    """Monthly codes with the typed rows of every filed (unit, metric) replaced by the register figures."""
+                           counted: pd.DataFrame, units: dict[str, int], approved_only: bool = False
+                           ) -> tuple[np.ndarray, ...]:
+    """Monthly codes with the typed rows of every filed (unit, metric) replaced by the register figures
+    (the rules of `registers.counts.counted_monthly_values`, on codes): a month the unit reported keeps
+    a row (0 when its register counts nothing there); approved-only figures take a unit's register
+    figures only for the months whose monthly report is approved (the typed rows read are approved ones)."""
     u, m, t, v = codes
     fallback = _unit_fallback(plan, c)
+    n_metrics = max(len(c.metrics), 1)
+    n_months = int(max(t.max() if len(t) else 0, 0)) + 1
     pairs = {(units[name] if name in units else fallback(name), c.metric_index.get(metric, -1))
              for name, metric in filed}
     pairs = {(uc, mc) for uc, mc in pairs if uc >= 0 and mc >= 0}
+    unit_months = set((u * 100_000 + t)[(u >= 0) & (t >= 0)].tolist()) if approved_only else None
+    replaced = np.zeros(len(u), dtype=bool)
     if pairs:
-        n_metrics = max(len(c.metrics), 1)
-        drop = np.isin(u * n_metrics + m, [uc * n_metrics + mc for uc, mc in pairs]) & (u >= 0) & (m >= 0)
-        u, m, t, v = u[~drop], m[~drop], t[~drop], v[~drop]
+        replaced = np.isin(u * n_metrics + m, [uc * n_metrics + mc for uc, mc in pairs]) & (u >= 0) & (m >= 0)
+    ru, rm, rt = u[replaced], m[replaced], t[replaced]
+    u, m, t, v = u[~replaced], m[~replaced], t[~replaced], v[~replaced]
+    parts_u, parts_m, parts_t, parts_v = [u, ru], [m, rm], [t, rt], [v, np.zeros(len(ru))]
     if len(counted):
         cu, cm, ct, cv = _monthly_codes(plan, c, counted)
-        u, m, t, v = (np.concatenate([u, cu]), np.concatenate([m, cm]), np.concatenate([t, ct]),
-                      np.concatenate([v, cv]))
+        if unit_months is not None:
+            keep = np.isin(cu * 100_000 + ct, list(unit_months))
+            cu, cm, ct, cv = cu[keep], cm[keep], ct[keep], cv[keep]
+        parts_u.append(cu)
+        parts_m.append(cm)
+        parts_t.append(ct)
+        parts_v.append(cv)
+    u, m, t, v = (np.concatenate(parts_u), np.concatenate(parts_m), np.concatenate(parts_t),
+                  np.concatenate(parts_v).astype(float))
+    # one row per (unit, metric, month) of the replaced pairs: their zeros and figures added up
+    ok = (u >= 0) & (m >= 0) & (t >= 0)
+    if ok.all() and len(u):
+        n_months = max(n_months, int(t.max()) + 1)
+        key = (u.astype(np.int64) * n_metrics + m) * n_months + t
+        keys, inverse = np.unique(key, return_inverse=True)
+        if len(keys) < len(key):
+            sums = np.bincount(inverse, weights=v)
+            t = (keys % n_months).astype(t.dtype)
+            m = ((keys // n_months) % n_metrics).astype(m.dtype)
+            u = (keys // n_months // n_metrics).astype(u.dtype)
+            v = sums
     return u, m, t, v
 
 
@@ -1185,24 +1216,30 @@ def attach_reviews(report: StatusReport, reviews: pd.DataFrame, approved_only: b
 
     reviews: reporting_unit, month, review_state (pending / approved / returned) of the active uploads.
     """
-    states = {(u, m): s for u, m, s in zip(reviews["reporting_unit"], reviews["month"], reviews["review_state"],
-                                           strict=True)}
+    # by column, not by cell: at city scale 36,000 reporting cells and 70,000 targets
+    reviews = reviews[["reporting_unit", "month", "review_state"]].drop_duplicates(["reporting_unit", "month"],
+                                                                                    keep="last")
     reporting = report.reporting.copy()
-    reporting["review_state"] = [states.get((u, m)) if r else None for u, m, r in
-                                 zip(reporting["reporting_unit"], reporting["month"], reporting["received"],
-                                     strict=True)]
+    found = reporting[["reporting_unit", "month"]].astype(object).merge(
+        reviews.astype(object), on=["reporting_unit", "month"], how="left")["review_state"]
+    received = reporting["received"].to_numpy(dtype=bool)
+    found = found.to_numpy(dtype=object)
+    reporting["review_state"] = [s if r and isinstance(s, str) else None for s, r in
+                                 zip(found, received, strict=True)]
     targets = report.targets.copy()
     if approved_only or not len(targets):
         targets["includes_pending"] = False
     else:
-        unreviewed = [(u, m) for (u, m), s in states.items() if s != "approved"]
-        units_any = {u for u, _m in unreviewed}
-        units_now = {u for u, m in unreviewed if m == report.as_of}
-        flags = []
-        for unit, period in zip(targets["reporting_unit"], targets["period"], strict=True):
-            pool = units_now if period == "month" else units_any
-            flags.append(bool(pool) if unit is None or pd.isna(unit) else unit in pool)
-        targets["includes_pending"] = flags
+        unreviewed = reviews[reviews["review_state"] != "approved"]
+        units_any = set(unreviewed["reporting_unit"])
+        units_now = set(unreviewed.loc[unreviewed["month"] == report.as_of, "reporting_unit"])
+        unit = targets["reporting_unit"].astype(object)
+        street = unit.isna().to_numpy()
+        monthly = (targets["period"] == "month").to_numpy(dtype=bool)
+        in_now = unit.isin(units_now).to_numpy(dtype=bool)
+        in_any = unit.isin(units_any).to_numpy(dtype=bool)
+        targets["includes_pending"] = np.where(monthly, np.where(street, bool(units_now), in_now),
+                                               np.where(street, bool(units_any), in_any)).astype(bool)
     report.reporting, report.targets, report.approved_only = reporting, targets, approved_only
     return report
 

@@ -235,6 +235,20 @@ def _read_raw(directory: Path, sha: str, db_path: Path) -> bytes:
     return data
 
 
+def put_raw(directory: Path, data: bytes) -> str:
+    """Store bytes as directory/<sha256> (0600, directory 0700), durable on return; return the hash.
+
+    Never overwrites: a file already there under the name is kept (its content is that hash, which
+    is checked, so a damaged copy is reported instead of trusted). See `_store_raw`.
+    """
+    sha = hashlib.sha256(data).hexdigest()
+    final = directory / sha
+    if final.exists() and _sha256_file(final) != sha:
+        raise StoreCorrupt(CORRUPT_MESSAGE.format(path=final, detail="内容与文件名里的校验值不符"))
+    _store_raw(directory, sha, data)
+    return sha
+
+
 # ---------------------------------------------------------------------------
 # Schema: migrations are applied in order; each one applied is a row in schema_version.
 
@@ -545,6 +559,30 @@ PLAN_MIGRATION = Migration(8, "several plans: plan_id on uploads, task_latest, m
 MIGRATIONS = (*MIGRATIONS, PLAN_MIGRATION)
 # ---- end of several plans migration ----
 
+# ---- register evidence (台账佐证材料): migration 9, its own block (5-8 belong to other changes) ----
+# An attachment belongs to a register entry, not to one upload of it: (kind, unit, row_key) where row_key
+# is the household's or person's keyed hash (a help: with its date) or a donation's receipt number, so
+# that it stays with the entry across new versions of the register. The bytes are not in the database:
+# they are stored content-addressed as raw/<sha256> beside the database file (`raw_dir`), written and
+# fsynced before the transaction that references them commits, never overwritten.
+EVIDENCE_MIGRATION = Migration(9, "register evidence: register_attachments (bytes in raw/<sha256>)", """
+    CREATE TABLE register_attachments (
+        attachment_id BIGINT PRIMARY KEY,
+        kind VARCHAR NOT NULL,
+        reporting_unit VARCHAR NOT NULL,
+        row_key VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        file_name VARCHAR NOT NULL,
+        media_type VARCHAR NOT NULL,
+        size BIGINT NOT NULL,
+        added_at TIMESTAMP NOT NULL,
+        added_by VARCHAR NOT NULL
+    );
+""")
+EVIDENCE_TABLES = ("register_attachments",)
+MIGRATIONS = (*MIGRATIONS, EVIDENCE_MIGRATION)
+# ---- end of register evidence migration ----
+
 SCHEMA_VERSION = MIGRATIONS[-1].version
 # Source tables, in restore order: what a backup holds.
 TABLES = ("schema_version", "uploads", "facts", "audit_log", "month_locks", "upload_reviews", "month_closes")
@@ -560,6 +598,7 @@ DERIVED_TABLES = {
     "metric_codes": _METRIC_CODES_REBUILD,  # after metric_totals and name_codes: built from them
 }
 _TABLE_ORDER = {"register_uploads": "upload_id", "register_rows": "upload_id, source_row",
+                "register_attachments": "attachment_id",
                 "schema_version": "version", "uploads": "upload_id", "facts": "upload_id, source_row",
                 "audit_log": "audit_id", "month_locks": "lock_id", "upload_reviews": "review_id",
                 "month_closes": "close_id"}
@@ -1070,6 +1109,15 @@ class StoreReader:
             f"r.reviewed_at, r.reviewed_by FROM uploads u LEFT JOIN ({_LATEST_REVIEW}) r USING (upload_id) "
             f"{clause} ORDER BY u.upload_id", params)
 
+    def review_cells(self, through: str | None = None) -> pd.DataFrame:
+        """reporting_unit, month, state and review_state of every upload up to `through`, oldest first:
+        the four columns of `reviewed_uploads` that the status needs, in one narrow read."""
+        clause, params = ("WHERE u.month <= ?", [check_month(through)]) if through is not None else ("", [])
+        return self._small(
+            "SELECT u.reporting_unit, u.month, u.state, coalesce(r.state, 'pending') AS review_state "
+            f"FROM uploads u LEFT JOIN (SELECT upload_id, arg_max(state, review_id) AS state FROM upload_reviews "
+            f"GROUP BY upload_id) r USING (upload_id) {clause} ORDER BY u.upload_id", params)
+
     def closes(self, month: str | None = None) -> pd.DataFrame:
         """Every close of a month, oldest first; reopened ones have reopened_at set."""
         clause, params = ("WHERE month = ?", [check_month(month)]) if month is not None else ("", [])
@@ -1387,22 +1435,30 @@ class Store:
             return outcome.result
 
     def _migrate(self) -> None:
+        # Every migration not yet recorded runs, in order: branches merged in either order number
+        # theirs apart (a database from before the several-plans merge may hold 9 without 8).
         def apply(con: duckdb.DuckDBPyConnection) -> _Outcome:
-            current = _current_version(con)
+            done = _applied_versions(con)
+            current = max(done, default=0)
             applied = []
             for migration in MIGRATIONS:
-                if migration.version > current:
+                if migration.version not in done:
                     _apply_migration(con, migration, self.path)
                     applied.append(_Audit(target="schema", old_value=str(current), new_value=str(migration.version),
                                           detail={"description": migration.description}))
-                    current = migration.version
+                    current = max(current, migration.version)
             return _Outcome(None, applied)
 
         with _open(self.path, self.busy_timeout) as con:
             current = _current_version(con)
+            # the row count and the maximum come from the table's statistics; the rows are read only
+            # when some migration is missing (reading them would trip over a damaged block here)
+            complete = current == SCHEMA_VERSION and con.execute(
+                "SELECT count(*) FROM schema_version").fetchall()[0][0] == len(MIGRATIONS)
+            done = set(range(1, SCHEMA_VERSION + 1)) if complete else _applied_versions(con)
         if current > SCHEMA_VERSION:
             raise StoreError(f"数据库结构版本为 {current}，比本程序支持的 {SCHEMA_VERSION} 新，请升级 worktrack。")
-        if current < SCHEMA_VERSION:
+        if any(m.version not in done for m in MIGRATIONS):
             self._write(SYSTEM_ACTOR, "schema.migrate", apply)
 
     # -- account changes (the accounts live in the users file; the record of changing them lives here)
@@ -1737,6 +1793,65 @@ class Store:
         with self.snapshot() as r:
             return r.register_uploads(kind)
 
+    # -- register evidence (台账佐证材料) ---------------------------------------
+
+    def add_attachment(self, *, kind: str, unit: str, row_key: str, data: bytes, file_name: str, media_type: str,
+                       actor: str) -> tuple[int, bool]:
+        """Attach a file to a register entry: bytes to raw/<sha256> (durable first), then the row and audit.
+
+        Returns (attachment id, added); the same bytes already attached to the entry add nothing.
+        The caller has checked the type and size (`registers.evidence.check_evidence`).
+        """
+        sha = put_raw(raw_dir(self.path), data)  # durable before the row that references it commits
+
+        def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            found = _first(con.execute("SELECT attachment_id FROM register_attachments WHERE kind = ? AND "
+                                       "reporting_unit = ? AND row_key = ? AND sha256 = ?", [kind, unit, row_key, sha]))
+            if found:
+                return _Outcome((int(found[0]), False))
+            attachment_id = con.execute("SELECT coalesce(max(attachment_id), 0) + 1 FROM register_attachments"
+                                        ).fetchall()[0][0]
+            con.execute("INSERT INTO register_attachments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [attachment_id, kind, unit, row_key, sha, file_name, media_type, len(data), now_china(), actor])
+            detail = {"kind": kind, "reporting_unit": unit, "sha256": sha, "size": len(data), "media_type": media_type}
+            return _Outcome((int(attachment_id), True), [_Audit(target=f"register_attachment:{attachment_id}",
+                                                                new_value=sha, detail=detail)])
+
+        return self._write(actor, "register.attach", write)
+
+    def attachments(self, kind: str | None = None, unit: str | None = None) -> pd.DataFrame:
+        """Attachments of register entries, oldest first (no bytes: see attachment_bytes)."""
+        clauses, params = [], []
+        for column, value in (("kind", kind), ("reporting_unit", unit)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self.snapshot() as r:
+            return r._small(f"SELECT * FROM register_attachments {where} ORDER BY attachment_id", params)
+
+    def attachment_bytes(self, sha256: str) -> bytes:
+        """An attachment's bytes from raw/<sha256>, checked against the hash."""
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
+            raise StoreRefused(f"佐证材料编号“{sha256}”无效。")
+        path = raw_dir(self.path) / sha256
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise StoreCorrupt(CORRUPT_MESSAGE.format(path=path, detail="佐证材料文件缺失")) from None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise StoreCorrupt(CORRUPT_MESSAGE.format(path=path, detail="佐证材料内容与校验值不符"))
+        return data
+
+    def record_unmasked_view(self, *, actor: str, kind: str, unit: str, rows: int, searched: bool = False) -> None:
+        """Append a `register.view_unmasked` audit row: `actor` saw `rows` rows of `unit`'s register unmasked.
+
+        The search text itself is not recorded: a clerk may type an ID number into it.
+        """
+        detail = {"kind": kind, "reporting_unit": unit, "rows": int(rows), "searched": bool(searched)}
+        self._write(actor, "register.view_unmasked",
+                    lambda _con: _Outcome(None, [_Audit(target=f"register:{kind}:{unit}", detail=detail)]))
+
     def register_rows(self, kind: str | None = None, unit: str | None = None) -> pd.DataFrame:
         """Rows of active register uploads (hashes and masked forms; never a full ID number)."""
         with self.snapshot() as r:
@@ -1899,6 +2014,7 @@ class Store:
                 for (sha,) in con.execute("SELECT DISTINCT sha256 FROM uploads ORDER BY sha256").fetchall():
                     _write_private(out / "raw" / sha, _read_raw(source, sha, self.path))
                     raw_count += 1
+            attachment_count = _backup_attachments(con, version, raw_dir(self.path), out / "raw")
         users = Path(users_file) if users_file is not None else None
         if users is not None and users.is_file():
             _write_private(out / USERS_BACKUP_NAME, users.read_bytes())
@@ -1908,6 +2024,8 @@ class Store:
             "created_at": now_china().isoformat(sep=" "), "database": str(self.path),
             "tables": tables, "raw_files": raw_count, "files": files,
         }
+        if attachment_count:
+            manifest["attachment_files"] = attachment_count
         if USERS_BACKUP_NAME in files:
             manifest["users_file"] = USERS_BACKUP_NAME
         data = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
@@ -1940,6 +2058,7 @@ class Store:
         _build_from_backup(src, manifest, building)
         moved_aside = None
         try:
+            _restore_attachments(src, building, raw_dir(target))  # content-addressed: nothing is overwritten
             with _exclusive(target, busy_timeout) as state:
                 if state == "data" and not force:
                     raise StoreRefused(f"数据库“{target}”里已有数据，不会覆盖。确需用备份替换，请加 --force"
@@ -2105,6 +2224,7 @@ class RegisterSubmitResult(SubmitResult):
     kind: str = ""
     counted: int = 0  # rows that add to the figures now (new households / people / donations)
     already_counted: int = 0  # counted before from this unit's earlier registers
+    already_counted_in: dict[str, int] = field(default_factory=dict)  # month counted in -> rows, of already_counted
     counted_elsewhere: list[dict[str, Any]] = field(default_factory=list)  # counted by another unit: duplicates
     not_counted: int = 0  # retrofits without an acceptance date
 
@@ -2193,14 +2313,16 @@ class _RegisterUpload:
         if keys:
             column = "json_extract_string(fields, '$.receipt')" if by_key == "receipt" else "person_key"
             found = con.execute(
-                f"SELECT {column}, reporting_unit, id_masked FROM register_rows WHERE kind = ? AND {column} IN "
+                f"SELECT {column}, reporting_unit, id_masked, strftime(event_date, '%Y-%m') FROM register_rows "
+                f"WHERE kind = ? AND {column} IN "
                 f"(SELECT unnest(?::VARCHAR[])) AND upload_id IN (SELECT upload_id FROM register_uploads "
                 "WHERE state = 'active' AND upload_id IS DISTINCT FROM ?) "
                 + ("AND event_date IS NOT NULL" if self.kind == "retrofit_register" else ""),
                 [self.kind, keys, replaced_upload]).fetchall()
-            for key, unit, masked in found:
-                earlier.setdefault(key, []).append((unit, masked))
+            for key, unit, masked, counted_month in found:
+                earlier.setdefault(key, []).append((unit, masked, counted_month))
         counted = already = not_counted = 0
+        already_in: dict[str, int] = {}
         elsewhere: list[dict[str, Any]] = []
         seen: set[str] = set()
         for row in rows:
@@ -2211,26 +2333,33 @@ class _RegisterUpload:
             if key in seen and self.kind == "help_register":
                 continue  # a second help for the same person in this file: the person counts once
             seen.add(key)
-            units = {u for u, _ in earlier.get(key, [])}
+            units = {u for u, _, _ in earlier.get(key, [])}
             if self.kind == "donation_register":
                 units &= {self.unit}  # receipt numbers are per community: another unit's R1 is not this one
             if not units:
                 counted += 1
             elif self.unit in units:
                 already += 1
+                # the month it counts in: its earliest dated row of this unit
+                months = sorted(m for u, _, m in earlier[key] if u == self.unit and m)
+                if months:
+                    already_in[months[0]] = already_in.get(months[0], 0) + 1
             else:
                 elsewhere.append({"row": row.row, "id_masked": row.id_masked, "units": sorted(units)})
-        return {"counted": counted, "already_counted": already, "counted_elsewhere": elsewhere,
-                "not_counted": not_counted}
+        return {"counted": counted, "already_counted": already, "already_counted_in": dict(sorted(already_in.items())),
+                "counted_elsewhere": elsewhere, "not_counted": not_counted}
 
     def _key(self, row: Any) -> str | None:
         return row.fields.get("receipt") if self.kind == "donation_register" else row.person_key
 
     def summary(self, receipt: dict[str, Any]) -> str:
         what = {"retrofit_register": "户", "donation_register": "笔捐赠", "help_register": "人"}[self.kind]
-        parts = [f"新计入 {receipt['counted']} {what}"]
-        if receipt["already_counted"]:
-            parts.append(f"{receipt['already_counted']} {what}此前已计入")
+        parts = [f"新增 {receipt['counted']} {what}"]
+        for counted_month, n in receipt["already_counted_in"].items():
+            parts.append(f"{n} {what}已在 {counted_month} 计入")
+        undated = receipt["already_counted"] - sum(receipt["already_counted_in"].values())
+        if undated:
+            parts.append(f"{undated} {what}此前已计入")
         if receipt["counted_elsewhere"]:
             units = sorted({u for d in receipt["counted_elsewhere"] for u in d["units"]})
             parts.append(f"{len(receipt['counted_elsewhere'])} {what}已由{'、'.join(units)}登记（列为重复，由街道核定）")
@@ -2415,8 +2544,16 @@ def _through(column: str, through: str | None) -> tuple[str, list[Any]]:
 
 def _source_tables(version: int) -> tuple[str, ...]:
     """The source tables a database (or backup) of a schema version holds, in restore order."""
-    since = {**TABLES_SINCE, **{t: REGISTER_MIGRATION.version for t in REGISTER_TABLES}}
-    return tuple(t for t in (*TABLES, *REGISTER_TABLES) if since.get(t, 1) <= version)
+    since = {**TABLES_SINCE, **{t: REGISTER_MIGRATION.version for t in REGISTER_TABLES},
+             **{t: EVIDENCE_MIGRATION.version for t in EVIDENCE_TABLES}}
+    return tuple(t for t in (*TABLES, *REGISTER_TABLES, *EVIDENCE_TABLES) if since.get(t, 1) <= version)
+
+
+def _applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """The schema versions recorded as applied (none in a new file)."""
+    if not _current_version(con):
+        return set()
+    return {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
 
 
 def _current_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -2659,6 +2796,40 @@ def _remove_build(building: Path) -> None:
             leftover.unlink()
 
 
+def _backup_attachments(con: duckdb.DuckDBPyConnection, version: int, source: Path, out_raw: Path) -> int:
+    """Copy every attached file into the backup's raw/ (checked against its hash); return how many."""
+    if "register_attachments" not in _source_tables(version):
+        return 0
+    count = 0
+    for (sha,) in con.execute("SELECT DISTINCT sha256 FROM register_attachments ORDER BY sha256").fetchall():
+        path = source / sha
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise StoreCorrupt(CORRUPT_MESSAGE.format(path=path, detail="佐证材料文件缺失，备份未完成")) from None
+        if hashlib.sha256(data).hexdigest() != sha:
+            raise StoreCorrupt(CORRUPT_MESSAGE.format(path=path, detail="佐证材料内容与校验值不符，备份未完成"))
+        if not (out_raw / sha).exists():  # the same bytes may also be an uploaded file
+            _write_private(out_raw / sha, data)
+        count += 1
+    return count
+
+
+def _restore_attachments(src: Path, building: Path, target_raw: Path) -> None:
+    """Put the restored database's attachments into raw/ beside it, each checked against its hash."""
+    con = duckdb.connect(str(building), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        shas = [r[0] for r in con.execute("SELECT DISTINCT sha256 FROM register_attachments").fetchall()] \
+            if "register_attachments" in tables else []
+    finally:
+        con.close()
+    for sha in shas:
+        data = (src / "raw" / sha).read_bytes()  # present and verified by verify_backup / _build_from_backup
+        if put_raw(target_raw, data) != sha:
+            raise StoreRefused(f"备份里的佐证材料 raw/{sha} 内容与校验值不符，没有做任何恢复。")
+
+
 def _build_from_backup(src: Path, manifest: dict[str, Any], building: Path) -> None:
     """Create the database file `building` holding exactly the backup's data."""
     import pyarrow as pa
@@ -2693,6 +2864,11 @@ def _build_from_backup(src: Path, manifest: dict[str, Any], building: Path) -> N
                             "JOIN raw_files r USING (sha256)")
                 con.unregister("raw_files")
             else:
+                if table == "register_attachments":
+                    missing = [r[0] for r in con.execute(f"SELECT DISTINCT sha256 FROM read_parquet({parquet})"
+                                                         ).fetchall() if f"raw/{r[0]}" not in files]
+                    if missing:
+                        raise StoreRefused(f"备份缺少 {len(missing)} 个佐证材料文件（如 raw/{missing[0]}），没有做任何恢复。")
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM read_parquet({parquet})")
             got = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
             if got != manifest["tables"][table]["rows"]:

@@ -12,6 +12,7 @@ import csv
 import io
 import re
 import zipfile
+from collections.abc import Mapping
 from typing import Literal
 
 from worktrack.plan import STATUS_WORDS, Plan, TemplateRow
@@ -52,9 +53,23 @@ def template_filename(unit_name: str, month: str, fmt: str = "csv") -> str:
     return f"{unit_name}-{month}-月报.{fmt}"
 
 
-def _rows(plan: Plan, unit_name: str, month: str) -> list[tuple[TemplateRow, list[str]]]:
-    return [(row, [unit_name, month, row.item, row.name, row.measure, "", row.category, ""])
-            for row in plan.template_rows(unit_name)]
+# The note on a row whose figure is counted from the unit's register (worktrack.registers.monthly).
+REGISTER_NOTE = "由台账统计（只读，改了也不计入）"
+
+
+def _shown_number(value: float) -> str:
+    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
+
+
+def _rows(plan: Plan, unit_name: str, month: str, prefilled: Mapping[tuple[str, str], float] | None = None
+          ) -> list[tuple[TemplateRow, list[str]]]:
+    prefilled = prefilled or {}
+    rows = []
+    for row in plan.template_rows(unit_name):
+        counted = prefilled.get((row.item, row.category or ""))
+        value, note = ("", "") if counted is None else (_shown_number(counted), REGISTER_NOTE)
+        rows.append((row, [unit_name, month, row.item, row.name, row.measure, value, row.category, note]))
+    return rows
 
 
 def _resolve(plan: Plan, unit_name: str, month: str) -> tuple[str, str]:
@@ -69,34 +84,43 @@ def _resolve(plan: Plan, unit_name: str, month: str) -> tuple[str, str]:
     return unit.name, parsed
 
 
-def build_template(plan: Plan, unit_name: str, month: str, fmt: Literal["csv", "xlsx"] = "csv") -> bytes:
-    """The pre-filled monthly template for one unit and month; raises ValueError on an unknown unit/month."""
+def build_template(plan: Plan, unit_name: str, month: str, fmt: Literal["csv", "xlsx"] = "csv",
+                   prefilled: Mapping[tuple[str, str], float] | None = None) -> bytes:
+    """The pre-filled monthly template for one unit and month; raises ValueError on an unknown unit/month.
+
+    prefilled: (item, category) -> a figure counted from the unit's registers
+    (`registers.monthly.prefilled_values`): written in, noted read-only, locked in the XLSX.
+    """
     unit_name, month = _resolve(plan, unit_name, month)
     if fmt == "csv":
-        return _build_csv(plan, unit_name, month)
+        return _build_csv(plan, unit_name, month, prefilled)
     if fmt == "xlsx":
-        return _build_xlsx(plan, unit_name, month)
+        return _build_xlsx(plan, unit_name, month, prefilled)
     raise ValueError(f"不支持的格式“{fmt}”，只能是 csv 或 xlsx")
 
 
-def _build_csv(plan: Plan, unit_name: str, month: str) -> bytes:
+def _build_csv(plan: Plan, unit_name: str, month: str, prefilled: Mapping[tuple[str, str], float] | None = None
+               ) -> bytes:
     year, mon = month.split("-")
     title = (f"{unit_name}{int(year)}年{int(mon)}月工作进展月报（{VALUE_HELP}"
              "不要修改上报单位、月份、编号、分类列）")
+    if prefilled:
+        title += f"。备注为“{REGISTER_NOTE}”的行已按台账填好，不要修改"
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([title] + [""] * (len(TEMPLATE_COLUMNS) - 1))
     writer.writerow(TEMPLATE_COLUMNS)
-    for _, cells in _rows(plan, unit_name, month):
+    for _, cells in _rows(plan, unit_name, month, prefilled):
         writer.writerow(cells)
     # Excel opens a UTF-8 CSV correctly only with a BOM; it writes CRLF line ends itself.
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def _build_xlsx(plan: Plan, unit_name: str, month: str) -> bytes:
+def _build_xlsx(plan: Plan, unit_name: str, month: str, prefilled: Mapping[tuple[str, str], float] | None = None
+                ) -> bytes:
     from openpyxl import Workbook
     from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
     from openpyxl.worksheet.datavalidation import DataValidation
 
     workbook = Workbook()
@@ -125,17 +149,28 @@ def _build_xlsx(plan: Plan, unit_name: str, month: str) -> bytes:
     category_cells: dict[str, list[str]] = {}
     value_col = TEMPLATE_COLUMNS.index("本月数值") + 1
     category_col = TEMPLATE_COLUMNS.index("分类") + 1
-    for row_number, (row, cells) in enumerate(_rows(plan, unit_name, month), start=2):
+    register_fill = PatternFill("solid", fgColor="D9D9D9")
+    locked_rows = 0
+    for row_number, (row, cells) in enumerate(_rows(plan, unit_name, month, prefilled), start=2):
+        from_register = cells[-1] == REGISTER_NOTE
+        if from_register:
+            cells = [*cells[:value_col - 1], float(cells[value_col - 1]), *cells[value_col:]]
         sheet.append(cells)
         for col, cell in enumerate(sheet[row_number], start=1):
             cell.border = border
             cell.number_format = "@" if col != value_col or row.kind == "task" else "General"
-            if col == value_col:
+            if from_register:
+                cell.fill, cell.font = register_fill, fixed_font
+            elif col == value_col:
                 cell.fill = input_fill
             elif col != len(TEMPLATE_COLUMNS):
                 cell.font = fixed_font
+            if prefilled and not from_register and col in (value_col, len(TEMPLATE_COLUMNS)):
+                cell.protection = Protection(locked=False)  # the protected sheet leaves these open
         coordinate = sheet.cell(row=row_number, column=value_col).coordinate
-        if row.kind == "task":
+        if from_register:
+            locked_rows += 1
+        elif row.kind == "task":
             status_cells.append(coordinate)
         elif plan.metrics[row.item].is_count:
             count_cells.append(coordinate)
@@ -179,10 +214,20 @@ def _build_xlsx(plan: Plan, unit_name: str, month: str) -> bytes:
         sheet.column_dimensions[sheet.cell(row=1, column=col).column_letter].width = width
     sheet.freeze_panes = "A2"
     sheet.sheet_view.zoomScale = 110
+    if locked_rows:
+        # Rows counted from a register are read-only: the sheet is protected (no password) with every
+        # other value and note cell left open, so Excel and WPS refuse typing over a register's count.
+        sheet.protection.sheet = True
+        sheet.protection.formatColumns = False
+        sheet.protection.formatRows = False
 
     guide = workbook.create_sheet("填表说明")
     guide.column_dimensions["A"].width = 110
-    for index, line in enumerate(instructions(plan, unit_name, month), start=1):
+    lines = instructions(plan, unit_name, month)
+    if locked_rows:
+        lines.append(f"10. 灰色的 {locked_rows} 行由本单位的台账统计（备注为“{REGISTER_NOTE}”），已填好且不能修改；"
+                     "台账有变化请重新上传台账，不要在月报里改数。")
+    for index, line in enumerate(lines, start=1):
         cell = guide.cell(row=index, column=1, value=line)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if index == 1:

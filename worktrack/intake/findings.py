@@ -173,3 +173,10 @@ NORMALISATION_CODES: dict[str, str] = {
     "normalised-total-row": "合计行与各行之和一致，已去掉",
 }
 
+# A monthly report's note about a figure counted from the unit's register (worktrack.registers.monthly):
+# the typed value is not used. Exemplified in test_registers_upload.
+REGISTER_NORMALISATION_CODES: dict[str, str] = {
+    "register-figure": "该指标由台账统计，填写的数值不计入",
+}
+NORMALISATION_CODES.update(REGISTER_NORMALISATION_CODES)
+

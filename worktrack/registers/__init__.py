@@ -22,7 +22,7 @@ from worktrack import config
 from worktrack.intake import INTERNAL_ERROR_MESSAGE, MAX_UPLOAD_BYTES, Finding
 from worktrack.intake.validate import _Reader
 from worktrack.plan import Plan
-from worktrack.registers.identity import load_key, mask_id_number, mask_name
+from worktrack.registers.identity import ID_NUMBER_PATTERN, load_key, mask_id_number, mask_name
 from worktrack.registers.kinds import KINDS, MONTHLY_REPORT, REGISTER_KINDS, RegisterKind
 from worktrack.registers.validate import (
     RegisterReader,
@@ -51,7 +51,10 @@ def read_register(data: bytes, filename: str, plan: Plan, kind: str, *, key: byt
                             key if key is not None else register_key(), unit=unit, month=month,
                             uploader_unit=uploader_unit, max_bytes=max_bytes)
     try:
-        return reader.run()  # type: ignore[return-value]
+        report = reader.run()
+        # the file name is stored and printed: an ID number in it (张三明430103….xlsx) is masked
+        report.file = ID_NUMBER_PATTERN.sub(lambda m: mask_id_number(m.group().upper()), report.file)
+        return report  # type: ignore[return-value]
     except Exception:
         logger.exception("internal error while reading register %r (sha256 %s, %d bytes)", filename,
                          reader.report.sha256, len(reader.data))

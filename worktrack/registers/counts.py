@@ -7,6 +7,8 @@ kind (`register:` in targets.yaml) come from the register rows instead of typed 
 - fund raised: the sum of donations by the month of the donation date and by channel, cash and
   goods (valuation) apart; a receipt number is counted once per unit;
 - people helped: distinct people by the month of their first help (and its aid category), once.
+In the approved-only view (what leaders see by default) a unit's register figures count for the
+months whose monthly report is approved, as its typed figures do.
 The same household or person registered by two units is counted for the first (earliest date, then
 the plan's order of units) and listed by `duplicates` for the street office to settle.
 """
@@ -105,8 +107,24 @@ def counted_monthly_values(plan: Plan, reader: Any, through: str | None = None, 
     filed = register_filed(plan, reader)
     if not filed:
         return monthly
-    typed = pd.Series(list(zip(monthly["reporting_unit"], monthly["item"], strict=True)), index=monthly.index,
-                      dtype=object)
-    kept = monthly[~typed.isin(filed)] if len(monthly) else monthly
-    logger.debug("register figures replace %d typed rows for %d unit-metrics", len(monthly) - len(kept), len(filed))
-    return pd.concat([kept, counted_register_values(plan, reader, through)], ignore_index=True)
+    figures = register_figures(plan, reader, through)
+    typed = pd.MultiIndex.from_arrays([monthly["reporting_unit"], monthly["item"]]).isin(list(filed)) \
+        if len(monthly) else pd.Series([], dtype=bool)
+    kept = monthly[~typed] if len(monthly) else monthly
+    counted = figures.groupby(["reporting_unit", "item", "month"], as_index=False)["value"].sum()
+    if approved_only and len(counted):
+        # Register rows are not reviewed one by one: the street office reviews a unit's month as a whole
+        # (its monthly report). Approved-only figures count a unit's register figures for the months
+        # whose monthly report is approved, as they count its typed figures.
+        approved = pd.MultiIndex.from_arrays([monthly["reporting_unit"], monthly["month"]]).unique()
+        counted = counted[pd.MultiIndex.from_arrays([counted["reporting_unit"], counted["month"]]).isin(approved)]
+    # A month the unit reported whose register counts nothing is a 0, not a missing month (run rates and
+    # per-month checks tell the two apart): the typed rows' months stay, with the register's figure.
+    keys = ["reporting_unit", "item", "month"]
+    replaced = monthly.loc[typed, keys] if len(monthly) else monthly[keys]
+    counted = counted[keys].astype(replaced.dtypes.to_dict()).assign(value=counted["value"].astype("float64"))
+    counted = replaced.merge(counted, how="outer", on=keys)
+    counted["value"] = counted["value"].fillna(0.0)
+    logger.debug("register figures replace %d typed rows for %d unit-metrics", len(replaced), len(filed))
+    # the same column types as the store's frame: the status computation is tuned for them
+    return pd.concat([kept, counted[[*keys, "value"]]], ignore_index=True).astype(monthly.dtypes.to_dict())
