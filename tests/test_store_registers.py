@@ -64,6 +64,24 @@ def test_versions_supersede_and_rollback_reactivates(store, plan):
     assert {"register.accept", "register.supersede", "register.rollback", "register.reactivate"} <= set(actions)
 
 
+def test_registers_are_per_plan_versions_counts_locks_and_reads(store, plan):
+    first, other = store.for_plan(plan.id), store.for_plan("another-street-2023")
+    mine = submit(first, plan, "retrofit_2023-06.csv")
+    theirs = submit(other, plan, "retrofit_2023-06.csv")
+    # the same file in another plan: its own first version, its rows new there, not "unchanged"
+    assert (theirs.status, theirs.version, theirs.counted, theirs.already_counted) == ("accepted", 1, 2, 0)
+    assert theirs.upload_id != mine.upload_id
+    assert len(first.register_rows("retrofit_register")) == len(other.register_rows("retrofit_register")) == 2
+    assert len(store.register_rows("retrofit_register")) == 4  # an unscoped read sees both plans
+    july = submit(other, plan, "retrofit_2023-07.csv")
+    assert (july.counted, july.already_counted) == (2, 1)  # counted against its own plan's June only
+    assert first.register_uploads()["upload_id"].tolist() == [mine.upload_id]
+    first.lock_month("2023-07", actor="admin")
+    assert submit(first, plan, "retrofit_2023-07.csv").status == "locked"
+    other.rollback_register(july.upload_id, actor="admin")  # the other plan's July is open
+    assert submit(other, plan, "retrofit_2023-07.csv").version == 2
+
+
 def test_a_locked_month_refuses_a_register(store, plan):
     store.lock_month("2023-06", actor="admin")
     assert submit(store, plan, "retrofit_2023-06.csv").status == "locked"

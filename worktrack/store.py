@@ -555,6 +555,28 @@ PLAN_MIGRATION = Migration(8, "several plans: plan_id on uploads, task_latest, m
     UPDATE month_locks SET plan_id = getvariable('worktrack_plan_id');
     ALTER TABLE month_closes ADD COLUMN plan_id VARCHAR;
     UPDATE month_closes SET plan_id = getvariable('worktrack_plan_id');
+    CREATE TABLE register_uploads_by_plan (
+        upload_id BIGINT PRIMARY KEY,
+        kind VARCHAR NOT NULL,
+        reporting_unit VARCHAR NOT NULL,
+        month VARCHAR NOT NULL,
+        version INTEGER NOT NULL,
+        file_name VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        size BIGINT NOT NULL,
+        received_at TIMESTAMP NOT NULL,
+        submitted_by VARCHAR NOT NULL,
+        row_count INTEGER NOT NULL,
+        state VARCHAR NOT NULL CHECK (state IN ('active', 'superseded', 'rolled_back')),
+        supersedes BIGINT,
+        warnings_confirmed BOOLEAN NOT NULL,
+        note VARCHAR NOT NULL DEFAULT '',
+        plan_id VARCHAR,
+        UNIQUE (plan_id, kind, reporting_unit, month, version)
+    );
+    INSERT INTO register_uploads_by_plan SELECT *, getvariable('worktrack_plan_id') FROM register_uploads;
+    DROP TABLE register_uploads;
+    ALTER TABLE register_uploads_by_plan RENAME TO register_uploads;
 """, before=lambda con, path: _plan_migration_variable(con))
 MIGRATIONS = (*MIGRATIONS, PLAN_MIGRATION)
 # ---- end of several plans migration ----
@@ -1747,7 +1769,7 @@ class Store:
         many rows count now, how many were already counted (by this unit before, or by another unit:
         those are listed as duplicates for the street office), and how many are not yet counted.
         """
-        upload = _RegisterUpload(report, raw, submitted_by, confirm, received_at, note)
+        upload = _RegisterUpload(report, raw, submitted_by, confirm, received_at, note, self.plan_id)
         if upload.verdict is not None:
             return upload.verdict
         if dry_run:
@@ -1760,14 +1782,14 @@ class Store:
         """Withdraw an active register upload; the version it replaced (if any) becomes active again."""
 
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
-            row = _first(con.execute("SELECT kind, reporting_unit, month, version, state, supersedes "
+            row = _first(con.execute("SELECT kind, reporting_unit, month, version, state, supersedes, plan_id "
                                      "FROM register_uploads WHERE upload_id = ?", [upload_id]))
             if row is None:
                 raise StoreRefused(f"找不到编号为 {upload_id} 的台账上传记录。")
-            kind, unit, month, version, state, supersedes = row
+            kind, unit, month, version, state, supersedes, plan = row
             if state != "active":
                 raise StoreRefused(f"台账上传 {upload_id} 不是当前有效的版本，只能撤回当前有效的版本。")
-            if _locked(con, month):
+            if _locked(con, month, plan):
                 raise StoreRefused(f"{month_label(month)}已锁定，不能撤回该月的台账；如需更正，请先解锁。")
             con.execute("UPDATE register_uploads SET state = 'rolled_back' WHERE upload_id = ?", [upload_id])
             detail = {"kind": kind, "reporting_unit": unit, "month": month, "version": version}
@@ -2233,8 +2255,9 @@ class _RegisterUpload:
     """The verdict on one register file and, when accepted, its writes inside `Store._write`."""
 
     def __init__(self, report: RegisterReport, raw: bytes, submitted_by: str, confirm: bool,
-                 received_at: dt.datetime | None, note: str):
+                 received_at: dt.datetime | None, note: str, plan_id: str | None = None):
         self.report, self.submitted_by, self.confirm, self.note = report, submitted_by, confirm, note
+        self.plan_id = _upload_plan(report, plan_id)
         self.sha = hashlib.sha256(raw).hexdigest()
         self.size = len(raw)
         if report.sha256 and report.sha256 != self.sha:
@@ -2256,20 +2279,21 @@ class _RegisterUpload:
     def write(self, con: duckdb.DuckDBPyConnection, dry_run: bool = False) -> _Outcome:
         kind, unit, month, report, base = self.kind, self.unit, self.month, self.report, self.base
         current = _first(con.execute("SELECT upload_id, version, sha256 FROM register_uploads "
-                                     "WHERE kind = ? AND reporting_unit = ? AND month = ? AND state = 'active'",
-                                     [kind, unit, month]))
+                                     "WHERE kind = ? AND reporting_unit = ? AND month = ? AND state = 'active' "
+                                     "AND plan_id IS NOT DISTINCT FROM ?", [kind, unit, month, self.plan_id]))
         if current and current[2] == self.sha:
             return _Outcome(RegisterSubmitResult("unchanged", True, f"与当前有效的第 {current[1]} 版内容完全相同，"
                                                  "无需重复上传，未做改动。", upload_id=current[0], version=current[1],
                                                  **base))
-        if _locked(con, month):
+        if _locked(con, month, self.plan_id):
             return _Outcome(RegisterSubmitResult("locked", False, f"{month_label(month)}已锁定（例会后不再接收修改），"
                                                  "本台账未接收。如需更正，请联系管理员解锁。", **base))
         if report.warnings and not self.confirm:
             return _Outcome(RegisterSubmitResult("needs_confirmation", False, f"文件有 {len(report.warnings)} 条提示"
                                                  "需要确认，确认无误后再提交才会接收。", **base))
-        version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM register_uploads "
-                              "WHERE kind = ? AND reporting_unit = ? AND month = ?", [kind, unit, month]).fetchall()[0][0]
+        version = con.execute("SELECT coalesce(max(version), 0) + 1 FROM register_uploads WHERE kind = ? AND "
+                              "reporting_unit = ? AND month = ? AND plan_id IS NOT DISTINCT FROM ?",
+                              [kind, unit, month, self.plan_id]).fetchall()[0][0]
         receipt = self.receipt(con, current[0] if current else None)
         replaced = f"，替换第 {current[1]} 版" if current else ""
         summary = self.summary(receipt)
@@ -2292,9 +2316,12 @@ class _RegisterUpload:
                                  detail={"kind": kind, "reporting_unit": unit, "month": month,
                                          "version": current[1], "superseded_by": upload_id}))
         confirmed = bool(report.warnings) and self.confirm
-        con.execute("INSERT INTO register_uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)",
+        con.execute("INSERT INTO register_uploads (upload_id, kind, reporting_unit, month, version, file_name, sha256, "
+                    "size, received_at, submitted_by, row_count, state, supersedes, warnings_confirmed, note, plan_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
                     [upload_id, kind, unit, month, version, report.file, self.sha, self.size, self.received,
-                     self.submitted_by, len(report.rows), current[0] if current else None, confirmed, self.note])
+                     self.submitted_by, len(report.rows), current[0] if current else None, confirmed, self.note,
+                     self.plan_id])
         _insert_register_rows(con, upload_id, kind, report.rows)
         stored = con.execute("SELECT count(*) FROM register_rows WHERE upload_id = ?", [upload_id]).fetchall()[0][0]
         if stored != len(report.rows):
@@ -2316,9 +2343,9 @@ class _RegisterUpload:
                 f"SELECT {column}, reporting_unit, id_masked, strftime(event_date, '%Y-%m') FROM register_rows "
                 f"WHERE kind = ? AND {column} IN "
                 f"(SELECT unnest(?::VARCHAR[])) AND upload_id IN (SELECT upload_id FROM register_uploads "
-                "WHERE state = 'active' AND upload_id IS DISTINCT FROM ?) "
+                "WHERE state = 'active' AND upload_id IS DISTINCT FROM ? AND plan_id IS NOT DISTINCT FROM ?) "
                 + ("AND event_date IS NOT NULL" if self.kind == "retrofit_register" else ""),
-                [self.kind, keys, replaced_upload]).fetchall()
+                [self.kind, keys, replaced_upload, self.plan_id]).fetchall()
             for key, unit, masked, counted_month in found:
                 earlier.setdefault(key, []).append((unit, masked, counted_month))
         counted = already = not_counted = 0
@@ -2522,7 +2549,7 @@ def _first(result: duckdb.DuckDBPyConnection) -> tuple | None:
 
 
 def _locked(con: duckdb.DuckDBPyConnection, month: str, plan_id: str | None = None) -> bool:
-    """Whether a plan's month is locked (plan None: any plan's; registers are not told apart by plan)."""
+    """Whether a plan's month is locked (plan None: any plan's)."""
     if plan_id is None:
         return con.execute("SELECT count(*) FROM month_locks WHERE month = ? AND unlocked_at IS NULL",
                            [month]).fetchall()[0][0] > 0
@@ -2578,8 +2605,9 @@ def _plan_migration_variable(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET VARIABLE worktrack_plan_id = ?", [configured_plan_id()])
 
 
-# Tables with a plan_id column; facts, metric_totals and metric_codes are read through upload ids.
-PLAN_TABLES = ("uploads", "task_latest", "month_locks", "month_closes")
+# Tables with a plan_id column; facts, metric_totals, metric_codes and register_rows are read through
+# upload ids. (register_attachments, keyed by unit and row, are not told apart by plan.)
+PLAN_TABLES = ("uploads", "task_latest", "month_locks", "month_closes", "register_uploads")
 
 
 def _plan_scoped(sql: str, plan_id: str | None) -> str:
