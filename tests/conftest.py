@@ -119,3 +119,25 @@ def write_legacy_database(path: Path, version: int, reports: list) -> None:
         con.execute(migration.sql)
         con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [migration.version, migration.description])
     con.close()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster for the session (tests/pg.py); skipped where the server is not installed."""
+    from tests import pg
+
+    if pg.cluster_binaries() is None:
+        pytest.skip(pg.SKIP_REASON)
+    cluster = pg.start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """A new empty PostgreSQL database for one test."""
+    from tests import pg
+
+    return pg.fresh_database(pg_cluster)

@@ -1289,8 +1289,24 @@ def _versions(approved_only: bool, upload_ids: list[int] | None) -> str:
 # The store
 
 
+def is_postgres_url(location: object) -> bool:
+    """True for a PostgreSQL connection URL (the database setting then selects the PostgreSQL backend)."""
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
 class Store:
-    """The worktrack database: every read and write of uploads, facts, locks and the audit log."""
+    """The worktrack database: every read and write of uploads, facts, locks and the audit log.
+
+    `Store(path)` opens a DuckDB file; `Store("postgresql://...")` gives the PostgreSQL backend
+    (`worktrack.store_pg.PgStore`), which has the same interface.
+    """
+
+    def __new__(cls, path: str | os.PathLike | None = None, *args: Any, **kwargs: Any) -> Store:
+        if cls is Store and is_postgres_url(path):
+            from worktrack.store_pg import PgStore
+
+            return super().__new__(PgStore)
+        return super().__new__(cls)
 
     def __init__(self, path: str | os.PathLike, *, busy_timeout: float = 10.0):
         self.path = Path(path)
@@ -1593,7 +1609,7 @@ class Store:
         check_month(month)
 
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
-            reader = StoreReader(con)
+            reader = _reader_in_write(con)
             if reader.current_close(month) is not None:
                 return _Outcome(CloseResult(month, False, [], already_closed=True))
             active = reader.reviewed_uploads(month=month, active_only=True)
@@ -1915,17 +1931,9 @@ class Store:
                 _make_private(target)
                 tables[table] = {"file": target.name,
                                  "rows": con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]}
-            if version < RAW_OUT_VERSION:  # the files are still a column of uploads
-                cursor = con.execute("SELECT sha256, any_value(raw) FROM uploads GROUP BY sha256 ORDER BY sha256")
-                while batch := cursor.fetchmany(256):
-                    for sha, raw in batch:
-                        _write_private(out / "raw" / sha, bytes(raw))
-                        raw_count += 1
-            else:  # the database's raw files, each checked against its hash on the way
-                source = raw_dir(self.path)
-                for (sha,) in con.execute("SELECT DISTINCT sha256 FROM uploads ORDER BY sha256").fetchall():
-                    _write_private(out / "raw" / sha, _read_raw(source, sha, self.path))
-                    raw_count += 1
+            for sha, raw in self._raw_files(con, version):
+                _write_private(out / "raw" / sha, raw)
+                raw_count += 1
             attachment_count = _backup_attachments(con, version, raw_dir(self.path), out / "raw")
         users = Path(users_file) if users_file is not None else None
         if users is not None and users.is_file():
@@ -1948,6 +1956,18 @@ class Store:
         _write_private(out / "manifest.json", data)
         return manifest
 
+    def _raw_files(self, con: duckdb.DuckDBPyConnection, version: int) -> Iterator[tuple[str, bytes]]:
+        """Every distinct uploaded file once, by hash: (sha256, bytes), for a backup."""
+        if version < RAW_OUT_VERSION:  # the files are still a column of uploads
+            cursor = con.execute("SELECT sha256, any_value(raw) FROM uploads GROUP BY sha256 ORDER BY sha256")
+            while batch := cursor.fetchmany(256):
+                for sha, raw in batch:
+                    yield sha, bytes(raw)
+        else:  # the database's raw files, each checked against its hash on the way
+            source = raw_dir(self.path)
+            for (sha,) in con.execute("SELECT DISTINCT sha256 FROM uploads ORDER BY sha256").fetchall():
+                yield sha, _read_raw(source, sha, self.path)
+
     @classmethod
     def restore(cls, directory: str | os.PathLike, db_path: str | os.PathLike, *, force: bool = False,
                 actor: str = SYSTEM_ACTOR, busy_timeout: float = 10.0, sign_key: bytes | None = None,
@@ -1961,6 +1981,11 @@ class Store:
         deleted. The restored audit log is the backup's, plus one `db.restore` row recording the
         restore (with `signature`: valid, unsigned or unchecked).
         """
+        if is_postgres_url(db_path):
+            from worktrack.store_pg import PgStore
+
+            return PgStore.restore_database(directory, str(db_path), force=force, actor=actor,
+                                            busy_timeout=busy_timeout, sign_key=sign_key, users_file=users_file)
         src = Path(directory)
         signature = backup_signature(src, sign_key)
         manifest = verify_backup(src)
@@ -2299,6 +2324,9 @@ def _insert_register_rows(con: duckdb.DuckDBPyConnection, upload_id: int, kind: 
         "goods_value": pa.array([r.goods_value for r in rows], pa.float64()),
         "fields": pa.array([json.dumps(r.fields, ensure_ascii=False, sort_keys=True) for r in rows], pa.string()),
     })
+    if not isinstance(con, duckdb.DuckDBPyConnection):  # another backend's connection (see store_pg)
+        con.insert_arrow("register_rows", table)
+        return
     con.register("new_register_rows", table)
     try:
         con.execute("INSERT INTO register_rows BY NAME SELECT * FROM new_register_rows")
@@ -2416,6 +2444,14 @@ def _verify_written(con: duckdb.DuckDBPyConnection, path: Path, first_audit: int
         raise StoreCorrupt(CORRUPT_MESSAGE.format(path=path, detail="写入后读回校验不符：" + "；".join(problems[:3])))
 
 
+def _reader_in_write(con: duckdb.DuckDBPyConnection) -> StoreReader:
+    """A StoreReader for reads inside a write function: over the write's own connection on DuckDB; a
+    backend whose SQL is not DuckDB's provides one (PostgreSQL: a snapshot of the committed state,
+    which is what the write sees, since writes are serialised)."""
+    reader = getattr(con, "snapshot_reader", None)
+    return reader() if reader is not None else StoreReader(con)
+
+
 def _first(result: duckdb.DuckDBPyConnection) -> tuple | None:
     """The first row or None; the result is read to the end, as DuckDB wants before the next query."""
     rows = result.fetchall()
@@ -2442,7 +2478,7 @@ def _source_tables(version: int) -> tuple[str, ...]:
 
 def _current_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
-                         "AND table_schema = 'main' AND table_name = 'schema_version'").fetchall()[0][0]
+                         "AND table_schema = current_schema() AND table_name = 'schema_version'").fetchall()[0][0]
     if not exists:
         return 0
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
@@ -2469,6 +2505,12 @@ def _insert_facts(con: duckdb.DuckDBPyConnection, upload_id: int, rows: list[Fac
         "note": pa.array([r.note or "" for r in rows], pa.string()),
         "source_row": pa.array([r.row for r in rows], pa.int32()),
     })
+    if not isinstance(con, duckdb.DuckDBPyConnection):  # another backend's connection (see store_pg)
+        con.insert_arrow("facts", table)
+        con.execute("INSERT INTO metric_totals SELECT upload_id, reporting_unit, month, item, sum(value) FROM facts "
+                    "WHERE upload_id = ? AND value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item",
+                    [upload_id])
+        return
     con.register("new_facts", table)
     try:
         con.execute("INSERT INTO facts BY NAME SELECT * FROM new_facts")
