@@ -141,3 +141,44 @@ def pg_url(pg_cluster) -> str:
     from tests import pg
 
     return pg.fresh_database(pg_cluster)
+
+
+BACKENDS = ("duckdb", "postgresql")
+
+
+@pytest.fixture
+def location_on(tmp_path, request):
+    """Make a fresh database location on a given backend: a DuckDB file in tmp_path, or a new PostgreSQL
+    database in the session's throwaway cluster (skipped where PostgreSQL is not installed)."""
+
+    def make(backend: str, name: str = "worktrack"):
+        if backend == "duckdb":
+            return tmp_path / f"{name}.duckdb"
+        from tests import pg
+
+        return pg.fresh_database(request.getfixturevalue("pg_cluster"))
+
+    return make
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """The store backend a test runs on: every test that takes it runs on DuckDB and on PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def new_location(backend, location_on):
+    """Make fresh database locations on the test's backend (a name keeps DuckDB files apart)."""
+    return lambda name="worktrack": location_on(backend, name)
+
+
+@pytest.fixture
+def db_location(backend, db_path, location_on, monkeypatch):
+    """The test's database on its backend (the DuckDB file of `db_path`, or a new PostgreSQL database),
+    exported as WORKTRACK_DB."""
+    if backend == "duckdb":
+        return db_path
+    url = location_on(backend)
+    monkeypatch.setenv("WORKTRACK_DB", url)
+    return url
