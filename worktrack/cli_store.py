@@ -43,9 +43,10 @@ def _sign_key(args: argparse.Namespace) -> bytes | None:
     return load_sign_key(path) if path else None
 
 
-def _db(args: argparse.Namespace) -> Path:
+def _db(args: argparse.Namespace) -> Path | str:
     path = config.db_path(args.db)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(path, Path):  # a DuckDB file; a postgresql:// URL names a server
+        path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
 

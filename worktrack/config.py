@@ -12,9 +12,9 @@ import datetime as dt
 import functools
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, PlainValidator, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,18 @@ SAMPLES_DIR = PROJECT_ROOT / "data" / "samples"
 ENV_PREFIX = "WORKTRACK_"
 
 
+def database_location(value: str | os.PathLike) -> Path | str:
+    """A database setting as the store takes it: a postgresql:// URL stays a string, anything else is a
+    DuckDB file path."""
+    text = os.fspath(value)
+    if isinstance(text, str) and text.startswith(("postgresql://", "postgres://")):
+        return text
+    return Path(text)
+
+
+DatabaseLocation = Annotated[Path | str, PlainValidator(database_location)]
+
+
 class SettingsError(ValueError):
     """A setting with a value that cannot be used; the message names the variable (Chinese)."""
 
@@ -38,7 +50,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore",
                                       frozen=True)
 
-    db: Path = Field(DEFAULT_DB, description="数据库文件（DuckDB）")
+    db: DatabaseLocation = Field(DEFAULT_DB, description="数据库：DuckDB 文件路径，或 PostgreSQL 地址 postgresql://用户@主机/库名")
     plan: Path = Field(DEFAULT_PLAN, description="计划文件 targets.yaml")
     users: Path = Field(DEFAULT_USERS, description="账号文件 users.yaml")
     demo: bool = Field(False, description="演示模式：1 时在演示数据库上提供免密码的角色选择")
@@ -99,9 +111,10 @@ def plan_path(explicit: str | os.PathLike | None = None) -> Path:
     return Path(explicit) if explicit else settings().plan
 
 
-def db_path(explicit: str | os.PathLike | None = None) -> Path:
-    """The database file: explicit argument, then WORKTRACK_DB, then data/worktrack.duckdb."""
-    return Path(explicit) if explicit else settings().db
+def db_path(explicit: str | os.PathLike | None = None) -> Path | str:
+    """The database: explicit argument, then WORKTRACK_DB, then data/worktrack.duckdb; a DuckDB file path,
+    or a postgresql:// URL (a string) for the PostgreSQL backend."""
+    return database_location(explicit) if explicit else settings().db
 
 
 def users_path(explicit: str | os.PathLike | None = None) -> Path:
