@@ -127,6 +127,8 @@ def pg_cluster():
     from tests import pg
 
     if pg.cluster_binaries() is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{pg.SKIP_REASON} (scripts/setup.sh --with-browser installs it)")
         pytest.skip(pg.SKIP_REASON)
     cluster = pg.start_cluster()
     try:
