@@ -86,6 +86,26 @@ def test_an_unreachable_server_is_a_store_error_in_chinese():
         Store("postgresql://nobody:secret@127.0.0.1:1/none")
 
 
+def test_a_snapshot_gives_the_raw_bytes_the_replica_does_not_copy(pg_url, plan):
+    store = Store(pg_url)
+    report, raw = make_report(plan)
+    upload_id = store.submit(report, raw, submitted_by="t").upload_id
+    with store.snapshot() as reader:
+        assert reader.raw_file(upload_id) == (report.file, raw)
+    assert store.raw_file(upload_id) == (report.file, raw)
+
+
+def test_a_server_that_went_away_is_a_store_error_not_a_crash(pg_url, pg_cluster, plan):
+    store = Store(pg_url)
+    store.submit(*make_report(plan), submitted_by="t")
+    name = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(pg_cluster.url, autocommit=True) as admin:  # every pooled connection is cut
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
+    with pytest.raises(StoreError, match="无法连接数据库服务器"):
+        store.data_version()
+    assert store.data_version() > 0  # the broken connection was dropped; the next call reconnects
+
+
 def test_the_password_is_never_shown():
     assert store_pg.display_url("postgresql://wt:s3cret@db.example:5432/worktrack") == \
         "postgresql://wt@db.example:5432/worktrack"

@@ -175,23 +175,37 @@ class _Pool:
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Any]:
+        import psycopg
+
         with self._guard:
             conn = self._idle.pop() if self._idle else None
         if conn is None or conn.closed:
             conn = _connect(self.url)
         healthy = False
         try:
-            yield conn
+            try:
+                yield conn
+            except psycopg.OperationalError as exc:  # the server went away, a dropped connection ...
+                detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                logger.error("database %s: %s", display_url(self.url), detail)
+                self._drop_idle()  # after a server restart every idle connection is dead too
+                raise StoreError(CONNECT_MESSAGE.format(where=display_url(self.url), detail=detail)) from exc
             healthy = True
         finally:
-            import psycopg
-
             if healthy and not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
                 with self._guard:
                     if len(self._idle) < self.size:
                         self._idle.append(conn)
                         conn = None
             if conn is not None:
+                conn.close()
+
+
+    def _drop_idle(self) -> None:
+        with self._guard:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            with contextlib.suppress(Exception):
                 conn.close()
 
 
@@ -243,11 +257,23 @@ class PgConnection:
         write holds the write lock and has not written yet when it reads)."""
         replica = _replica(self._store.url)
         with self._store._pool.connection() as other:
-            return StoreReader(replica.reader_cursor(other))
+            return _ReplicaReader(replica.reader_cursor(other), self._store)
 
 
 # ---------------------------------------------------------------------------
 # The DuckDB replica
+
+
+class _ReplicaReader(StoreReader):
+    """A StoreReader over the replica; the raw bytes, which the replica does not copy, come from PostgreSQL."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, store: PgStore):
+        super().__init__(con)
+        self._store = store
+
+    def raw_file(self, upload_id: int) -> tuple[str, bytes]:
+        return self._store.raw_file(upload_id)
+
 
 
 class _Replica:
@@ -379,7 +405,7 @@ class PgStore(Store):
         with self._pool.connection() as pg:
             cur = _replica(self.url).reader_cursor(pg)
         try:
-            yield StoreReader(cur)
+            yield _ReplicaReader(cur, self)
         finally:
             with contextlib.suppress(duckdb.Error):
                 cur.execute("ROLLBACK")
