@@ -238,6 +238,7 @@ class PgConnection:
     def __init__(self, conn: Any, store: PgStore):
         self._conn = conn
         self._store = store
+        self._reader_cursors: list[duckdb.DuckDBPyConnection] = []
 
     def execute(self, sql: str, params: list[Any] | tuple[Any, ...] | None = None) -> Any:
         if params:
@@ -257,7 +258,17 @@ class PgConnection:
         write holds the write lock and has not written yet when it reads)."""
         replica = _replica(self._store.url)
         with self._store._pool.connection() as other:
-            return _ReplicaReader(replica.reader_cursor(other), self._store)
+            cursor = replica.reader_cursor(other)
+        self._reader_cursors.append(cursor)
+        return _ReplicaReader(cursor, self._store)
+
+    def close_readers(self) -> None:
+        """End the replica transactions of the readers handed out during the write."""
+        while self._reader_cursors:
+            cursor = self._reader_cursors.pop()
+            with contextlib.suppress(duckdb.Error):
+                cursor.execute("ROLLBACK")
+            cursor.close()
 
 
 # ---------------------------------------------------------------------------
@@ -286,6 +297,7 @@ class _Replica:
         self.epoch: str | None = None
         self.schema: int | None = None
         self.marks: dict[str, int] = {}
+        self.columns: dict[str, list[str]] = {}  # per table, for the schema version held
         self.guard = threading.Lock()
 
     def reader_cursor(self, pg: Any) -> duckdb.DuckDBPyConnection:
@@ -311,9 +323,11 @@ class _Replica:
     def _fetch(self, pg: Any, schema: int, full: bool) -> dict[str, tuple[list[str], list[tuple]]]:
         fetched = {}
         for table in (*core._source_tables(schema), *core.DERIVED_TABLES):
-            columns = [r[0] for r in pg.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-                "AND table_name = %s ORDER BY ordinal_position", [table]).fetchall()]
+            if full or table not in self.columns:
+                self.columns[table] = [r[0] for r in pg.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "AND table_name = %s ORDER BY ordinal_position", [table]).fetchall()]
+            columns = self.columns[table]
             select = ", ".join(f'{_EMPTY_COLUMNS.get((table, c), _quoted(c))} AS {_quoted(c)}' for c in columns)
             key = _APPEND_ONLY.get(table)
             if key and not full:
@@ -433,14 +447,17 @@ class PgStore(Store):
                         raise psycopg.Rollback()
                     at = core.now_china()
                     next_id = pg.execute("SELECT coalesce(max(audit_id), 0) + 1 FROM audit_log").fetchone()[0]
-                    for offset, audit in enumerate(outcome.audits):
-                        detail = json.dumps(audit.detail, ensure_ascii=False, default=str) if audit.detail else None
-                        con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                    [next_id + offset, at, audit.actor or actor, audit.action or action,
-                                     audit.target, audit.old_value, audit.new_value, detail])
+                    rows = [(next_id + offset, at, audit.actor or actor, audit.action or action, audit.target,
+                             audit.old_value, audit.new_value,
+                             json.dumps(audit.detail, ensure_ascii=False, default=str) if audit.detail else None)
+                            for offset, audit in enumerate(outcome.audits)]
+                    with pg.cursor() as cur:  # one round trip for a batch's thousands of audit rows
+                        cur.executemany("INSERT INTO audit_log VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
             except psycopg.Error as exc:
                 logger.error("write %s to %s failed: %s", action, self.path, exc)
                 raise StoreError(f"写入数据库失败（{self.path}）：{str(exc).strip().splitlines()[0]}") from exc
+            finally:
+                con.close_readers()
             if not outcome.audits:
                 return outcome.result
             core._verify_written(con, self.path, next_id, len(outcome.audits), outcome.uploads)
