@@ -90,7 +90,7 @@ _PG_INDEXES = {
 _APPEND_ONLY = {"facts": "upload_id", "metric_totals": "upload_id", "audit_log": "audit_id",
                 "upload_reviews": "review_id", "register_rows": "upload_id"}
 # Columns the replica does not copy (the raw bytes are read from PostgreSQL when asked for).
-_EMPTY_COLUMNS = {("uploads", "raw"): "''::bytea"}
+_EMPTY_COLUMNS = {("uploads", "raw"): "''"}
 
 # DuckDB-only SQL that write functions use, and its PostgreSQL form.
 _PG_FORMS = {
@@ -308,7 +308,7 @@ class _Replica:
         return cur
 
     def refresh(self, pg: Any) -> None:
-        with self.guard:
+        with self.guard, tempfile.TemporaryDirectory(prefix="worktrack-replica-") as scratch:
             with pg.transaction():
                 pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 version, epoch = pg.execute("SELECT version, epoch FROM data_version WHERE id = 1").fetchone()
@@ -316,11 +316,13 @@ class _Replica:
                     return
                 schema = pg.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
                 full = epoch != self.epoch or schema != self.schema
-                fetched = self._fetch(pg, schema, full)
+                fetched = self._fetch(pg, schema, full, Path(scratch))
             self._apply(fetched, schema, full)
             self.version, self.epoch, self.schema = version, epoch, schema
 
-    def _fetch(self, pg: Any, schema: int, full: bool) -> dict[str, tuple[list[str], list[tuple]]]:
+    def _fetch(self, pg: Any, schema: int, full: bool, scratch: Path) -> dict[str, tuple[list[str], Path]]:
+        """Each table's rows (new rows only, for an append-only table on an incremental refresh) as CSV:
+        PostgreSQL's COPY and DuckDB's CSV reader move a million rows in seconds, Python rows in minutes."""
         fetched = {}
         for table in (*core._source_tables(schema), *core.DERIVED_TABLES):
             if full or table not in self.columns:
@@ -330,17 +332,16 @@ class _Replica:
             columns = self.columns[table]
             select = ", ".join(f'{_EMPTY_COLUMNS.get((table, c), _quoted(c))} AS {_quoted(c)}' for c in columns)
             key = _APPEND_ONLY.get(table)
-            if key and not full:
-                rows = pg.execute(f"SELECT {select} FROM {table} WHERE {key} > %s",
-                                  [self.marks.get(table, 0)]).fetchall()
-            else:
-                rows = pg.execute(f"SELECT {select} FROM {table}").fetchall()
-            fetched[table] = (columns, rows)
+            where = f"WHERE {key} > {int(self.marks.get(table, 0))}" if key and not full else ""
+            target = scratch / f"{table}.csv"
+            with open(target, "wb") as fh, pg.cursor() as cur, cur.copy(
+                    f"COPY (SELECT {select} FROM {table} {where}) TO STDOUT (FORMAT csv)") as copy:
+                for block in copy:
+                    fh.write(block)
+            fetched[table] = (columns, target)
         return fetched
 
-    def _apply(self, fetched: dict[str, tuple[list[str], list[tuple]]], schema: int, full: bool) -> None:
-        import pyarrow as pa
-
+    def _apply(self, fetched: dict[str, tuple[list[str], Path]], schema: int, full: bool) -> None:
         con = self.duck.cursor()
         try:
             con.execute("BEGIN TRANSACTION")
@@ -352,20 +353,22 @@ class _Replica:
                     if migration.version <= schema:
                         con.execute(migration.sql)
                 self.marks = {}
-            for table, (columns, rows) in fetched.items():
+            for table, (columns, path) in fetched.items():
                 key = _APPEND_ONLY.get(table)
                 if not key:
                     con.execute(f"DELETE FROM {table}")
-                if not rows:
+                if path.stat().st_size == 0:
                     continue
-                types = dict(zip(*_arrow_schema(con, table), strict=True))
-                arrays = [pa.array([r[i] for r in rows], types[c]) for i, c in enumerate(columns)]
-                con.register("replica_rows", pa.Table.from_arrays(arrays, names=columns))
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM replica_rows")
-                con.unregister("replica_rows")
+                types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                         "WHERE table_schema = 'main' AND table_name = ?", [table]).fetchall())
+                # every column read as text (NULL: unquoted empty; '': quoted empty), then cast to its type
+                as_text = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
+                casts = ", ".join(f"CAST({_quoted(c)} AS {types[c]})" for c in columns)
+                con.execute(f"INSERT INTO {table} ({', '.join(_quoted(c) for c in columns)}) SELECT {casts} "
+                            f"FROM read_csv({core._sql_text(path)}, header = false, columns = {as_text}, "
+                            "allow_quoted_nulls = false, quote = '\"', escape = '\"')")
                 if key:
-                    position = columns.index(key)
-                    self.marks[table] = max(self.marks.get(table, 0), max(r[position] for r in rows))
+                    self.marks[table] = con.execute(f"SELECT coalesce(max({key}), 0) FROM {table}").fetchall()[0][0]
             con.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(duckdb.Error):
@@ -379,11 +382,6 @@ class _Replica:
 
 def _quoted(column: str) -> str:
     return f'"{column}"'
-
-
-def _arrow_schema(con: duckdb.DuckDBPyConnection, table: str) -> tuple[list[str], list[Any]]:
-    schema = con.sql(f"SELECT * FROM {table} LIMIT 0").to_arrow_table().schema
-    return schema.names, list(schema.types)
 
 
 def _replica(url: str) -> _Replica:
