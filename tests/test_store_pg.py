@@ -152,10 +152,19 @@ def test_the_replica_holds_exactly_the_databases_rows_even_awkward_text(pg_url, 
     store.unlock_month("2023-05", actor="admin")
     tables = ["schema_version", "uploads", "facts", "audit_log", "month_locks", "upload_reviews", "month_closes",
               "metric_totals"]
-    store_pg._replicas.clear()  # a full load, then an incremental refresh after one more write
+    store_pg._replicas.clear()  # a full load, then incremental refreshes after every kind of write
     with store.snapshot():
         pass
-    store.submit(*make_report(plan, "涂新社区", "2023-06"), submitted_by="t", note=TRICKY)
+    third = store.submit(*make_report(plan, "涂新社区", "2023-06"), submitted_by="t", note=TRICKY)
+    with store.snapshot():
+        pass
+    fourth = store.submit(*make_report(plan, "涂新社区", "2023-06", 3), submitted_by="t")  # supersedes the third
+    with store.snapshot():
+        pass
+    store.rollback(fourth.upload_id, actor="admin")  # the third is active again
+    with store.snapshot():
+        pass
+    assert store.uploads().set_index("upload_id").loc[third.upload_id, "state"] == "active"
     expected = _tables_in_postgresql(pg_url, tables)
     with store.snapshot() as reader:
         for table in tables:

@@ -89,6 +89,10 @@ _PG_INDEXES = {
 # Append-only tables and the id their new rows are found by; every other table is reloaded whole.
 _APPEND_ONLY = {"facts": "upload_id", "metric_totals": "upload_id", "audit_log": "audit_id",
                 "upload_reviews": "review_id", "register_rows": "upload_id"}
+# Tables whose rows change after they are written, and only their state, always with an audit row whose
+# target names the row (`upload:<id>`): an incremental refresh takes their new rows and the rows the new
+# audit rows name. (test_store_pg cross-checks the replica against the database after every kind of write.)
+_CHANGED_BY_AUDIT = {"uploads": ("upload_id", "upload"), "register_uploads": ("upload_id", "register_upload")}
 # Columns the replica does not copy (the raw bytes are read from PostgreSQL when asked for).
 _EMPTY_COLUMNS = {("uploads", "raw"): "''"}
 
@@ -333,6 +337,11 @@ class _Replica:
             select = ", ".join(f'{_EMPTY_COLUMNS.get((table, c), _quoted(c))} AS {_quoted(c)}' for c in columns)
             key = _APPEND_ONLY.get(table)
             where = f"WHERE {key} > {int(self.marks.get(table, 0))}" if key and not full else ""
+            if table in _CHANGED_BY_AUDIT and not full:
+                id_column, prefix = _CHANGED_BY_AUDIT[table]
+                where = (f"WHERE {id_column} > {int(self.marks.get(table, 0))} OR {id_column} IN ("
+                         f"SELECT substr(target, {len(prefix) + 2})::bigint FROM audit_log "
+                         f"WHERE audit_id > {int(self.marks.get('audit_log', 0))} AND target LIKE '{prefix}:%')")
             target = scratch / f"{table}.csv"
             with open(target, "wb") as fh, pg.cursor() as cur, cur.copy(
                     f"COPY (SELECT {select} FROM {table} {where}) TO STDOUT (FORMAT csv)") as copy:
@@ -355,7 +364,8 @@ class _Replica:
                 self.marks = {}
             for table, (columns, path) in fetched.items():
                 key = _APPEND_ONLY.get(table)
-                if not key:
+                changed = _CHANGED_BY_AUDIT.get(table)
+                if not key and not changed:
                     con.execute(f"DELETE FROM {table}")
                 if path.stat().st_size == 0:
                     continue
@@ -363,12 +373,17 @@ class _Replica:
                                          "WHERE table_schema = 'main' AND table_name = ?", [table]).fetchall())
                 # every column read as text (NULL: unquoted empty; '': quoted empty), then cast to its type
                 as_text = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
-                casts = ", ".join(f"CAST({_quoted(c)} AS {types[c]})" for c in columns)
-                con.execute(f"INSERT INTO {table} ({', '.join(_quoted(c) for c in columns)}) SELECT {casts} "
+                casts = ", ".join(f"CAST({_quoted(c)} AS {types[c]}) AS {_quoted(c)}" for c in columns)
+                con.execute(f"CREATE TEMP TABLE replica_rows AS SELECT {casts} "
                             f"FROM read_csv({core._sql_text(path)}, header = false, columns = {as_text}, "
                             "allow_quoted_nulls = false, quote = '\"', escape = '\"')")
-                if key:
-                    self.marks[table] = con.execute(f"SELECT coalesce(max({key}), 0) FROM {table}").fetchall()[0][0]
+                if changed:  # the changed rows are replaced, the new ones added
+                    con.execute(f"DELETE FROM {table} WHERE {changed[0]} IN (SELECT {changed[0]} FROM replica_rows)")
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM replica_rows")
+                con.execute("DROP TABLE replica_rows")
+                if key or changed:
+                    mark = key or changed[0]
+                    self.marks[table] = con.execute(f"SELECT coalesce(max({mark}), 0) FROM {table}").fetchall()[0][0]
             con.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(duckdb.Error):
