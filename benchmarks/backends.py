@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pg_url is None:
         from tests.pg import start_cluster
 
-        cluster = start_cluster()
+        cluster = start_cluster(durable=True)
     started_all = time.perf_counter()
     results = {}
     try:
@@ -167,7 +167,7 @@ def render(results: dict, took: float, args: argparse.Namespace) -> str:
              f"- Machine: {platform.machine()}, {os.cpu_count()} cores, load average at the end "
              f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())} (a shared machine)",
              f"- Versions: duckdb {duckdb.__version__}, psycopg {psycopg.__version__}, "
-             "PostgreSQL: a throwaway local cluster (fsync off)" if args.pg_url is None else
+             "PostgreSQL 15: a throwaway local cluster, default durability (fsync on)" if args.pg_url is None else
              f"- Versions: duckdb {duckdb.__version__}, psycopg {psycopg.__version__}, PostgreSQL: {args.pg_url}",
              "", "| measure | scale | DuckDB | PostgreSQL |", "|---|---|---|---|"]
     for scale, r in results.items():

@@ -57,8 +57,12 @@ class Cluster:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
-    """initdb a new cluster in a temp dir and start it on a free loopback port (trust authentication)."""
+def start_cluster(*, durable: bool = False) -> Cluster:
+    """initdb a new cluster in a temp dir and start it on a free loopback port (trust authentication).
+
+    Tests run it without fsync (nothing needs to survive a crash of the machine); durable=True keeps
+    PostgreSQL's defaults (fsync, synchronous commit), for timings comparable with a real server.
+    """
     bin_dir = cluster_binaries()
     if bin_dir is None:
         raise RuntimeError(SKIP_REASON)
@@ -72,8 +76,9 @@ def start_cluster() -> Cluster:
                                     "-E", "UTF8", "--locale=C", "--no-sync"]),
                    check=True, capture_output=True)
     port = free_port()
-    options = (f"-p {port} -c listen_addresses=127.0.0.1 -k {directory} -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=64MB")
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {directory} -c max_connections=200 -c shared_buffers=128MB"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     done = subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(directory / "log"),
                                            "-o", options, "-w", "-t", "60", "start"]), capture_output=True)
     if done.returncode != 0:
