@@ -8,6 +8,7 @@ from the database).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,60 @@ def test_sign_in_on_one_server_upload_on_the_other_and_see_it_on_the_first(two_s
 
     uploads = Store(url).uploads()
     assert list(uploads["submitted_by"]) == ["tianjian"] and list(uploads["version"]) == [1]
+
+
+def test_twenty_uploads_at_once_across_both_servers_end_with_exact_versions(two_servers, tmp_path):
+    """Twenty browser tabs, ten on each server, send twenty different versions of one unit-month at once."""
+    first, second, url = two_servers
+    n = 20
+    with browser_page() as page:
+        sign_in(page, first, "tianjian")
+        template = download(_upload_page(page, first), "下载 CSV 模板")
+        files = []
+        for k in range(n):
+            path = tmp_path / f"天剑社区-{k}.csv"
+            path.write_bytes(fill_csv_template(Path(template.path()).read_bytes(),
+                                               # twenty different files, every figure small enough to need
+                                               # no confirmation (a larger one opens the warning dialog)
+                                               {"retrofit_households": str(k % 5 + 1),
+                                                "governance_reports": str(k // 5 + 1)}))
+            files.append(path)
+        tabs = []
+        for k in range(n):  # every tab ready to send: file checked, the submit button showing
+            tab = page.context.new_page()
+            _upload_page(tab, (first, second)[k % 2])
+            tab.locator("input[type='file']").set_input_files(str(files[k]))
+            tab.get_by_text("检查通过").wait_for(timeout=60_000)
+            tab.get_by_role("button", name="提交").wait_for(timeout=60_000)
+            tabs.append(tab)
+        for tab in tabs:  # then all at once
+            tab.get_by_role("button", name="提交").click(no_wait_after=True)
+        versions = []
+        for tab in tabs:
+            receipt = tab.get_by_text("已接收：天剑社区").first
+            receipt.wait_for(timeout=120_000)
+            versions.append(int(receipt.inner_text().split("第 ")[1].split(" 版")[0]))
+            no_errors_on(tab)
+    assert sorted(versions) == list(range(1, n + 1))
+
+    store = Store(url)
+    uploads = store.uploads().sort_values("version")
+    assert list(uploads["version"]) == list(range(1, n + 1))
+    assert list(uploads["state"]) == ["superseded"] * (n - 1) + ["active"]
+    assert list(uploads["supersedes"].iloc[1:]) == list(uploads["upload_id"].iloc[:-1])
+    log = store.audit_log()
+    assert list(log["audit_id"]) == list(range(1, len(log) + 1))
+    accepts = log[log["action"] == "upload.accept"]
+    assert len(accepts) == n and len(log[log["action"] == "upload.supersede"]) == n - 1
+    by_id = uploads.set_index("upload_id")
+    for row in accepts.itertuples():
+        detail = json.loads(row.detail)
+        upload = by_id.loc[int(row.new_value)]
+        assert (detail["version"], detail["sha256"], row.actor) == (upload.version, upload.sha256, "tianjian")
+
+
+def _upload_page(page, server: str):
+    page.goto(server + "/upload")
+    page.get_by_role("heading", name="上报月报").wait_for(timeout=60_000)
+    wait_for_app(page)
+    return page
