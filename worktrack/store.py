@@ -1,5 +1,8 @@
 """DuckDB storage: schema and migrations, the single write path, reads, backup and restore.
 
+A postgresql:// URL instead of a file path gives the PostgreSQL backend (worktrack.store_pg), which
+runs the write functions below through a connection adapter and reads from a DuckDB replica.
+
 Why the file is opened per call: DuckDB lets one process at a time open a database file
 (read-only included), and the dashboard and the command line both need it. Every public method
 opens the file, does its work and releases it, so the file is free between calls. Opening meets
