@@ -1,7 +1,10 @@
 """The store: versions, rollback, locks, audit, durability, concurrency, backup/restore.
 
 Real DuckDB files in tmp_path throughout; reports are built as IntakeReport objects from the real
-plan's template rows, and a few go through `read_report` on real CSV bytes.
+plan's template rows, and a few go through `read_report` on real CSV bytes. Every test that takes the
+`store` (or `db_location`, `new_location`) fixture runs twice: on a DuckDB file and on a new database in
+a throwaway PostgreSQL cluster (tests/pg.py); backups are restored across the two. Tests of what only a
+file has (locks held by another process, damaged blocks, file modes, a full disk) stay on DuckDB.
 """
 
 from __future__ import annotations
