@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import shutil
 import statistics
@@ -119,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from worktrack.plan import load_plan
 
+    scratch_raw = None
+    if not os.environ.get("WORKTRACK_RAW_DIR"):  # PostgreSQL's uploaded files: a scratch directory
+        scratch_raw = tempfile.mkdtemp(prefix="worktrack-backends-raw-")
+        os.environ["WORKTRACK_RAW_DIR"] = scratch_raw
     cluster = None
     if args.pg_url is None:
         from tests.pg import start_cluster
@@ -149,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if cluster is not None:
             cluster.stop()
+        if scratch_raw is not None:
+            shutil.rmtree(scratch_raw, ignore_errors=True)
     args.output.write_text(render(results, time.perf_counter() - started_all, args), encoding="utf-8")
     log(f"wrote {args.output}")
     return 0

@@ -138,10 +138,11 @@ def pg_cluster():
 
 
 @pytest.fixture
-def pg_url(pg_cluster) -> str:
-    """A new empty PostgreSQL database for one test."""
+def pg_url(pg_cluster, tmp_path, monkeypatch) -> str:
+    """A new empty PostgreSQL database for one test, with its uploaded-files directory (WORKTRACK_RAW_DIR)."""
     from tests import pg
 
+    monkeypatch.setenv("WORKTRACK_RAW_DIR", str(tmp_path / "pg-raw"))
     return pg.fresh_database(pg_cluster)
 
 
@@ -149,7 +150,7 @@ BACKENDS = ("duckdb", "postgresql")
 
 
 @pytest.fixture
-def location_on(tmp_path, request):
+def location_on(tmp_path, request, monkeypatch):
     """Make a fresh database location on a given backend: a DuckDB file in tmp_path, or a new PostgreSQL
     database in the session's throwaway cluster (skipped where PostgreSQL is not installed)."""
 
@@ -158,6 +159,7 @@ def location_on(tmp_path, request):
             return tmp_path / f"{name}.duckdb"
         from tests import pg
 
+        monkeypatch.setenv("WORKTRACK_RAW_DIR", str(tmp_path / "pg-raw"))  # shared by the test's databases
         return pg.fresh_database(request.getfixturevalue("pg_cluster"))
 
     return make

@@ -998,7 +998,7 @@ def test_backup_then_restore_gives_identical_data(tmp_path, plan, location_on, s
     assert latest_tasks(restored) == latest_tasks(original) == latest_tasks_from_facts(restored)
     assert coded_totals(restored) == coded_totals(original) == plain_totals(restored)
     for sha in original.uploads()["sha256"]:  # the files came along, beside the restored database
-        assert (raw_dir(tmp_path / "restored" / "b.duckdb") / sha).is_file()
+        assert (raw_dir(restored_at) / sha).is_file()  # PostgreSQL: the configured directory
     assert restored.raw_file(1) == original.raw_file(1)
     # the restored database carries on: versions continue, ids do not collide
     result = restored.submit(*make_report(plan, "涂新社区", "2023-07", 9), submitted_by="tuxin")

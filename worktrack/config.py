@@ -51,6 +51,7 @@ class Settings(BaseSettings):
                                       frozen=True)
 
     db: DatabaseLocation = Field(DEFAULT_DB, description="数据库：DuckDB 文件路径，或 PostgreSQL 地址 postgresql://用户@主机/库名")
+    raw_dir: Path | None = Field(None, description="上传原始文件的目录：数据库为 PostgreSQL 时必填（各台服务器共用同一目录）；DuckDB 时不用设置，文件在数据库文件旁的 raw/")
     plan: Path = Field(DEFAULT_PLAN, description="计划文件 targets.yaml")
     users: Path = Field(DEFAULT_USERS, description="账号文件 users.yaml")
     demo: bool = Field(False, description="演示模式：1 时在演示数据库上提供免密码的角色选择")

@@ -266,7 +266,16 @@ class Migration:
 
 
 def raw_dir(db_path: str | os.PathLike) -> Path:
-    """Where a database keeps the uploaded files: raw/<sha256> beside the database file."""
+    """Where a database keeps the uploaded files: raw/<sha256> beside the database file; for a
+    PostgreSQL database the configured directory (WORKTRACK_RAW_DIR, shared by every app server)."""
+    if is_postgres_url(db_path):
+        from worktrack import config
+
+        configured = config.settings().raw_dir
+        if configured is None:
+            raise StoreError("使用 PostgreSQL 数据库时必须设置上传原始文件的目录 WORKTRACK_RAW_DIR"
+                             "（多台服务器共用同一目录，例如共享存储上的 /srv/worktrack/raw）。")
+        return Path(configured)
     return Path(db_path).parent / "raw"
 
 
@@ -2513,6 +2522,14 @@ def _insert_facts(con: duckdb.DuckDBPyConnection, upload_id: int, rows: list[Fac
         con.execute("INSERT INTO metric_totals SELECT upload_id, reporting_unit, month, item, sum(value) FROM facts "
                     "WHERE upload_id = ? AND value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item",
                     [upload_id])
+        for kind, column in (("unit", "reporting_unit"), ("item", "item")):
+            con.execute(
+                "INSERT INTO name_codes SELECT ?, name, CAST((SELECT coalesce(max(code), -1) FROM name_codes "
+                "WHERE kind = ?) + row_number() OVER (ORDER BY name) AS INTEGER) "
+                f"FROM (SELECT DISTINCT {column} AS name FROM facts WHERE upload_id = ? AND {column} NOT IN "
+                "(SELECT name FROM name_codes WHERE kind = ?)) AS new_names", [kind, kind, upload_id, kind])
+        con.execute("INSERT INTO metric_codes " + _METRIC_CODES_SELECT.format(source="metric_totals")
+                    + " WHERE t.upload_id = ?", [upload_id])
         return
     con.register("new_facts", table)
     try:

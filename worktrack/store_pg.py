@@ -67,7 +67,23 @@ CONNECT_MESSAGE = "无法连接数据库服务器（{where}）：{detail}。请�
 POOL_SIZE = 8
 
 # Migrations whose PostgreSQL DDL is not the mechanical dialect of the DuckDB one: version -> SQL.
-PG_MIGRATION_SQL: dict[int, str] = {}
+PG_MIGRATION_SQL: dict[int, str] = {
+    # task_latest is derived with DuckDB SQL (QUALIFY) and kept by the replica, not in PostgreSQL: the
+    # table exists (the same schema), the replica builds and refreshes its own copy (see _Replica).
+    5: """
+        CREATE TABLE task_latest (
+            basis VARCHAR NOT NULL CHECK (basis IN ('active', 'approved')),
+            reporting_unit VARCHAR NOT NULL,
+            item VARCHAR NOT NULL,
+            month VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,
+            note VARCHAR NOT NULL,
+            upload_id BIGINT NOT NULL
+        );
+    """,
+}
+# Derived tables the replica computes itself instead of copying them.
+_REPLICA_DERIVED = {"task_latest"}
 
 # Tables only PostgreSQL has: the data version (the write lock and the replica's cache key) and the
 # indexes the write path's lookups by upload id need (DuckDB scans; PostgreSQL would scan too).
@@ -87,8 +103,8 @@ _PG_INDEXES = {
 }
 
 # Append-only tables and the id their new rows are found by; every other table is reloaded whole.
-_APPEND_ONLY = {"facts": "upload_id", "metric_totals": "upload_id", "audit_log": "audit_id",
-                "upload_reviews": "review_id", "register_rows": "upload_id"}
+_APPEND_ONLY = {"facts": "upload_id", "metric_totals": "upload_id", "metric_codes": "upload_id",
+                "audit_log": "audit_id", "upload_reviews": "review_id", "register_rows": "upload_id"}
 # Tables whose rows change after they are written, and only their state, always with an audit row whose
 # target names the row (`upload:<id>`): an incremental refresh takes their new rows and the rows the new
 # audit rows name. (test_store_pg cross-checks the replica against the database after every kind of write.)
@@ -102,6 +118,12 @@ _PG_FORMS = {
                           "FROM upload_reviews ORDER BY upload_id, review_id DESC"),
     "sha256(raw)": "encode(sha256(raw), 'hex')",
     "json_extract_string(fields, '$.receipt')": "(fields::json ->> 'receipt')",
+    # migration 6 moving the files out of an old uploads.raw column (PostgreSQL 15 has no any_value)
+    "SELECT sha256, any_value(raw) FROM uploads GROUP BY sha256": "SELECT DISTINCT ON (sha256) sha256, raw FROM uploads",
+    # migration 7's name codes: PostgreSQL 15 wants an alias on a subquery in FROM
+    "FROM (SELECT DISTINCT reporting_unit AS name FROM uploads)":
+        "FROM (SELECT DISTINCT reporting_unit AS name FROM uploads) AS names",
+    "FROM (SELECT DISTINCT item AS name FROM facts)": "FROM (SELECT DISTINCT item AS name FROM facts) AS names",
 }
 
 
@@ -264,7 +286,7 @@ class PgConnection:
         with self._store._pool.connection() as other:
             cursor = replica.reader_cursor(other)
         self._reader_cursors.append(cursor)
-        return _ReplicaReader(cursor, self._store)
+        return StoreReader(cursor, self._store.path)
 
     def close_readers(self) -> None:
         """End the replica transactions of the readers handed out during the write."""
@@ -277,18 +299,6 @@ class PgConnection:
 
 # ---------------------------------------------------------------------------
 # The DuckDB replica
-
-
-class _ReplicaReader(StoreReader):
-    """A StoreReader over the replica; the raw bytes, which the replica does not copy, come from PostgreSQL."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection, store: PgStore):
-        super().__init__(con)
-        self._store = store
-
-    def raw_file(self, upload_id: int) -> tuple[str, bytes]:
-        return self._store.raw_file(upload_id)
-
 
 
 class _Replica:
@@ -329,6 +339,8 @@ class _Replica:
         PostgreSQL's COPY and DuckDB's CSV reader move a million rows in seconds, Python rows in minutes."""
         fetched = {}
         for table in (*core._source_tables(schema), *core.DERIVED_TABLES):
+            if table in _REPLICA_DERIVED:
+                continue
             if full or table not in self.columns:
                 self.columns[table] = [r[0] for r in pg.execute(
                     "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
@@ -362,6 +374,7 @@ class _Replica:
                     if migration.version <= schema:
                         con.execute(migration.sql)
                 self.marks = {}
+            touched: set[tuple[str, str]] = set()  # unit-months whose active or approved upload may have moved
             for table, (columns, path) in fetched.items():
                 key = _APPEND_ONLY.get(table)
                 changed = _CHANGED_BY_AUDIT.get(table)
@@ -377,6 +390,11 @@ class _Replica:
                 con.execute(f"CREATE TEMP TABLE replica_rows AS SELECT {casts} "
                             f"FROM read_csv({core._sql_text(path)}, header = false, columns = {as_text}, "
                             "allow_quoted_nulls = false, quote = '\"', escape = '\"')")
+                if table == "uploads":
+                    touched |= set(con.execute("SELECT reporting_unit, month FROM replica_rows").fetchall())
+                elif table == "upload_reviews":
+                    touched |= set(con.execute("SELECT u.reporting_unit, u.month FROM replica_rows r "
+                                               "JOIN uploads u USING (upload_id)").fetchall())
                 if changed:  # the changed rows are replaced, the new ones added
                     con.execute(f"DELETE FROM {table} WHERE {changed[0]} IN (SELECT {changed[0]} FROM replica_rows)")
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM replica_rows")
@@ -384,6 +402,12 @@ class _Replica:
                 if key or changed:
                     mark = key or changed[0]
                     self.marks[table] = con.execute(f"SELECT coalesce(max({mark}), 0) FROM {table}").fetchall()[0][0]
+            if schema >= 5:  # task_latest, by the DuckDB store's own code: rebuilt, or refreshed where touched
+                if full:
+                    con.execute("DELETE FROM task_latest")
+                    con.execute(core.DERIVED_TABLES["task_latest"])
+                elif touched:
+                    core._refresh_task_latest(con, touched)
             con.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(duckdb.Error):
@@ -432,7 +456,7 @@ class PgStore(Store):
         with self._pool.connection() as pg:
             cur = _replica(self.url).reader_cursor(pg)
         try:
-            yield _ReplicaReader(cur, self)
+            yield StoreReader(cur, self.path)
         finally:
             with contextlib.suppress(duckdb.Error):
                 cur.execute("ROLLBACK")
@@ -490,6 +514,8 @@ class PgStore(Store):
                 applied = []
                 for migration in MIGRATIONS:
                     if migration.version > version:
+                        if migration.before is not None:  # e.g. files out of an old uploads.raw column
+                            migration.before(con, self.path)
                         con.execute(migration_sql(migration))
                         con.execute("INSERT INTO schema_version VALUES (?, ?, ?)",
                                     [migration.version, migration.description, core.now_china()])
@@ -501,27 +527,6 @@ class PgStore(Store):
                 return _Outcome(None, applied)
 
             self._write(SYSTEM_ACTOR, "schema.migrate", apply)
-
-    # -- raw files ---------------------------------------------------------
-
-    def raw_file(self, upload_id: int) -> tuple[str, bytes]:
-        """The file exactly as it was uploaded: (file name, bytes), read from PostgreSQL."""
-        with self._pool.connection() as pg:
-            row = pg.execute("SELECT file_name, raw FROM uploads WHERE upload_id = %s", [_plain(upload_id)]).fetchone()
-        if row is None:
-            raise StoreRefused(f"找不到编号为 {upload_id} 的上传记录。")
-        return row[0], bytes(row[1])
-
-    def _raw_files(self, con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, bytes]]:
-        """The distinct uploaded files of the snapshot being backed up (content-addressed: never changed)."""
-        shas = [r[0] for r in con.execute("SELECT DISTINCT sha256 FROM uploads ORDER BY sha256").fetchall()]
-        with self._pool.connection() as pg:
-            for start in range(0, len(shas), 256):
-                batch = shas[start:start + 256]
-                rows = dict(pg.execute("SELECT DISTINCT ON (sha256) sha256, raw FROM uploads WHERE sha256 = ANY(%s)",
-                                       [batch]).fetchall())
-                for sha in batch:
-                    yield sha, bytes(rows[sha])
 
     # -- restore -----------------------------------------------------------
 
@@ -538,6 +543,11 @@ class PgStore(Store):
         src = Path(directory)
         signature = core.backup_signature(src, sign_key)
         manifest = core.verify_backup(src)
+        # the uploaded files first, as the DuckDB store puts them beside its file: content-addressed, a
+        # file already there holds the same bytes and is left alone
+        for rel in sorted(manifest["files"]):
+            if rel.startswith("raw/"):
+                core._store_raw(core.raw_dir(url), rel.split("/", 1)[1], (src / rel).read_bytes())
         with tempfile.TemporaryDirectory(prefix="worktrack-restore-") as scratch:
             building = Path(scratch) / "restore.duckdb"
             core._build_from_backup(src, manifest, building)
@@ -609,7 +619,7 @@ def _replace_tables(url: str, building: Path, schema: int, force: bool) -> str |
             try:
                 tables = {r[0] for r in duck.execute("SELECT table_name FROM information_schema.tables").fetchall()}
                 for table in _WORKTRACK_TABLES:
-                    if table not in tables:
+                    if table not in tables or table in _REPLICA_DERIVED:
                         continue
                     pg.execute(f"DELETE FROM {table}")  # rows a migration's INSERT ... SELECT made from nothing
                     con.insert_arrow(table, duck.sql(f"SELECT * FROM {table}").to_arrow_table())
