@@ -25,6 +25,14 @@ DOUBLE PRECISION; `PG_MIGRATION_SQL` overrides a migration whose DDL needs more)
 migrated tables the database holds `data_version` and indexes that PostgreSQL needs for the write
 path's lookups by upload id; none of them is part of a backup.
 
+Uploaded files live content-addressed in the directory WORKTRACK_RAW_DIR (`store.raw_dir`), which
+every app server shares; the write path stores them there before it commits, as on DuckDB.
+
+Derived tables: metric_totals, name_codes and metric_codes are kept by the write path in PostgreSQL
+as in DuckDB and copied; task_latest is DuckDB SQL (QUALIFY), so PostgreSQL only has the empty table
+and the replica builds its own, then refreshes it for the unit-months each refresh brings
+(`store._refresh_task_latest`, the DuckDB store's own code).
+
 Backups have the backup format of the DuckDB store, so a backup made on either restores on either.
 A forced restore over a database holding data moves the old tables into a schema named
 `replaced_<China time>` (never dropped), as the DuckDB store renames the old file aside.
