@@ -126,6 +126,7 @@ _PG_FORMS = {
                           "FROM upload_reviews ORDER BY upload_id, review_id DESC"),
     "sha256(raw)": "encode(sha256(raw), 'hex')",
     "json_extract_string(fields, '$.receipt')": "(fields::json ->> 'receipt')",
+    "strftime(event_date, '%Y-%m')": "to_char(event_date, 'YYYY-MM')",
     # migration 6 moving the files out of an old uploads.raw column (PostgreSQL 15 has no any_value)
     "SELECT sha256, any_value(raw) FROM uploads GROUP BY sha256": "SELECT DISTINCT ON (sha256) sha256, raw FROM uploads",
     # migration 7's name codes: PostgreSQL 15 wants an alias on a subquery in FROM
@@ -585,7 +586,8 @@ def _create_indexes(con: PgConnection) -> None:
             con.execute(ddl)
 
 
-_WORKTRACK_TABLES = (*core.TABLES, *core.REGISTER_TABLES, *core.DERIVED_TABLES)
+# every table the migrations make: what a restore replaces
+_WORKTRACK_TABLES = (*core._source_tables(SCHEMA_VERSION), *core.DERIVED_TABLES)
 
 
 def _replace_tables(url: str, building: Path, schema: int, force: bool) -> str | None:
