@@ -139,7 +139,8 @@ def language_selector() -> None:
 # Data: one cached store, cached query results (cleared after every accepted upload)
 
 
-def db_file() -> Path:
+def db_file() -> Path | str:
+    """The database setting: a DuckDB file, or a postgresql:// URL."""
     return config.db_path()
 
 

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Install everything worktrack needs into .venv (and, with --with-browser, the Debian packages
-# the browser and deployment tests need: chromium, CJK fonts, and nginx to check deploy/nginx.conf).
+# the browser and deployment tests need: chromium, CJK fonts, nginx to check deploy/nginx.conf, and
+# postgresql, whose server the tests start in a temporary directory to run the store on PostgreSQL).
 # Safe to run again; does nothing when up to date.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export UV_COMPILE_BYTECODE=1   # compiled bytecode: imports are ~2.5x faster without .pyc files
 
 if [ "${1:-}" = "--with-browser" ]; then
-  if ! dpkg -s chromium fonts-noto-cjk fonts-wqy-microhei nginx-light >/dev/null 2>&1; then
+  if ! dpkg -s chromium fonts-noto-cjk fonts-wqy-microhei nginx-light postgresql >/dev/null 2>&1; then
     if [ "$(id -u)" = "0" ]; then
-      echo "正在安装 chromium、中文字体与 nginx（Debian 软件包）…"
+      echo "正在安装 chromium、中文字体、nginx 与 PostgreSQL（Debian 软件包）…"
       apt-get update -qq
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        chromium fonts-noto-cjk fonts-wqy-microhei nginx-light >/dev/null
+        chromium fonts-noto-cjk fonts-wqy-microhei nginx-light postgresql >/dev/null
     else
-      echo "浏览器与部署测试需要 chromium、中文字体与 nginx，请以 root 运行：" >&2
-      echo "  apt-get install chromium fonts-noto-cjk fonts-wqy-microhei nginx-light" >&2
+      echo "浏览器、部署与 PostgreSQL 测试需要 chromium、中文字体、nginx 与 postgresql，请以 root 运行：" >&2
+      echo "  apt-get install chromium fonts-noto-cjk fonts-wqy-microhei nginx-light postgresql" >&2
       exit 1
     fi
   fi

@@ -119,3 +119,70 @@ def write_legacy_database(path: Path, version: int, reports: list) -> None:
         con.execute(migration.sql)
         con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [migration.version, migration.description])
     con.close()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster for the session (tests/pg.py); skipped where the server is not installed."""
+    from tests import pg
+
+    if pg.cluster_binaries() is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{pg.SKIP_REASON} (scripts/setup.sh --with-browser installs it)")
+        pytest.skip(pg.SKIP_REASON)
+    cluster = pg.start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster, tmp_path, monkeypatch) -> str:
+    """A new empty PostgreSQL database for one test, with its uploaded-files directory (WORKTRACK_RAW_DIR)."""
+    from tests import pg
+
+    monkeypatch.setenv("WORKTRACK_RAW_DIR", str(tmp_path / "pg-raw"))
+    return pg.fresh_database(pg_cluster)
+
+
+BACKENDS = ("duckdb", "postgresql")
+
+
+@pytest.fixture
+def location_on(tmp_path, request, monkeypatch):
+    """Make a fresh database location on a given backend: a DuckDB file in tmp_path, or a new PostgreSQL
+    database in the session's throwaway cluster (skipped where PostgreSQL is not installed)."""
+
+    def make(backend: str, name: str = "worktrack"):
+        if backend == "duckdb":
+            return tmp_path / f"{name}.duckdb"
+        from tests import pg
+
+        monkeypatch.setenv("WORKTRACK_RAW_DIR", str(tmp_path / "pg-raw"))  # shared by the test's databases
+        return pg.fresh_database(request.getfixturevalue("pg_cluster"))
+
+    return make
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """The store backend a test runs on: every test that takes it runs on DuckDB and on PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture
+def new_location(backend, location_on):
+    """Make fresh database locations on the test's backend (a name keeps DuckDB files apart)."""
+    return lambda name="worktrack": location_on(backend, name)
+
+
+@pytest.fixture
+def db_location(backend, db_path, location_on, monkeypatch):
+    """The test's database on its backend (the DuckDB file of `db_path`, or a new PostgreSQL database),
+    exported as WORKTRACK_DB."""
+    if backend == "duckdb":
+        return db_path
+    url = location_on(backend)
+    monkeypatch.setenv("WORKTRACK_DB", url)
+    return url

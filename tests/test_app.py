@@ -144,7 +144,7 @@ def test_plan_page_shows_item_status_and_trajectory(demo_env):
                for c in at.caption)
 
 
-def test_figures_ingested_by_another_process_appear_without_a_restart(db_path, tmp_path):
+def test_figures_ingested_by_another_process_appear_without_a_restart(db_location, tmp_path):
     """Regression: cached queries used to outlive writes made by `python -m worktrack ingest`."""
     import time
 
@@ -163,11 +163,11 @@ def test_figures_ingested_by_another_process_appear_without_a_restart(db_path, t
 
     def ingest(path: str) -> None:
         """Ingest and approve (leaders' figures count approved reports) from another process."""
-        done = subprocess.run([sys.executable, "-m", "worktrack", "--db", str(db_path), "--plan", str(PLAN_PATH),
+        done = subprocess.run([sys.executable, "-m", "worktrack", "--db", str(db_location), "--plan", str(PLAN_PATH),
                                "ingest", "--json", path], check=True, capture_output=True, text=True)
-        upload_id = Store(db_path).uploads()["upload_id"].max()
+        upload_id = Store(db_location).uploads()["upload_id"].max()
         assert json.loads(done.stdout)["files"][0]["accepted"]
-        subprocess.run([sys.executable, "-m", "worktrack", "--db", str(db_path), "--plan", str(PLAN_PATH), "review",
+        subprocess.run([sys.executable, "-m", "worktrack", "--db", str(db_location), "--plan", str(PLAN_PATH), "review",
                         str(upload_id), "--approve", "--user", "reviewer"], check=True, capture_output=True)
 
     ingest(report(1))

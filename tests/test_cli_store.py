@@ -296,6 +296,21 @@ def test_backup_and_restore_through_the_cli(run, files, tmp_path, capsys):
     assert code == 0 and "改名保留" in out
 
 
+def test_a_street_moves_from_its_duckdb_file_to_postgresql_by_backup_and_restore(run, files, tmp_path, capsys,
+                                                                                 pg_url):
+    run("ingest", files["may"], files["tuxin"])
+    assert run("backup", str(tmp_path / "bk"))[0] == 0
+    password_url = pg_url.replace("postgres@", "postgres:not-shown@")  # trust auth: any password is accepted
+    assert main(["--db", password_url, "restore", str(tmp_path / "bk")]) == 0
+    out = capsys.readouterr().out
+    assert "已从" in out and "not-shown" not in out
+    code, out, _ = run("uploads", "--json")
+    assert main(["--db", pg_url, "uploads", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(out)  # the same uploads, ids and versions
+    assert main(["--db", pg_url, "restore", str(tmp_path / "bk")]) == 1
+    assert "--force" in capsys.readouterr().err
+
+
 def test_backup_holds_the_users_file_and_restore_puts_it_back(run, files, tmp_path, plan):
     from worktrack.auth import UserStore, users_path
 

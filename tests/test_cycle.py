@@ -48,8 +48,9 @@ def on_time(month: str) -> dt.datetime:
 
 
 @pytest.fixture
-def store(db_path):
-    return Store(db_path)
+def store(db_location):
+    """A store on each backend: reviews and closes run on DuckDB and on PostgreSQL."""
+    return Store(db_location)
 
 
 def actual(report, target_id):

@@ -105,6 +105,15 @@ def test_nginx_accepts_the_site_config(tmp_path):
     assert "test is successful" in done.stderr
 
 
+def test_the_upstream_keeps_each_browser_on_one_app_server():
+    """Several app servers: Streamlit's session lives in one process, so the upstream must be sticky."""
+    site = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
+    upstream = site[site.index("upstream worktrack_app {"):]
+    upstream = [line.strip() for line in upstream[:upstream.index("}")].splitlines()]
+    assert "ip_hash;" in upstream
+    assert upstream.index("ip_hash;") < upstream.index("keepalive 16;")  # nginx wants the method first
+
+
 def test_nginx_passes_the_websocket_and_allows_streamlits_upload_size():
     site = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
     stream = site[site.index("location /_stcore/stream"):]

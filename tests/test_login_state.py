@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import ROOT
 from worktrack.login_state import LoginState, idle_timeout_seconds, load_or_create_key
+from worktrack.login_state_pg import PgLoginState
 
 
 class FakeClock:
@@ -29,8 +30,20 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def state(tmp_path, clock) -> LoginState:
+def state(tmp_path, clock, backend, location_on) -> LoginState:
+    """Login state in the SQLite file (DuckDB store) or in the PostgreSQL database (PostgreSQL store)."""
+    if backend == "postgresql":
+        from worktrack.login_state_pg import PgLoginState
+
+        return PgLoginState(location_on(backend), tmp_path / "unused.key", clock=clock, idle_timeout=8 * 3600)
     return LoginState(tmp_path / "users.yaml.db", tmp_path / "users.yaml.key", clock=clock, idle_timeout=8 * 3600)
+
+
+def twin(state: LoginState, **options) -> LoginState:
+    """Another view of the same login state, as another process or app server opens it."""
+    if isinstance(state, PgLoginState):
+        return PgLoginState(state.url, state.key_path, clock=state._clock, **options)
+    return LoginState(state.path, state.key_path, clock=state._clock, **options)
 
 
 def same_generation(_username: str) -> int:
@@ -43,7 +56,7 @@ def same_generation(_username: str) -> int:
 
 def test_a_session_is_resumed_by_its_token_in_another_process_view(state, tmp_path, clock):
     token = state.create_session("htl", 0)
-    other = LoginState(tmp_path / "users.yaml.db", tmp_path / "users.yaml.key", clock=clock, idle_timeout=8 * 3600)
+    other = twin(state, idle_timeout=8 * 3600)
     assert other.resume_session(token, same_generation) == "htl"
 
 
@@ -117,7 +130,8 @@ def test_the_key_is_private_created_once_and_shared(tmp_path):
     assert load_or_create_key(path) == keys[0]
 
 
-def test_the_state_file_is_private(state, tmp_path):
+def test_the_state_file_is_private(tmp_path, clock):
+    state = LoginState(tmp_path / "users.yaml.db", tmp_path / "users.yaml.key", clock=clock)
     state.create_session("htl", 0)
     for path in tmp_path.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
@@ -145,8 +159,9 @@ def test_a_wrong_idle_timeout_names_the_variable(monkeypatch, value):
 # failed-login counters
 
 
-def test_failed_login_counters_are_bounded(tmp_path, clock):
-    state = LoginState(tmp_path / "s.db", tmp_path / "s.key", clock=clock, max_rows=300, prune_every=1)
+def test_failed_login_counters_are_bounded(state):
+    clock = state._clock
+    state = twin(state, max_rows=300, prune_every=1)
     for n in range(1000):
         state.count_attempt(f"user{n}", f"10.0.{n // 250}.{n % 250}")
         clock.advance(0.01)

@@ -644,10 +644,11 @@ def _submit(store, plan, unit, month, values=None, tasks=(), received=None, note
 
 
 @pytest.fixture
-def filled_store(db_path, plan):
+def filled_store(db_location, plan):
+    """The store on each backend (DuckDB, PostgreSQL), filled through the real intake path."""
     from worktrack.store import Store
 
-    store = Store(db_path)
+    store = Store(db_location)
     _submit(store, plan, "黄土岭社区", "2023-04", {"retrofit_households": 1, "governance_reports": 2},
             [("T1-1", "进行中")], dt.datetime(2023, 5, 4, 9))
     _submit(store, plan, "黄土岭社区", "2023-05", {"retrofit_households": 9}, received=dt.datetime(2023, 6, 3, 9))

@@ -1,7 +1,10 @@
 """The store: versions, rollback, locks, audit, durability, concurrency, backup/restore.
 
 Real DuckDB files in tmp_path throughout; reports are built as IntakeReport objects from the real
-plan's template rows, and a few go through `read_report` on real CSV bytes.
+plan's template rows, and a few go through `read_report` on real CSV bytes. Every test that takes the
+`store` (or `db_location`, `new_location`) fixture runs twice: on a DuckDB file and on a new database in
+a throwaway PostgreSQL cluster (tests/pg.py); backups are restored across the two. Tests of what only a
+file has (locks held by another process, damaged blocks, file modes, a full disk) stay on DuckDB.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ROOT
+from tests.conftest import BACKENDS, ROOT
 from worktrack.intake import FactRow, Finding, IntakeReport
 from worktrack.store import (
     MIGRATIONS,
@@ -41,6 +44,7 @@ from worktrack.store import (
     StoreError,
     StoreRefused,
     Submission,
+    is_postgres_url,
     raw_dir,
 )
 
@@ -83,7 +87,11 @@ def metric_rows(plan, unit: str = UNIT) -> int:
     return sum(r.kind == "metric" for r in plan.template_rows(unit))
 
 
-def table_counts(db: Path) -> dict[str, int]:
+def table_counts(db: Path | str | Store) -> dict[str, int]:
+    """Row counts of the main tables; a DuckDB file is read directly, past the store's own reads."""
+    if isinstance(db, Store) or is_postgres_url(db):
+        counts = (db if isinstance(db, Store) else Store(db)).counts()
+        return {t: counts[t] for t in ("uploads", "facts", "audit_log", "month_locks", "metric_totals")}
     con = duckdb.connect(str(db))
     try:
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
@@ -143,8 +151,9 @@ def latest_tasks_from_facts(store: Store, through: str | None = None, approved_o
 
 
 @pytest.fixture
-def store(db_path) -> Store:
-    return Store(db_path)
+def store(db_location) -> Store:
+    """A new store on each backend (DuckDB file, PostgreSQL database)."""
+    return Store(db_location)
 
 
 # ---------------------------------------------------------------------------
@@ -207,14 +216,14 @@ def test_monthly_values_sum_categories_and_category_values_keep_them(store, plan
     assert len(tasks) == len(plan.tasks_for_unit(UNIT)) and set(tasks["status"]) == {"进行中"}
 
 
-def test_same_bytes_again_is_unchanged_and_writes_nothing(store, plan, db_path):
+def test_same_bytes_again_is_unchanged_and_writes_nothing(store, plan):
     report, raw = make_report(plan)
     first = store.submit(report, raw, submitted_by="t")
-    before = table_counts(db_path)
+    before = table_counts(store)
     again = store.submit(report, raw, submitted_by="someone-else")
     assert (again.status, again.accepted, again.upload_id, again.version) == ("unchanged", True, first.upload_id, 1)
     assert "相同" in again.message
-    assert table_counts(db_path) == before
+    assert table_counts(store) == before
 
 
 def test_different_bytes_supersede_the_active_version(store, plan):
@@ -251,36 +260,36 @@ def test_changes_list_added_removed_and_status_changes(store, plan):
     assert len(result.changes) == 2
 
 
-def test_report_with_errors_is_rejected_and_writes_nothing(store, plan, db_path):
+def test_report_with_errors_is_rejected_and_writes_nothing(store, plan):
     store.submit(*make_report(plan, month="2023-04"), submitted_by="t")
-    before = table_counts(db_path)
+    before = table_counts(store)
     result = store.submit(*make_report(plan, errors=2, warnings=1), submitted_by="t", confirm=True)
     assert (result.status, result.accepted, result.upload_id, result.version) == ("rejected", False, None, None)
     assert "2 处错误" in result.message
-    assert table_counts(db_path) == before
+    assert table_counts(store) == before
 
 
-def test_warnings_need_confirmation(store, plan, db_path):
-    before = table_counts(db_path)
+def test_warnings_need_confirmation(store, plan):
+    before = table_counts(store)
     report, raw = make_report(plan, warnings=2)
     result = store.submit(report, raw, submitted_by="t")
     assert (result.status, result.accepted) == ("needs_confirmation", False)
-    assert table_counts(db_path) == before
+    assert table_counts(store) == before
     confirmed = store.submit(report, raw, submitted_by="t", confirm=True)
     assert confirmed.status == "accepted"
     assert bool(store.uploads().iloc[0]["warnings_confirmed"]) is True
 
 
-def test_dry_run_decides_everything_and_writes_nothing(store, plan, db_path):
+def test_dry_run_decides_everything_and_writes_nothing(store, plan):
     store.submit(*make_report(plan, scale=1), submitted_by="t")
-    before = table_counts(db_path)
+    before = table_counts(store)
     result = store.submit(*make_report(plan, scale=2), submitted_by="t", dry_run=True)
     assert (result.status, result.accepted, result.version, result.upload_id) == ("accepted", True, 2, None)
     assert result.dry_run and result.superseded_upload_id == 1 and result.changes
     assert "试运行" in result.message
     assert store.submit(*make_report(plan, scale=1), submitted_by="t", dry_run=True).status == "unchanged"
     assert store.submit(*make_report(plan, scale=3, warnings=1), submitted_by="t", dry_run=True).status == "needs_confirmation"
-    assert table_counts(db_path) == before
+    assert table_counts(store) == before
 
 
 def test_report_and_raw_bytes_must_match(store, plan):
@@ -289,12 +298,12 @@ def test_report_and_raw_bytes_must_match(store, plan):
         store.submit(report, raw + b"x", submitted_by="t")
 
 
-def test_rows_of_another_unit_or_month_are_rejected(store, plan, db_path):
+def test_rows_of_another_unit_or_month_are_rejected(store, plan):
     report, raw = make_report(plan)
     report.rows[3] = FactRow("涂新社区", MONTH, "x", "", 1.0, None, "", 5)
     result = store.submit(report, raw, submitted_by="t")
     assert result.status == "rejected" and "第 5 行" in result.message
-    assert table_counts(db_path)["uploads"] == 0
+    assert table_counts(store)["uploads"] == 0
 
 
 @pytest.mark.parametrize("received_at, stored", [
@@ -366,8 +375,8 @@ def batch_of_every_verdict(plan) -> list[Submission]:
     ]
 
 
-def test_submit_many_gives_what_submitting_one_by_one_gives(tmp_path, plan):
-    one_by_one, batched = Store(tmp_path / "one.duckdb"), Store(tmp_path / "batch.duckdb")
+def test_submit_many_gives_what_submitting_one_by_one_gives(new_location, plan):
+    one_by_one, batched = Store(new_location("one")), Store(new_location("batch"))
     singles = [one_by_one.submit(s.report, s.raw, submitted_by=s.submitted_by, confirm=s.confirm)
                for s in batch_of_every_verdict(plan)]
     many = batched.submit_many(batch_of_every_verdict(plan))
@@ -378,7 +387,7 @@ def test_submit_many_gives_what_submitting_one_by_one_gives(tmp_path, plan):
     assert many[5].superseded_upload_id == many[0].upload_id and many[5].version == 2
     columns = ["upload_id", "reporting_unit", "month", "version", "sha256", "state", "supersedes", "submitted_by"]
     assert batched.uploads()[columns].equals(one_by_one.uploads()[columns])
-    assert table_counts(batched.path) == table_counts(one_by_one.path)
+    assert table_counts(batched) == table_counts(one_by_one)
     log = batched.audit_log()
     uploads = log[log["action"].str.startswith("upload.")]
     assert list(uploads["action"]) == ["upload.accept", "upload.accept", "upload.accept", "upload.supersede",
@@ -393,17 +402,17 @@ def test_submit_many_stores_nothing_when_a_file_fails_part_way(store, plan):
     report, raw = make_report(plan, unit="黄土岭社区", scale=1)
     report.rows[-1] = dataclasses.replace(report.rows[-1], value="not a number", status=None)  # bypasses intake
     broken = Submission(report, raw, submitted_by="huangtuling")
-    before = table_counts(store.path)
+    before = table_counts(store)
     with pytest.raises(ValueError):
         store.submit_many([good, broken])
-    assert table_counts(store.path) == before
+    assert table_counts(store) == before
     assert [r.status for r in store.submit_many([good])] == ["accepted"]
 
 
 def test_submit_many_of_nothing_to_write_writes_nothing(store, plan):
-    before = table_counts(store.path)
+    before = table_counts(store)
     results = store.submit_many([Submission(*make_report(plan, errors=2), submitted_by="t")])
-    assert [r.status for r in results] == ["rejected"] and table_counts(store.path) == before
+    assert [r.status for r in results] == ["rejected"] and table_counts(store) == before
     assert store.submit_many([]) == []
 
 
@@ -537,12 +546,12 @@ def test_rollback_of_unknown_upload_is_refused(store):
         store.rollback(99, actor="admin")
 
 
-def test_locked_month_refuses_uploads_and_rollbacks(store, plan, db_path):
+def test_locked_month_refuses_uploads_and_rollbacks(store, plan):
     store.submit(*make_report(plan, scale=1), submitted_by="t")
     assert store.lock_month(MONTH, actor="admin") is True
     assert store.lock_month(MONTH, actor="admin") is False
     assert store.is_locked(MONTH) and store.locked_months() == [MONTH]
-    before = table_counts(db_path)
+    before = table_counts(store)
 
     new_report = make_report(plan, scale=2)
     for dry_run in (True, False):
@@ -553,7 +562,7 @@ def test_locked_month_refuses_uploads_and_rollbacks(store, plan, db_path):
     assert store.submit(*make_report(plan, scale=1), submitted_by="t").status == "unchanged"
     with pytest.raises(StoreRefused, match="已锁定"):
         store.rollback(1, actor="admin")
-    assert table_counts(db_path) == before
+    assert table_counts(store) == before
 
     # other months are unaffected
     assert store.submit(*make_report(plan, month="2023-06"), submitted_by="t").status == "accepted"
@@ -798,8 +807,8 @@ def test_a_newer_database_is_refused(db_path):
 # Concurrency within one process
 
 
-def test_twenty_threads_submitting_different_unit_months(db_path, plan):
-    shared = Store(db_path)
+def test_twenty_threads_submitting_different_unit_months(db_location, plan):
+    shared = Store(db_location)
     units = [u.name for u in plan.units]
     jobs = [(units[i % len(units)], f"2023-{4 + i // len(units):02d}") for i in range(20)]
     assert len(set(jobs)) == 20
@@ -808,7 +817,7 @@ def test_twenty_threads_submitting_different_unit_months(db_path, plan):
     results, failures = [None] * 20, []
 
     def work(i: int) -> None:
-        store = shared if i % 2 else Store(db_path)  # one shared store and separate ones alike
+        store = shared if i % 2 else Store(db_location)  # one shared store and separate ones alike
         barrier.wait()
         try:
             results[i] = store.submit(*reports[i], submitted_by=f"user{i}")
@@ -823,15 +832,15 @@ def test_twenty_threads_submitting_different_unit_months(db_path, plan):
     assert not failures
     assert all(r.status == "accepted" and r.version == 1 for r in results)
     assert sorted(r.upload_id for r in results) == list(range(1, 21))
-    counts = table_counts(db_path)
+    counts = table_counts(db_location)
     assert counts["uploads"] == 20
     assert counts["facts"] == sum(len(r.rows) for r, _ in reports)
     assert len(shared.audit_log(action="upload.accept")) == 20
     assert_consistent(shared)
 
 
-def test_threads_superseding_one_unit_month_build_one_chain(db_path, plan):
-    store = Store(db_path)
+def test_threads_superseding_one_unit_month_build_one_chain(db_location, plan):
+    store = Store(db_location)
     n = 6
     reports = [make_report(plan, scale=k + 1) for k in range(n)]
     barrier = threading.Barrier(n)
@@ -859,8 +868,8 @@ def test_threads_superseding_one_unit_month_build_one_chain(db_path, plan):
     assert_consistent(store)
 
 
-def test_readers_and_writers_at_once(db_path, plan):
-    store = Store(db_path)
+def test_readers_and_writers_at_once(db_location, plan):
+    store = Store(db_location)
     stop = threading.Event()
     failures: list[Exception] = []
 
@@ -1039,8 +1048,13 @@ def _same(a, b) -> bool:
     return json.dumps(a, default=str, sort_keys=True) == json.dumps(b, default=str, sort_keys=True)
 
 
-def test_backup_then_restore_gives_identical_data(tmp_path, plan):
-    original = Store(tmp_path / "a.duckdb")
+BACKEND_PAIRS = [(a, b) for a in BACKENDS for b in BACKENDS]
+
+
+@pytest.mark.parametrize(("source", "target"), BACKEND_PAIRS)
+def test_backup_then_restore_gives_identical_data(tmp_path, plan, location_on, source, target):
+    """The backup format is one: a backup from either backend restores on either, rows identical."""
+    original = Store(location_on(source, "a"))
     _populated(original, plan)
     manifest = original.backup(tmp_path / "backup")
     assert manifest["schema_version"] == SCHEMA_VERSION
@@ -1051,7 +1065,8 @@ def test_backup_then_restore_gives_identical_data(tmp_path, plan):
     for sha in original.uploads()["sha256"]:
         assert (tmp_path / "backup" / "raw" / sha).is_file()
 
-    restored = Store.restore(tmp_path / "backup", tmp_path / "restored" / "b.duckdb", actor="admin")
+    restored_at = location_on(target, "b") if target == "postgresql" else tmp_path / "restored" / "b.duckdb"
+    restored = Store.restore(tmp_path / "backup", restored_at, actor="admin")
     before, after = _snapshot(original), _snapshot(restored)
     restore_row = after["audit"].pop()
     assert restore_row["action"] == "db.restore" and restore_row["actor"] == "admin"
@@ -1062,15 +1077,15 @@ def test_backup_then_restore_gives_identical_data(tmp_path, plan):
     assert latest_tasks(restored) == latest_tasks(original) == latest_tasks_from_facts(restored)
     assert coded_totals(restored) == coded_totals(original) == plain_totals(restored)
     for sha in original.uploads()["sha256"]:  # the files came along, beside the restored database
-        assert (raw_dir(tmp_path / "restored" / "b.duckdb") / sha).is_file()
+        assert (raw_dir(restored_at) / sha).is_file()  # PostgreSQL: the configured directory
     assert restored.raw_file(1) == original.raw_file(1)
     # the restored database carries on: versions continue, ids do not collide
     result = restored.submit(*make_report(plan, "涂新社区", "2023-07", 9), submitted_by="tuxin")
     assert (result.upload_id, result.version) == (5, 2)
 
 
-def test_backup_keeps_reviews_and_closes(tmp_path, plan):
-    original = Store(tmp_path / "a.duckdb")
+def test_backup_keeps_reviews_and_closes(tmp_path, plan, new_location):
+    original = Store(new_location("a"))
     first = original.submit(*make_report(plan, scale=1), submitted_by="tianjian")
     second = original.submit(*make_report(plan, "涂新社区", "2023-06", 3), submitted_by="tuxin")
     original.review(first.upload_id, "returned", actor="rev", reason="请核对")
@@ -1079,7 +1094,7 @@ def test_backup_keeps_reviews_and_closes(tmp_path, plan):
                                 snapshot=lambda reader: {"upload_ids": reader.approved_upload_ids("2023-06")}).closed
     manifest = original.backup(tmp_path / "backup")
     assert manifest["tables"]["upload_reviews"]["rows"] == 2 and manifest["tables"]["month_closes"]["rows"] == 1
-    restored = Store.restore(tmp_path / "backup", tmp_path / "b.duckdb")
+    restored = Store.restore(tmp_path / "backup", new_location("b"))
     columns = ["upload_id", "review_state", "review_reason"]
     assert restored.reviewed_uploads()[columns].equals(original.reviewed_uploads()[columns])
     assert restored.current_close("2023-06")["snapshot"] == {"upload_ids": [second.upload_id]}
@@ -1199,6 +1214,27 @@ def test_restore_never_overwrites_data_unless_forced_and_keeps_the_old_file(tmp_
     assert detail["previous_database"] == str(kept[0])
 
 
+def test_forced_restore_into_postgresql_keeps_the_old_tables_in_a_schema(tmp_path, plan, location_on):
+    source = Store(location_on("postgresql"))
+    source.submit(*make_report(plan), submitted_by="t")
+    source.backup(tmp_path / "backup")
+    target = location_on("postgresql")
+    live = Store(target)
+    live.submit(*make_report(plan, "涂新社区", "2023-09"), submitted_by="t")
+    with pytest.raises(StoreRefused, match="--force"):
+        Store.restore(tmp_path / "backup", target)
+    assert live.uploads().iloc[0]["reporting_unit"] == "涂新社区"  # untouched, and still read as it was
+
+    restored = Store.restore(tmp_path / "backup", target, force=True)
+    assert restored.uploads()["reporting_unit"].tolist() == [UNIT]
+    assert live.uploads()["reporting_unit"].tolist() == [UNIT]  # another handle sees the restore at once
+    kept = json.loads(restored.audit_log(action="db.restore").iloc[-1]["detail"])["previous_database"]
+    import psycopg
+
+    with psycopg.connect(target) as con:
+        assert con.execute(f"SELECT reporting_unit FROM {kept}.uploads").fetchone()[0] == "涂新社区"
+
+
 def test_restore_never_replaces_a_file_that_is_not_a_database(tmp_path):
     Store(tmp_path / "a.duckdb").backup(tmp_path / "backup")
     precious = tmp_path / "notes.duckdb"
@@ -1208,12 +1244,13 @@ def test_restore_never_replaces_a_file_that_is_not_a_database(tmp_path):
     assert precious.read_bytes().startswith(b"not a database")
 
 
-def test_restore_into_a_fresh_empty_database_needs_no_force(tmp_path, plan):
-    source = Store(tmp_path / "a.duckdb")
+def test_restore_into_a_fresh_empty_database_needs_no_force(tmp_path, plan, new_location):
+    source = Store(new_location("a"))
     source.submit(*make_report(plan), submitted_by="t")
     source.backup(tmp_path / "backup")
-    Store(tmp_path / "empty.duckdb")  # only the schema
-    restored = Store.restore(tmp_path / "backup", tmp_path / "empty.duckdb")
+    empty = new_location("empty")
+    Store(empty)  # only the schema
+    restored = Store.restore(tmp_path / "backup", empty)
     assert len(restored.uploads()) == 1
 
 

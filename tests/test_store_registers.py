@@ -22,8 +22,9 @@ def submit(store, plan, name: str, kind: str = "retrofit_register", **kwargs):
 
 
 @pytest.fixture
-def store(db_path) -> Store:
-    return Store(db_path)
+def store(db_location) -> Store:
+    """A store on each backend: register uploads and their counting run on DuckDB and on PostgreSQL."""
+    return Store(db_location)
 
 
 def test_the_clerks_journey_two_new_one_already_counted(store, plan):
@@ -107,7 +108,18 @@ def test_no_full_id_number_in_the_database_file_or_a_backup(store, plan, tmp_pat
                        ("help_2023-06.csv", "help_register"), ("donation_2023-06.csv", "donation_register")):
         submit(store, plan, name, kind)
     store.backup(tmp_path / "backup")
-    files = [p for p in store.path.parent.iterdir() if p.is_file()]
+    if hasattr(store, "url"):  # PostgreSQL: every row of every table, as text
+        import psycopg
+
+        with psycopg.connect(store.url) as con:
+            tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                                "WHERE table_schema = 'public'").fetchall()]
+            dump = "\n".join(str(con.execute(f"SELECT * FROM {t}").fetchall()) for t in tables)
+        (tmp_path / "database-dump.txt").write_text(dump, encoding="utf-8")
+        assert "register_rows" in tables and dump.count("天剑社区") > 0
+        files = [tmp_path / "database-dump.txt"]
+    else:
+        files = [p for p in store.path.parent.iterdir() if p.is_file()]
     files += [p for p in (tmp_path / "backup").rglob("*") if p.is_file()]
     for path in files:
         data = path.read_bytes()

@@ -62,16 +62,16 @@ def test_an_admin_is_checked_against_the_chosen_unit(plan):
     assert "unit-mismatch" in submission.validate_upload(plan, ADMIN, data, "a.csv", "涂新社区", "2023-06").codes()
 
 
-def test_submit_upload_writes_as_the_user(db_path, plan):
+def test_submit_upload_writes_as_the_user(db_location, plan):
     data = filled(plan, "天剑社区", "2023-06", GOOD)
     report = submission.validate_upload(plan, TIANJIAN, data, "a.csv", None, "2023-06")
-    result = submission.submit_upload(Store(db_path), TIANJIAN, report, data, confirm=False)
+    result = submission.submit_upload(Store(db_location), TIANJIAN, report, data, confirm=False)
     assert result.status == "accepted"
-    assert list(Store(db_path).uploads()["submitted_by"]) == ["tianjian"]
+    assert list(Store(db_location).uploads()["submitted_by"]) == ["tianjian"]
 
 
-def test_demo_and_real_uploads_never_share_a_database(db_path, plan):
-    store = Store(db_path)
+def test_demo_and_real_uploads_never_share_a_database(db_location, plan):
+    store = Store(db_location)
     demo_user = User("demo-tianjian", "天剑社区（演示）", "community", "天剑社区", demo=True)
     data = filled(plan, "天剑社区", "2023-06", GOOD)
     report = read_report(data, "a.csv", plan)
@@ -84,8 +84,8 @@ def test_demo_and_real_uploads_never_share_a_database(db_path, plan):
     assert len(store.uploads()) == 1
 
 
-def test_receipt_text_and_csv(db_path, plan):
-    store = Store(db_path)
+def test_receipt_text_and_csv(db_location, plan):
+    store = Store(db_location)
     first = filled(plan, "天剑社区", "2023-06", GOOD)
     store.submit(read_report(first, "v1.csv", plan), first, submitted_by="tianjian")
     data = filled(plan, "天剑社区", "2023-06", {**GOOD, ("retrofit_households", ""): "2"})
@@ -108,8 +108,8 @@ def test_findings_table_names_row_column_value_and_what_to_do(plan):
     assert table.iloc[0]["内容"] == "五十" and table.iloc[0]["问题类型"].startswith("不是数字")
 
 
-def test_history_table_newest_first(db_path, plan):
-    store = Store(db_path)
+def test_history_table_newest_first(db_location, plan):
+    store = Store(db_location)
     for value in ("1", "2"):
         data = filled(plan, "天剑社区", "2023-06", {**GOOD, ("retrofit_households", ""): value})
         store.submit(read_report(data, f"v{value}.csv", plan), data, submitted_by="tianjian")
@@ -132,8 +132,8 @@ def test_upload_choice_labels_match_the_single_label(demo_db):
 # The month picker
 
 
-def test_month_states_say_reported_missing_or_locked(db_path, plan):
-    store = Store(db_path)
+def test_month_states_say_reported_missing_or_locked(db_location, plan):
+    store = Store(db_location)
     for value in ("1", "2"):
         data = filled(plan, "天剑社区", "2023-06", {**GOOD, ("retrofit_households", ""): value})
         store.submit(read_report(data, f"v{value}.csv", plan), data, submitted_by="tianjian")
@@ -147,11 +147,11 @@ def test_month_states_say_reported_missing_or_locked(db_path, plan):
     assert labels == {"2023-04": "2023年4月 · 已锁定 · 未报", "2023-05": "2023年5月 · 已锁定 · 已报 第 1 版",
                       "2023-06": "2023年6月 · 已报 第 2 版", "2023-07": "2023年7月 · 未报"}
     assert submission.month_choice_label(states["2023-06"], "en") == "2023-06 · reported, version 2"
-    assert submission.month_states(["2023-06"], Store(db_path).uploads("涂新社区"), [])["2023-06"].version is None
+    assert submission.month_states(["2023-06"], Store(db_location).uploads("涂新社区"), [])["2023-06"].version is None
 
 
-def test_a_rolled_back_month_is_not_reported(db_path, plan):
-    store = Store(db_path)
+def test_a_rolled_back_month_is_not_reported(db_location, plan):
+    store = Store(db_location)
     data = filled(plan, "天剑社区", "2023-06", GOOD)
     result = store.submit(read_report(data, "a.csv", plan), data, submitted_by="tianjian")
     store.rollback(result.upload_id, actor="admin1")
@@ -159,8 +159,8 @@ def test_a_rolled_back_month_is_not_reported(db_path, plan):
     assert submission.month_state_text(state) == "未报"
 
 
-def test_history_months_maps_each_upload_to_its_month(db_path, plan):
-    store = Store(db_path)
+def test_history_months_maps_each_upload_to_its_month(db_location, plan):
+    store = Store(db_location)
     for month in ("2023-05", "2023-06"):
         data = filled(plan, "天剑社区", month, GOOD)
         store.submit(read_report(data, f"{month}.csv", plan), data, submitted_by="tianjian")
@@ -186,8 +186,8 @@ def test_a_file_for_another_month_names_the_month_picker(plan):
 # The receipt's figures
 
 
-def receipt_for(db_path, plan, *versions: dict, confirmed: bool = False):
-    store = Store(db_path)
+def receipt_for(db_location, plan, *versions: dict, confirmed: bool = False):
+    store = Store(db_location)
     for number, values in enumerate(versions, start=1):
         data = filled(plan, "天剑社区", "2023-06", values)
         report = read_report(data, f"v{number}.csv", plan)
@@ -196,8 +196,8 @@ def receipt_for(db_path, plan, *versions: dict, confirmed: bool = False):
                                    plan=plan)
 
 
-def test_the_receipt_lists_every_figure_received(db_path, plan):
-    receipt = receipt_for(db_path, plan, {**GOOD, ("T1-1", ""): "进行中"})
+def test_the_receipt_lists_every_figure_received(db_location, plan):
+    receipt = receipt_for(db_location, plan, {**GOOD, ("T1-1", ""): "进行中"})
     figures = submission.figures_table(receipt.figures)
     assert list(figures.columns) == ["编号", "事项", "分类", "本月数值"]
     shown = {(r["编号"], r["分类"]): r["本月数值"] for _, r in figures.iterrows()}
@@ -216,17 +216,17 @@ def test_the_receipt_lists_every_figure_received(db_path, plan):
     assert "T1-2,落实主动发现机制,,本月未更新" in csv_text
 
 
-def test_regression_a_first_version_shows_no_changes_0_line(db_path, plan):
-    receipt = receipt_for(db_path, plan, GOOD)
+def test_regression_a_first_version_shows_no_changes_0_line(db_location, plan):
+    receipt = receipt_for(db_location, plan, GOOD)
     labels = [label for label, _ in submission.receipt_lines(receipt, plan)]
     assert "与上一版相比的改动" not in labels and "首次上报" in dict(submission.receipt_lines(receipt, plan)).values()
     assert "与上一版相比的改动" not in submission.receipt_text(receipt, plan)
-    second = receipt_for(db_path, plan, {**GOOD, ("retrofit_households", ""): "3"})
+    second = receipt_for(db_location, plan, {**GOOD, ("retrofit_households", ""): "3"})
     assert dict(submission.receipt_lines(second, plan))["与上一版相比的改动"] == "1"
 
 
-def test_regression_a_blank_task_status_is_not_updated_never_a_dash(db_path, plan):
-    receipt = receipt_for(db_path, plan, {**GOOD, ("T1-1", ""): "进行中"}, GOOD)
+def test_regression_a_blank_task_status_is_not_updated_never_a_dash(db_location, plan):
+    receipt = receipt_for(db_location, plan, {**GOOD, ("T1-1", ""): "进行中"}, GOOD)
     changes = submission.changes_table(plan, receipt.changes)
     row = changes[changes["编号"] == "T1-1"].iloc[0]
     assert (row["上一版"], row["本版"]) == ("进行中", "本月未更新")
@@ -234,17 +234,17 @@ def test_regression_a_blank_task_status_is_not_updated_never_a_dash(db_path, pla
     assert "T1-1 规范救助兜牢底线: 进行中 → 本月未更新" in submission.receipt_text(receipt, plan)
     blocked = filled(plan, "天剑社区", "2023-06", {**GOOD, ("T1-1", ""): "受阻"})
     report = read_report(blocked, "v3.csv", plan)
-    result = Store(db_path).submit(report, blocked, submitted_by="tianjian")
+    result = Store(db_location).submit(report, blocked, submitted_by="tianjian")
     # the English receipt: English words; Chinese only where the plan's names are Chinese
-    english = submission.make_receipt(result, report, TIANJIAN, Store(db_path).uploads("天剑社区", "2023-06"), False,
+    english = submission.make_receipt(result, report, TIANJIAN, Store(db_location).uploads("天剑社区", "2023-06"), False,
                                       plan=plan, lang="en")
     text = submission.receipt_text(english, plan, "en")
     assert "- T1-2 落实主动发现机制: not updated this month" in text
     assert "- fund_raised_yuan 社区基金募集善款（款物） (爱心企业): 12,000 元" in text
 
 
-def test_regression_receipt_and_problem_list_csv_carry_no_live_formula(db_path, plan):
-    store = Store(db_path)
+def test_regression_receipt_and_problem_list_csv_carry_no_live_formula(db_location, plan):
+    store = Store(db_location)
     data = filled(plan, "天剑社区", "2023-06", GOOD, notes={("retrofit_households", ""): "=1+1"})
     report = read_report(data, '=HYPERLINK("http://x","y").csv', plan)
     result = store.submit(report, data, submitted_by="tianjian")

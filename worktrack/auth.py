@@ -307,9 +307,16 @@ class UserStore:
         self.key_path = Path(key_path or configured or self.path.with_name(self.path.name + ".key"))
         self._hasher = hasher or PasswordHasher()
         self._clock = clock
-        self.state = LoginState(self.state_path, self.key_path, clock=clock, idle_timeout=idle_timeout,
-                                pair_free=max_failures, base_delay=base_delay, max_delay=max_delay,
-                                failure_window=failure_window)
+        options = dict(clock=clock, idle_timeout=idle_timeout, pair_free=max_failures, base_delay=base_delay,
+                       max_delay=max_delay, failure_window=failure_window)
+        database = config.db_path()
+        if isinstance(database, str):  # PostgreSQL: every app server must see the same sessions and counters
+            from worktrack.login_state_pg import PgLoginState
+
+            self.state = PgLoginState(database, self.key_path, key_in_database=not (key_path or configured),
+                                      **options)
+        else:
+            self.state = LoginState(self.state_path, self.key_path, **options)
         self._dummy: str | None = None
 
     # -- reading

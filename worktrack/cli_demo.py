@@ -20,7 +20,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.through not in plan.months:
         raise UsageError(f"--through 应在 {plan.months[0]} 到 {plan.months[-1]} 之间")
     db = config.db_path(args.db)
-    db.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(db, Path):  # a DuckDB file; a postgresql:// URL names a server
+        db.parent.mkdir(parents=True, exist_ok=True)
     store = Store(db)
     if args.if_empty and not store.is_empty():
         if not args.json:

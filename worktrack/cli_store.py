@@ -44,9 +44,10 @@ def _sign_key(args: argparse.Namespace) -> bytes | None:
     return load_sign_key(path) if path else None
 
 
-def _db(args: argparse.Namespace) -> Path:
+def _db(args: argparse.Namespace) -> Path | str:
     path = config.db_path(args.db)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(path, Path):  # a DuckDB file; a postgresql:// URL names a server
+        path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -369,10 +370,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
     signature = json.loads(restored["detail"]).get("signature")
     if signature in SIGNATURE_WARNINGS:
         print(SIGNATURE_WARNINGS[signature], file=sys.stderr)
-    message = (f"已从 {args.directory} 恢复到 {db}：上传 {counts['uploads']} 份、数据 {counts['facts']} 行、"
+    message = (f"已从 {args.directory} 恢复到 {store.path}：上传 {counts['uploads']} 份、数据 {counts['facts']} 行、"
                f"审计记录 {counts['audit_log']} 条（含本次恢复记录）。")
     if args.json:
-        print_json({"directory": str(args.directory), "db": str(db), "counts": counts,
+        print_json({"directory": str(args.directory), "db": str(store.path), "counts": counts,
                     "detail": restored["detail"], "message": message})
         return EXIT_OK
     print(message + ("备份签名核验通过。" if signature == "valid" else ""))

@@ -13,9 +13,9 @@ import functools
 import logging
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, PlainValidator, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +31,18 @@ ENV_PREFIX = "WORKTRACK_"
 logger = logging.getLogger(__name__)
 
 
+def database_location(value: str | os.PathLike) -> Path | str:
+    """A database setting as the store takes it: a postgresql:// URL stays a string, anything else is a
+    DuckDB file path."""
+    text = os.fspath(value)
+    if isinstance(text, str) and text.startswith(("postgresql://", "postgres://")):
+        return text
+    return Path(text)
+
+
+DatabaseLocation = Annotated[Path | str, PlainValidator(database_location)]
+
+
 class SettingsError(ValueError):
     """A setting with a value that cannot be used; the message names the variable (Chinese)."""
 
@@ -41,7 +53,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore",
                                       frozen=True)
 
-    db: Path = Field(DEFAULT_DB, description="数据库文件（DuckDB）")
+    db: DatabaseLocation = Field(DEFAULT_DB, description="数据库：DuckDB 文件路径，或 PostgreSQL 地址 postgresql://用户@主机/库名")
+    raw_dir: Path | None = Field(None, description="上传原始文件的目录：数据库为 PostgreSQL 时必填（各台服务器共用同一目录）；DuckDB 时不用设置，文件在数据库文件旁的 raw/")
     plan: Path = Field(DEFAULT_PLAN, description="计划文件 targets.yaml")
     plans: str | None = Field(None, description="同一部署里的其他计划文件：用逗号分隔的文件，或一个目录（其中每个 *.yaml 和 */targets.yaml）")
     users: Path = Field(DEFAULT_USERS, description="账号文件 users.yaml")
@@ -156,9 +169,10 @@ def _plan_id_of(path: str, mtime: float) -> str | None:
     return str(plan_id) if plan_id is not None else None
 
 
-def db_path(explicit: str | os.PathLike | None = None) -> Path:
-    """The database file: explicit argument, then WORKTRACK_DB, then data/worktrack.duckdb."""
-    return Path(explicit) if explicit else settings().db
+def db_path(explicit: str | os.PathLike | None = None) -> Path | str:
+    """The database: explicit argument, then WORKTRACK_DB, then data/worktrack.duckdb; a DuckDB file path,
+    or a postgresql:// URL (a string) for the PostgreSQL backend."""
+    return database_location(explicit) if explicit else settings().db
 
 
 def users_path(explicit: str | os.PathLike | None = None) -> Path:

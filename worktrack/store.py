@@ -1,5 +1,8 @@
 """DuckDB storage: schema and migrations, the single write path, reads, backup and restore.
 
+A postgresql:// URL instead of a file path gives the PostgreSQL backend (worktrack.store_pg), which
+runs the write functions below through a connection adapter and reads from a DuckDB replica.
+
 Why the file is opened per call: DuckDB lets one process at a time open a database file
 (read-only included), and the dashboard and the command line both need it. Every public method
 opens the file, does its work and releases it, so the file is free between calls. Opening meets
@@ -264,7 +267,16 @@ class Migration:
 
 
 def raw_dir(db_path: str | os.PathLike) -> Path:
-    """Where a database keeps the uploaded files: raw/<sha256> beside the database file."""
+    """Where a database keeps the uploaded files: raw/<sha256> beside the database file; for a
+    PostgreSQL database the configured directory (WORKTRACK_RAW_DIR, shared by every app server)."""
+    if is_postgres_url(db_path):
+        from worktrack import config
+
+        configured = config.settings().raw_dir
+        if configured is None:
+            raise StoreError("使用 PostgreSQL 数据库时必须设置上传原始文件的目录 WORKTRACK_RAW_DIR"
+                             "（多台服务器共用同一目录，例如共享存储上的 /srv/worktrack/raw）。")
+        return Path(configured)
     return Path(db_path).parent / "raw"
 
 
@@ -1367,8 +1379,24 @@ def _versions(approved_only: bool, upload_ids: list[int] | None) -> str:
 # The store
 
 
+def is_postgres_url(location: object) -> bool:
+    """True for a PostgreSQL connection URL (the database setting then selects the PostgreSQL backend)."""
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
 class Store:
-    """The worktrack database: every read and write of uploads, facts, locks and the audit log."""
+    """The worktrack database: every read and write of uploads, facts, locks and the audit log.
+
+    `Store(path)` opens a DuckDB file; `Store("postgresql://...")` gives the PostgreSQL backend
+    (`worktrack.store_pg.PgStore`), which has the same interface.
+    """
+
+    def __new__(cls, path: str | os.PathLike | None = None, *args: Any, **kwargs: Any) -> Store:
+        if cls is Store and is_postgres_url(path):
+            from worktrack.store_pg import PgStore
+
+            return super().__new__(PgStore)
+        return super().__new__(cls)
 
     def __init__(self, path: str | os.PathLike, *, busy_timeout: float = 10.0):
         self.path = Path(path)
@@ -1702,7 +1730,7 @@ class Store:
         plan = self._written_plan()
 
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
-            reader = StoreReader(con, self.path, plan)  # the plan's uploads, close and snapshot only
+            reader = _reader_in_write(con, self.path, plan)  # the plan's uploads, close and snapshot only
             if reader.current_close(month) is not None:
                 return _Outcome(CloseResult(month, False, [], already_closed=True))
             active = reader.reviewed_uploads(month=month, active_only=True)
@@ -1739,7 +1767,7 @@ class Store:
         plan = self._written_plan()
 
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
-            close = StoreReader(con, self.path, plan).current_close(month)
+            close = _reader_in_write(con, self.path, plan).current_close(month)
             if close is None:
                 return _Outcome(False)
             now = now_china()
@@ -2025,17 +2053,9 @@ class Store:
                 _make_private(target)
                 tables[table] = {"file": target.name,
                                  "rows": con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]}
-            if version < RAW_OUT_VERSION:  # the files are still a column of uploads
-                cursor = con.execute("SELECT sha256, any_value(raw) FROM uploads GROUP BY sha256 ORDER BY sha256")
-                while batch := cursor.fetchmany(256):
-                    for sha, raw in batch:
-                        _write_private(out / "raw" / sha, bytes(raw))
-                        raw_count += 1
-            else:  # the database's raw files, each checked against its hash on the way
-                source = raw_dir(self.path)
-                for (sha,) in con.execute("SELECT DISTINCT sha256 FROM uploads ORDER BY sha256").fetchall():
-                    _write_private(out / "raw" / sha, _read_raw(source, sha, self.path))
-                    raw_count += 1
+            for sha, raw in self._raw_files(con, version):
+                _write_private(out / "raw" / sha, raw)
+                raw_count += 1
             attachment_count = _backup_attachments(con, version, raw_dir(self.path), out / "raw")
         users = Path(users_file) if users_file is not None else None
         if users is not None and users.is_file():
@@ -2058,6 +2078,18 @@ class Store:
         _write_private(out / "manifest.json", data)
         return manifest
 
+    def _raw_files(self, con: duckdb.DuckDBPyConnection, version: int) -> Iterator[tuple[str, bytes]]:
+        """Every distinct uploaded file once, by hash: (sha256, bytes), for a backup."""
+        if version < RAW_OUT_VERSION:  # the files are still a column of uploads
+            cursor = con.execute("SELECT sha256, any_value(raw) FROM uploads GROUP BY sha256 ORDER BY sha256")
+            while batch := cursor.fetchmany(256):
+                for sha, raw in batch:
+                    yield sha, bytes(raw)
+        else:  # the database's raw files, each checked against its hash on the way
+            source = raw_dir(self.path)
+            for (sha,) in con.execute("SELECT DISTINCT sha256 FROM uploads ORDER BY sha256").fetchall():
+                yield sha, _read_raw(source, sha, self.path)
+
     @classmethod
     def restore(cls, directory: str | os.PathLike, db_path: str | os.PathLike, *, force: bool = False,
                 actor: str = SYSTEM_ACTOR, busy_timeout: float = 10.0, sign_key: bytes | None = None,
@@ -2071,6 +2103,11 @@ class Store:
         deleted. The restored audit log is the backup's, plus one `db.restore` row recording the
         restore (with `signature`: valid, unsigned or unchecked).
         """
+        if is_postgres_url(db_path):
+            from worktrack.store_pg import PgStore
+
+            return PgStore.restore_database(directory, str(db_path), force=force, actor=actor,
+                                            busy_timeout=busy_timeout, sign_key=sign_key, users_file=users_file)
         src = Path(directory)
         signature = backup_signature(src, sign_key)
         manifest = verify_backup(src)
@@ -2422,6 +2459,9 @@ def _insert_register_rows(con: duckdb.DuckDBPyConnection, upload_id: int, kind: 
         "goods_value": pa.array([r.goods_value for r in rows], pa.float64()),
         "fields": pa.array([json.dumps(r.fields, ensure_ascii=False, sort_keys=True) for r in rows], pa.string()),
     })
+    if not isinstance(con, duckdb.DuckDBPyConnection):  # another backend's connection (see store_pg)
+        con.insert_arrow("register_rows", table)
+        return
     con.register("new_register_rows", table)
     try:
         con.execute("INSERT INTO register_rows BY NAME SELECT * FROM new_register_rows")
@@ -2542,6 +2582,20 @@ def _verify_written(con: duckdb.DuckDBPyConnection, path: Path, first_audit: int
         raise StoreCorrupt(CORRUPT_MESSAGE.format(path=path, detail="写入后读回校验不符：" + "；".join(problems[:3])))
 
 
+def _reader_in_write(con: duckdb.DuckDBPyConnection, path: Path | None = None,
+                     plan_id: str | None = None) -> StoreReader:
+    """A StoreReader for reads inside a write function, seeing `plan_id`'s uploads (None: every plan's):
+    over the write's own connection on DuckDB; a backend whose SQL is not DuckDB's provides one
+    (PostgreSQL: a snapshot of the committed state, which is what the write sees, since writes are
+    serialised)."""
+    make = getattr(con, "snapshot_reader", None)
+    if make is None:
+        return StoreReader(con, path, plan_id)
+    reader = make()
+    reader.plan_id = plan_id
+    return reader
+
+
 def _first(result: duckdb.DuckDBPyConnection) -> tuple | None:
     """The first row or None; the result is read to the end, as DuckDB wants before the next query."""
     rows = result.fetchall()
@@ -2585,7 +2639,7 @@ def _applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
 
 def _current_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
-                         "AND table_schema = 'main' AND table_name = 'schema_version'").fetchall()[0][0]
+                         "AND table_schema = current_schema() AND table_name = 'schema_version'").fetchall()[0][0]
     if not exists:
         return 0
     return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0][0]
@@ -2602,7 +2656,10 @@ def _plan_migration_variable(con: duckdb.DuckDBPyConnection) -> None:
     """The plan id existing uploads are given: the plan file the deployment is configured with."""
     from worktrack.config import configured_plan_id
 
-    con.execute("SET VARIABLE worktrack_plan_id = ?", [configured_plan_id()])
+    if hasattr(con, "snapshot_reader"):  # PostgreSQL: a setting of this transaction (its migration 8 form)
+        con.execute("SELECT set_config('worktrack.plan_id', ?, true)", [configured_plan_id() or ""])
+    else:
+        con.execute("SET VARIABLE worktrack_plan_id = ?", [configured_plan_id()])
 
 
 # Tables with a plan_id column; facts, metric_totals, metric_codes and register_rows are read through
@@ -2649,6 +2706,20 @@ def _insert_facts(con: duckdb.DuckDBPyConnection, upload_id: int, rows: list[Fac
         "note": pa.array([r.note or "" for r in rows], pa.string()),
         "source_row": pa.array([r.row for r in rows], pa.int32()),
     })
+    if not isinstance(con, duckdb.DuckDBPyConnection):  # another backend's connection (see store_pg)
+        con.insert_arrow("facts", table)
+        con.execute("INSERT INTO metric_totals SELECT upload_id, reporting_unit, month, item, sum(value) FROM facts "
+                    "WHERE upload_id = ? AND value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item",
+                    [upload_id])
+        for kind, column in (("unit", "reporting_unit"), ("item", "item")):
+            con.execute(
+                "INSERT INTO name_codes SELECT ?, name, CAST((SELECT coalesce(max(code), -1) FROM name_codes "
+                "WHERE kind = ?) + row_number() OVER (ORDER BY name) AS INTEGER) "
+                f"FROM (SELECT DISTINCT {column} AS name FROM facts WHERE upload_id = ? AND {column} NOT IN "
+                "(SELECT name FROM name_codes WHERE kind = ?)) AS new_names", [kind, kind, upload_id, kind])
+        con.execute("INSERT INTO metric_codes " + _METRIC_CODES_SELECT.format(source="metric_totals")
+                    + " WHERE t.upload_id = ?", [upload_id])
+        return
     con.register("new_facts", table)
     try:
         con.execute("INSERT INTO facts BY NAME SELECT * FROM new_facts")
