@@ -341,7 +341,7 @@ def _register_overview(db: str, version: int, plan_mtime: float):
 def register_overview():
     """(figures counted from the registers, cross-unit duplicates): counts and masked forms only, so shared;
     computed once per database version (the duplicates take seconds at city scale)."""
-    return _guarded(_register_overview, str(db_file()), data_version(), os.path.getmtime(plan_file()))
+    return _guarded(_register_overview, _store_key(), data_version(), os.path.getmtime(plan_file()))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -430,7 +430,7 @@ def template_bytes(unit: str, month: str, fmt: str) -> bytes:
     """The pre-filled monthly template of a unit and month; rows the unit counts from a register carry
     the register's count (the same for everyone who may see that unit, so shared)."""
     mtime = os.path.getmtime(plan_file())
-    prefilled = _guarded(_register_prefill, str(db_file()), data_version(), mtime, unit, month)
+    prefilled = _guarded(_register_prefill, _store_key(), data_version(), mtime, unit, month)
     return _template(str(plan_file()), mtime, unit, month, fmt, prefilled)
 
 

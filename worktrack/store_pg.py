@@ -419,9 +419,9 @@ class _Replica:
                             f"FROM read_csv({core._sql_text(path)}, header = false, columns = {as_text}, "
                             "allow_quoted_nulls = false, quote = '\"', escape = '\"')")
                 if table == "uploads":
-                    touched |= set(con.execute("SELECT reporting_unit, month FROM replica_rows").fetchall())
+                    touched |= set(con.execute("SELECT plan_id, reporting_unit, month FROM replica_rows").fetchall())
                 elif table == "upload_reviews":
-                    touched |= set(con.execute("SELECT u.reporting_unit, u.month FROM replica_rows r "
+                    touched |= set(con.execute("SELECT u.plan_id, u.reporting_unit, u.month FROM replica_rows r "
                                                "JOIN uploads u USING (upload_id)").fetchall())
                 if changed:  # the changed rows are replaced, the new ones added
                     con.execute(f"DELETE FROM {table} WHERE {changed[0]} IN (SELECT {changed[0]} FROM replica_rows)")
@@ -470,6 +470,7 @@ class PgStore(Store):
         self.url = str(path)
         self.path = display_url(self.url)  # what messages and backup manifests name
         self.busy_timeout = float(busy_timeout)
+        self.plan_id: str | None = None  # see Store.for_plan
         self._pool = _pool(self.url)
         self._migrate()
 
