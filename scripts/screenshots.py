@@ -27,6 +27,7 @@ SCREENS = [
     ("上报", None, "upload"),
     ("审核", None, "review"),
     ("报送", None, "remind"),
+    ("台账", None, "registers"),
     ("管理", None, "admin"),
 ]
 
