@@ -61,6 +61,9 @@ def file_report(page, tmp_path: Path, retrofits: str, version: int) -> None:
 
 
 def headline_values(page) -> str:
+    """The overview's card values, once the page has drawn them (the sidebar is drawn before them)."""
+    page.locator("[data-testid='stMetricValue']").first.wait_for(timeout=30_000)
+    wait_for_app(page)
     return " ".join(page.locator("[data-testid='stMetricValue']").all_inner_texts())
 
 
