@@ -328,7 +328,7 @@ def category_values(through: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _register_overview(db: str, version: int, plan_mtime: float):
+def _register_overview(db: StoreKey, version: int, plan_mtime: float):
     from worktrack.registers.counts import duplicates, register_figures
 
     store = _cached_store(db)
@@ -340,7 +340,7 @@ def _register_overview(db: str, version: int, plan_mtime: float):
 def register_overview():
     """(figures counted from the registers, cross-unit duplicates): counts and masked forms only, so shared;
     computed once per database version (the duplicates take seconds at city scale)."""
-    return _guarded(_register_overview, str(db_file()), data_version(), os.path.getmtime(plan_file()))
+    return _guarded(_register_overview, _store_key(), data_version(), os.path.getmtime(plan_file()))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -416,7 +416,7 @@ def _template(plan_path: str, plan_mtime: float, unit: str, month: str, fmt: str
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _register_prefill(db: str, version: int, plan_mtime: float, unit: str, month: str
+def _register_prefill(db: StoreKey, version: int, plan_mtime: float, unit: str, month: str
                       ) -> tuple[tuple[str, str, float], ...]:
     from worktrack.registers.monthly import prefilled_values
 
@@ -429,7 +429,7 @@ def template_bytes(unit: str, month: str, fmt: str) -> bytes:
     """The pre-filled monthly template of a unit and month; rows the unit counts from a register carry
     the register's count (the same for everyone who may see that unit, so shared)."""
     mtime = os.path.getmtime(plan_file())
-    prefilled = _guarded(_register_prefill, str(db_file()), data_version(), mtime, unit, month)
+    prefilled = _guarded(_register_prefill, _store_key(), data_version(), mtime, unit, month)
     return _template(str(plan_file()), mtime, unit, month, fmt, prefilled)
 
 
