@@ -329,7 +329,7 @@ def category_values(through: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _register_overview(db: str, version: int, plan_mtime: float):
+def _register_overview(db: StoreKey, version: int, plan_mtime: float):
     from worktrack.registers.counts import duplicates, register_figures
 
     store = _cached_store(db)
@@ -417,7 +417,7 @@ def _template(plan_path: str, plan_mtime: float, unit: str, month: str, fmt: str
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _register_prefill(db: str, version: int, plan_mtime: float, unit: str, month: str
+def _register_prefill(db: StoreKey, version: int, plan_mtime: float, unit: str, month: str
                       ) -> tuple[tuple[str, str, float], ...]:
     from worktrack.registers.monthly import prefilled_values
 
