@@ -59,7 +59,7 @@ def test_the_periods_offered_are_quarters_and_their_months_newest_first():
 def test_the_notice_figures_come_from_the_registers(filed):
     notice = build_notice(filed.register_rows(), "天剑社区", parse_period("2023Q2"), start=START, contact="街道民政办 88886666",
                           issuer="天剑社区")
-    assert (notice.cash_received, notice.goods_received, notice.cash_spent, notice.people_helped) == (800, 2000, 500, 2)
+    assert (notice.cash_received, notice.goods_received, notice.cash_spent, notice.persons_helped) == (800, 2000, 500, 2)
     assert (notice.opening_balance, notice.closing_balance) == (0, 300)
     assert [d["donor"] for d in notice.donations] == ["王*红", "长沙某超市", "匿名"]  # individuals masked
     assert notice.spent_by_category == [("助困", 500.0, 1), ("助医", 0.0, 1), ("助老", 0.0, 1)]
@@ -75,14 +75,14 @@ def test_the_notice_figures_come_from_the_registers(filed):
 def test_the_next_period_opens_with_the_balance(filed):
     notice = build_notice(filed.register_rows(), "天剑社区", parse_period("2023-07"), start=START, contact="x",
                           issuer="天剑社区")
-    assert (notice.opening_balance, notice.cash_received, notice.closing_balance, notice.people_helped) == (300, 0, 300, 0)
+    assert (notice.opening_balance, notice.cash_received, notice.closing_balance, notice.persons_helped) == (300, 0, 300, 0)
     assert "本期无捐赠" in notice_html(notice)
 
 
 def test_another_unit_has_an_empty_notice(filed):
     notice = build_notice(filed.register_rows(), "夏家冲社区", parse_period("2023Q2"), start=START, contact="x",
                           issuer="夏家冲社区")
-    assert (notice.cash_received, notice.people_helped, notice.donations) == (0, 0, [])
+    assert (notice.cash_received, notice.persons_helped, notice.donations) == (0, 0, [])
 
 
 @needs_chromium

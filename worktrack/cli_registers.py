@@ -119,7 +119,7 @@ def cmd_notice(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"file": str(output), "format": fmt, "unit": unit, "period": period.label,
                     "cash_received": notice.cash_received, "goods_received": notice.goods_received,
-                    "cash_spent": notice.cash_spent, "people_helped": notice.people_helped,
+                    "cash_spent": notice.cash_spent, "persons_helped": notice.persons_helped,
                     "opening_balance": notice.opening_balance, "closing_balance": notice.closing_balance,
                     "donations": len(notice.donations), "notice_from": notice.notice_from.isoformat(),
                     "notice_to": notice.notice_to.isoformat(), "contact": notice.contact})

@@ -77,7 +77,7 @@ class Notice:
     spent_by_project: list[tuple[str, float, int]] = field(default_factory=list)  # (project, cash, helps)
     spent_by_category: list[tuple[str, float, int]] = field(default_factory=list)  # (aid category, cash, helps)
     cash_spent: float = 0.0
-    people_helped: int = 0
+    persons_helped: int = 0
     opening_balance: float = 0.0
     closing_balance: float = 0.0
     notice_from: dt.date = dt.date(2000, 1, 1)
@@ -126,7 +126,7 @@ def build_notice(rows: pd.DataFrame, unit: str, period: Period, *, start: dt.dat
         notice.cash_spent = float(inside["cash"].fillna(0).sum())
         notice.spent_by_project = _sums(inside, "project")
         notice.spent_by_category = _sums(inside, "category")
-        notice.people_helped = int(inside["person_key"].nunique())
+        notice.persons_helped = int(inside["person_key"].nunique())
     notice.opening_balance = cash_before - spent_before
     notice.closing_balance = notice.opening_balance + notice.cash_received - notice.cash_spent
     return notice
@@ -192,7 +192,7 @@ td.n, th.n {{ text-align: right; white-space: nowrap; }}
   <div>本期收到现金捐赠<b id="cash-received">{e(yuan(notice.cash_received))}</b></div>
   <div>本期收到物资（折价）<b id="goods-received">{e(yuan(notice.goods_received))}</b></div>
   <div>本期帮扶支出<b id="cash-spent">{e(yuan(notice.cash_spent))}</b></div>
-  <div>本期帮扶人数<b id="people-helped">{notice.people_helped} 人</b></div>
+  <div>本期帮扶人数<b id="people-helped">{notice.persons_helped} 人</b></div>
 </div>
 <h2>一、捐赠收入明细（个人捐赠者姓名已遮挡）</h2>
 <table><tr><th>捐赠方</th><th>渠道</th><th class=n>现金</th><th>物资</th><th class=n>物资折价</th><th>日期</th><th>收据编号</th></tr>
@@ -205,7 +205,7 @@ td.n, th.n {{ text-align: right; white-space: nowrap; }}
 <table><tr><th>帮扶类别</th><th class=n>支出金额</th><th class=n>帮扶（含服务）</th></tr>{category_rows}</table>
 <h2>四、帮扶人数与资金结余</h2>
 <table>
-<tr><td>本期帮扶人数（同一人只计一次，不公布姓名）</td><td class=n>{notice.people_helped} 人</td></tr>
+<tr><td>本期帮扶人数（同一人只计一次，不公布姓名）</td><td class=n>{notice.persons_helped} 人</td></tr>
 <tr><td>期初现金结余</td><td class=n>{e(yuan(notice.opening_balance))}</td></tr>
 <tr><td>本期现金收入</td><td class=n>{e(yuan(notice.cash_received))}</td></tr>
 <tr><td>本期现金支出</td><td class=n>{e(yuan(notice.cash_spent))}</td></tr>
