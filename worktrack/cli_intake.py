@@ -43,21 +43,29 @@ def cmd_template(args: argparse.Namespace) -> int:
         return _register_template(args, plan, unit.name, month, fmt)
     data = build_template(plan, unit.name, month, fmt, _register_prefill(args, plan, unit.name, month))
     rows = len(plan.template_rows(unit.name))
-    if args.output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+    path = _write_output(args.output, data)
+    if path is None:
         return EXIT_OK
-    path = Path(args.output)
-    try:
-        path.write_bytes(data)
-    except OSError as exc:
-        raise UsageError(f"无法写入文件 {path}：{exc.strerror or exc}") from None
     if args.json:
         print_json({"file": str(path), "unit": unit.name, "month": month, "format": fmt, "rows": rows,
                     "bytes": len(data)})
     else:
         print(f"已生成 {unit.name} {month} 月报模板：{path}（{fmt.upper()}，{rows} 行）")
     return EXIT_OK
+
+
+def _write_output(output: str, data: bytes) -> Path | None:
+    """Write a template to `output` ("-": standard output, then None); the path written."""
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return None
+    path = Path(output)
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"无法写入文件 {path}：{exc.strerror or exc}") from None
+    return path
 
 
 def _register_prefill(args: argparse.Namespace, plan, unit_name: str, month: str) -> dict[tuple[str, str], float]:
@@ -78,15 +86,9 @@ def _register_template(args: argparse.Namespace, plan, unit_name: str, month: st
 
     data = build_register_template(plan, args.kind, unit_name, month, fmt)
     title = KINDS[args.kind].title
-    if args.output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+    path = _write_output(args.output, data)
+    if path is None:
         return EXIT_OK
-    path = Path(args.output)
-    try:
-        path.write_bytes(data)
-    except OSError as exc:
-        raise UsageError(f"无法写入文件 {path}：{exc.strerror or exc}") from None
     if args.json:
         print_json({"file": str(path), "kind": args.kind, "unit": unit_name, "month": month, "format": fmt,
                     "bytes": len(data)})
