@@ -74,7 +74,8 @@ def _register_prefill(args: argparse.Namespace, plan, unit_name: str, month: str
     from worktrack.cli_store import _open_store
     from worktrack.registers.monthly import prefilled_values
 
-    if not config.db_path(args.db).is_file():
+    location = config.db_path(args.db)
+    if isinstance(location, Path) and not location.is_file():  # a PostgreSQL URL is a string
         return {}
     with _open_store(args).snapshot() as reader:
         return prefilled_values(plan, reader, unit_name, month)
