@@ -124,6 +124,7 @@ class Dataset:
 def city_plan_text(scale: Scale) -> str:
     """The shipped targets.yaml with the units, start month, street totals and quotas of a city."""
     data = yaml.safe_load(SHIPPED_PLAN.read_text(encoding="utf-8"))
+    data.pop("demo", None)  # the demo story names the shipped units; the city has no demo
     shipped_units = data["units"]
     shipped_communities = [u for u in shipped_units if u["kind"] == "community"]
     shipped_offices = [u for u in shipped_units if u["kind"] == "street_office"]
@@ -503,7 +504,17 @@ def _migrate_in_place(db_path: Path, info: dict, ready: Path, log: Callable[[str
     if info.get("schema_version") == SCHEMA_VERSION:
         return
     started = time.perf_counter()
-    Store(db_path)
+    # a deployment migrates with its plan configured: rows stored before plans were told apart
+    # belong to that plan (migration 8)
+    before = os.environ.get("WORKTRACK_PLAN")
+    os.environ["WORKTRACK_PLAN"] = str(db_path.parent / "targets.yaml")
+    try:
+        Store(db_path)
+    finally:
+        if before is None:
+            os.environ.pop("WORKTRACK_PLAN", None)
+        else:
+            os.environ["WORKTRACK_PLAN"] = before
     seconds = time.perf_counter() - started
     log(f"[{info['scale']}] database migrated to schema {SCHEMA_VERSION} in {seconds:.1f} s")
     info.update(schema_version=SCHEMA_VERSION, db_bytes=db_path.stat().st_size,

@@ -71,11 +71,12 @@ only that unit reports (e.g. 街道民政办's roundtable meetings). `metric_tot
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,7 @@ import pandas as pd
 
 from worktrack.plan import CADENCES, Plan, Target, month_range, parse_month
 from worktrack.registers.counts import counted_register_values, register_filed
+from worktrack.store import REVIEW_STATES
 
 STATUSES = ("done", "overdue", "not_started", "on_track", "at_risk", "behind")  # rule order
 YEARLY_STATUSES = ("done", "on_track", "at_risk", "behind", "overdue", "exceeded", "not_started")
@@ -375,13 +377,22 @@ class StatusReport:
     metric_totals: pd.DataFrame  # street-wide per metric, with quota reconciliation
     pending_units: tuple[str, ...] = ()  # units whose as_of report is missing but not yet due
     today: dt.date | None = None
-    monthly_values: pd.DataFrame | None = field(default=None, repr=False)  # the figures it was computed from
+    # the figures it was computed from (`monthly_values`): a frame, or a function that builds it when
+    # first asked for (250k rows of labels at city scale that most callers never read)
+    figures: pd.DataFrame | Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
     # Review (the monthly cycle): True when the figures come from approved reports only; with False,
     # targets["includes_pending"] marks every figure that includes data nobody has reviewed yet.
     approved_only: bool = False
     # approved-only figures: units whose as_of report is filed but not yet approved (waiting for review,
     # or returned and not refiled); like pending units they are judged on the month before
     review_pending_units: tuple[str, ...] = ()
+
+    @property
+    def monthly_values(self) -> pd.DataFrame | None:
+        """[reporting_unit, item, month, value]: the monthly figures the status was computed from."""
+        if callable(self.figures):
+            self.figures = self.figures()
+        return self.figures
 
     @property
     def yearly(self) -> pd.DataFrame:
@@ -649,7 +660,7 @@ def _compute(plan: Plan, c: _Compiled, monthly_codes: tuple[np.ndarray, ...] | N
         unit_metrics = unit_metrics[unit_metrics["reporting_unit"] == unit_name].reset_index(drop=True)
     targets = targets.drop(columns=["sole_unit"])
     if monthly is None:
-        monthly = _monthly_frame(c, monthly_codes)
+        monthly = functools.partial(_monthly_frame, c, monthly_codes)
     return StatusReport(plan, as_of, unit_name, targets, obligations, task_frame, reporting, unit_metrics,
                         metric_totals, pending_units, today, monthly, review_pending_units=review_units)
 
@@ -1061,6 +1072,8 @@ def _reporting(plan: Plan, c: _Compiled, uploads: dict | None, n_months: int, mo
     shape = (len(c.units), n_months)
     version = np.full(shape, -1, dtype=np.int64)
     received_at = np.full(shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    with_reviews = uploads is not None and "review" in uploads
+    review = np.full(shape, -1, dtype=np.int64)
     if uploads is not None and len(uploads["unit"]) and n_months:
         u, t = (np.asarray(uploads[k], dtype=np.int64) for k in ("unit", "month"))
         v = np.asarray(uploads["version"], dtype=np.int64)
@@ -1069,9 +1082,11 @@ def _reporting(plan: Plan, c: _Compiled, uploads: dict | None, n_months: int, mo
         ok = ok[np.argsort(v[ok], kind="stable")]  # should two versions be active, the highest wins
         version[u[ok], t[ok]] = v[ok]
         received_at[u[ok], t[ok]] = stamps[ok]
+        if with_reviews:
+            review[u[ok], t[ok]] = np.asarray(uploads["review"], dtype=np.int64)[ok]
     uu = np.repeat(c.reporting_units, n_months)
     tt = np.tile(np.arange(n_months), len(c.reporting_units))
-    version, received_at = version[uu, tt], received_at[uu, tt]
+    version, received_at, review = version[uu, tt], received_at[uu, tt], review[uu, tt]
     received = version >= 0
     due_dates = np.array([report_due_date(plan, m) for m in month_labels] + [None], dtype=object)[:n_months]
     # on time = before midnight at the end of the due day, local time
@@ -1083,7 +1098,7 @@ def _reporting(plan: Plan, c: _Compiled, uploads: dict | None, n_months: int, mo
     # missing but not yet due: nobody is late yet
     not_due = (np.array([today <= d for d in due_dates], dtype=bool) if today is not None and n_months
                else np.zeros(n_months, dtype=bool))
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "reporting_unit": _take(c.unit_labels, uu),
         "month": _take(month_labels, tt),
         "received": received,
@@ -1093,6 +1108,12 @@ def _reporting(plan: Plan, c: _Compiled, uploads: dict | None, n_months: int, mo
         "received_at": received_at,
         "pending": ~received & not_due[tt] if n_months else np.zeros(0, dtype=bool),
     })
+    if with_reviews:  # the active upload's review state, as `attach_reviews` gives it (None: nothing filed)
+        frame["review_state"] = _REVIEW_LABELS[review + 1]
+    return frame
+
+
+_REVIEW_LABELS = np.array([None, *REVIEW_STATES], dtype=object)  # code -1 (nothing filed) -> None
 
 
 # ---------------------------------------------------------------------------
@@ -1116,12 +1137,14 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
     with store.for_plan(plan.id).snapshot() as reader:  # another plan's reports are not this plan's figures
         # every upload's review state, read once: the active ones for the reporting cells, all of them
         # for which unit-months have an approved version
-        reviews_all = reader.review_cells(through=as_of)
         if as_of is None:
-            as_of = (default_as_of(plan, reader.active_receipts(), today,
-                                   approved=approved_receipts(reviews_all) if approved_only else None)
+            approved = approved_receipts(reader.review_cells()) if approved_only and today is not None else None
+            as_of = (default_as_of(plan, reader.active_receipts(), today, approved=approved)
                      if today is not None else reader.latest_month() or plan.start_month)
         as_of = parse_month(as_of)
+        # which units filed the as-of month without an approved version yet (approved-only figures
+        # judge them on the month before): that month's uploads, every state
+        waiting = awaiting_approval(reader.review_cells(month=as_of), as_of) if approved_only else ()
         codes = reader.status_codes(c.unit_index, c.metric_index, c.item_index, c.start_ord, as_of, approved_only)
         units = c.unit_index
         if any((part["unit"] < 0).any() for part in codes.values()):
@@ -1140,11 +1163,17 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
             monthly_codes = _with_register_figures(plan, c, monthly_codes, filed,
                                                    counted_register_values(plan, reader, as_of), units,
                                                    approved_only=approved_only)
-        reviews = reviews_all[(reviews_all["state"] == "active") & (reviews_all["month"] <= as_of)]
-    waiting = awaiting_approval(reviews_all, as_of) if approved_only else ()
-    report = _compute(plan, c, monthly_codes, codes["tasks"], codes["receipts"], as_of, unit, today,
-                      review_pending=waiting)
-    return attach_reviews(report, reviews[["reporting_unit", "month", "review_state"]], approved_only)
+    receipts = codes["receipts"]
+    report = _compute(plan, c, monthly_codes, codes["tasks"], receipts, as_of, unit, today,
+                      review_pending=waiting)  # its reporting cells carry their review states
+    # units with an active upload not yet approved, in any month through as_of and in as_of itself
+    ru = np.asarray(receipts["unit"], dtype=np.int64)
+    open_ = (np.asarray(receipts["review"]) != REVIEW_STATES.index("approved")) & (ru >= 0)
+    a = month_ordinal(as_of) - c.start_ord
+    now = open_ & (np.asarray(receipts["month"], dtype=np.int64) == a)
+    name_of = {code: name for name, code in units.items()}
+    return _mark_pending(report, {name_of[i] for i in np.unique(ru[now]).tolist()},
+                         {name_of[i] for i in np.unique(ru[open_]).tolist()}, approved_only)
 
 
 def _with_register_figures(plan: Plan, c: _Compiled, codes: tuple[np.ndarray, ...], filed: set[tuple[str, str]],
@@ -1226,13 +1255,19 @@ def attach_reviews(report: StatusReport, reviews: pd.DataFrame, approved_only: b
     found = found.to_numpy(dtype=object)
     reporting["review_state"] = [s if r and isinstance(s, str) else None for s, r in
                                  zip(found, received, strict=True)]
+    report.reporting = reporting
+    unreviewed = reviews[reviews["review_state"] != "approved"]
+    return _mark_pending(report, set(unreviewed.loc[unreviewed["month"] == report.as_of, "reporting_unit"]),
+                         set(unreviewed["reporting_unit"]), approved_only)
+
+
+def _mark_pending(report: StatusReport, units_now: set[str], units_any: set[str], approved_only: bool) -> StatusReport:
+    """Mark each target whose figure includes unreviewed reports (never with approved-only figures):
+    units_now have one in the as-of month (what every-month targets read), units_any in any month."""
     targets = report.targets.copy()
     if approved_only or not len(targets):
         targets["includes_pending"] = False
     else:
-        unreviewed = reviews[reviews["review_state"] != "approved"]
-        units_any = set(unreviewed["reporting_unit"])
-        units_now = set(unreviewed.loc[unreviewed["month"] == report.as_of, "reporting_unit"])
         unit = targets["reporting_unit"].astype(object)
         street = unit.isna().to_numpy()
         monthly = (targets["period"] == "month").to_numpy(dtype=bool)
@@ -1240,7 +1275,7 @@ def attach_reviews(report: StatusReport, reviews: pd.DataFrame, approved_only: b
         in_any = unit.isin(units_any).to_numpy(dtype=bool)
         targets["includes_pending"] = np.where(monthly, np.where(street, bool(units_now), in_now),
                                                np.where(street, bool(units_any), in_any)).astype(bool)
-    report.reporting, report.targets, report.approved_only = reporting, targets, approved_only
+    report.targets, report.approved_only = targets, approved_only
     return report
 
 

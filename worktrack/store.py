@@ -448,6 +448,8 @@ MIGRATIONS = (*MIGRATIONS, REGISTER_MIGRATION)
 # leaves the approved version before it in place.
 _ACTIVE = "upload_id IN (SELECT upload_id FROM uploads WHERE state = 'active')"
 # Each upload's latest review (no row: pending).
+# An upload's review state as a code (index in REVIEW_STATES) for the status path; r: its latest review.
+_REVIEW_CODE = "CASE r.state WHEN 'approved' THEN 1 WHEN 'returned' THEN 2 ELSE 0 END"
 _LATEST_REVIEW = ("SELECT upload_id, arg_max(state, review_id) AS state, arg_max(reason, review_id) AS reason, "
                   "max(reviewed_at) AS reviewed_at, arg_max(reviewed_by, review_id) AS reviewed_by "
                   "FROM upload_reviews GROUP BY upload_id")
@@ -1143,10 +1145,14 @@ class StoreReader:
             f"r.reviewed_at, r.reviewed_by FROM uploads u LEFT JOIN ({_LATEST_REVIEW}) r USING (upload_id) "
             f"{clause} ORDER BY u.upload_id", params)
 
-    def review_cells(self, through: str | None = None) -> pd.DataFrame:
-        """reporting_unit, month, state and review_state of every upload up to `through`, oldest first:
-        the four columns of `reviewed_uploads` that the status needs, in one narrow read."""
-        clause, params = ("WHERE u.month <= ?", [check_month(through)]) if through is not None else ("", [])
+    def review_cells(self, through: str | None = None, month: str | None = None) -> pd.DataFrame:
+        """reporting_unit, month, state and review_state of every upload up to `through` (or of one
+        `month`), oldest first: the four columns of `reviewed_uploads` that the status needs, in one
+        narrow read."""
+        if month is not None:
+            clause, params = "WHERE u.month = ?", [check_month(month)]
+        else:
+            clause, params = ("WHERE u.month <= ?", [check_month(through)]) if through is not None else ("", [])
         return self._small(
             "SELECT u.reporting_unit, u.month, u.state, coalesce(r.state, 'pending') AS review_state "
             f"FROM uploads u LEFT JOIN (SELECT upload_id, arg_max(state, review_id) AS state FROM upload_reviews "
@@ -1190,7 +1196,8 @@ class StoreReader:
         monthly: `monthly_values(through, approved_only)` as unit, metric, month, value arrays; tasks:
         `task_statuses(through, latest=True, approved_only=...)` as unit, item, month codes with status
         and note as text; receipts: `active_receipts` (every active version: filing is filing) as unit,
-        month, version, received_at arrays.
+        month, version, received_at arrays, and review: each upload's review state as a code
+        (`REVIEW_STATES`).
         """
         import numpy as np
 
@@ -1221,8 +1228,10 @@ class StoreReader:
                 "LEFT JOIN item_codes i ON m.item = i.name", self.plan_id),
                 params=[origin, *task_params]).to_arrow_table()
             receipts = self._run(
-                f"SELECT coalesce(u.code, -1) AS unit, {_MONTH_INDEX} AS month, m.version, m.received_at "
-                "FROM uploads m LEFT JOIN unit_codes u ON m.reporting_unit = u.name "
+                f"SELECT coalesce(u.code, -1) AS unit, {_MONTH_INDEX} AS month, m.version, m.received_at, "
+                f"{_REVIEW_CODE} AS review FROM uploads m LEFT JOIN unit_codes u ON m.reporting_unit = u.name "
+                "LEFT JOIN (SELECT upload_id, arg_max(state, review_id) AS state FROM upload_reviews "
+                "GROUP BY upload_id) r ON r.upload_id = m.upload_id "
                 f"WHERE m.state = 'active' {clause}", [origin, *params]).fetchnumpy()
         tasks = {"unit": table["unit"].to_numpy(), "item": table["item"].to_numpy(),
                  "month": table["month"].to_numpy(), "status": table["status"].to_pandas(),
