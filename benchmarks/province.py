@@ -128,12 +128,14 @@ def build_province(city: Dataset, *, rebuild: bool = False, log: Callable[[str],
             "f.status, f.note, f.source_row FROM city.facts f JOIN unit_copies c ON c.city_unit = f.reporting_unit "
             "SEMI JOIN allowed_items a ON a.unit = c.unit AND a.item = f.item", [stride])
         con.execute(
-            "INSERT INTO uploads SELECT u.upload_id + c.copy * ?, c.unit, u.month, u.version, u.file_name, "
+            "INSERT INTO uploads (upload_id, reporting_unit, month, version, file_name, sha256, size, received_at, "
+            "submitted_by, row_count, state, supersedes, warnings_confirmed, note, plan_id) "
+            "SELECT u.upload_id + c.copy * ?, c.unit, u.month, u.version, u.file_name, "
             "CASE WHEN c.copy = 0 THEN u.sha256 ELSE sha256(u.sha256 || c.unit) END, u.size, u.received_at, "
-            "u.submitted_by, coalesce(n.rows, 0), u.state, u.supersedes + c.copy * ?, u.warnings_confirmed, u.note "
+            "u.submitted_by, coalesce(n.rows, 0), u.state, u.supersedes + c.copy * ?, u.warnings_confirmed, u.note, ? "
             "FROM city.uploads u JOIN unit_copies c ON c.city_unit = u.reporting_unit "
             "LEFT JOIN (SELECT upload_id, count(*) AS rows FROM facts GROUP BY upload_id) n "
-            "ON n.upload_id = u.upload_id + c.copy * ?", [stride, stride, stride])
+            "ON n.upload_id = u.upload_id + c.copy * ?", [stride, stride, plan.id, stride])
         for table, rebuild_sql in DERIVED_TABLES.items():
             con.execute(f"DELETE FROM {table}")
             con.execute(rebuild_sql)
