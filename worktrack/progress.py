@@ -520,15 +520,29 @@ def _json_column(column: pd.Series) -> list[Any]:
     """`_json_value` of every cell of a column; numeric and boolean columns without a per-cell dispatch."""
     kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else ""
     if kind == "f":
-        return [None if v != v else (int(r) if (r := round(v, 2)).is_integer() else r)
-                for v in column.to_numpy().tolist()]
+        values = column.to_numpy()
+        whole = np.isfinite(values) & (values == np.floor(values)) & (np.abs(values) < 2.0 ** 53)
+        if whole.all():  # counts and whole amounts: as ints, no per-cell rounding
+            return values.astype(np.int64).tolist()
+        out = values.astype(object)
+        out[whole] = values[whole].astype(np.int64).tolist()
+        rest = np.flatnonzero(~whole)
+        out[rest] = [None if v != v else (int(r) if (r := round(v, 2)).is_integer() else r)
+                     for v in values[rest].tolist()]
+        return out.tolist()
     if kind in "iub" and kind:
         return column.to_numpy().tolist()
     dtype = column.dtype
     if isinstance(dtype, pd.StringDtype) or (not kind and (pd.api.types.is_integer_dtype(dtype)
                                                            or pd.api.types.is_bool_dtype(dtype))):
         return column.to_numpy(dtype=object, na_value=None).tolist()  # str / int / bool, missing as None
-    return [_json_value(v) for v in column.tolist()]
+    # dates, timestamps, mixed objects: each distinct value converted once
+    try:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists): one by one
+        return [_json_value(v) for v in column.tolist()]
+    converted = np.array([_json_value(v) for v in uniques] + [None], dtype=object)
+    return converted[codes].tolist()  # code -1 (missing) takes the trailing None
 
 
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
