@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -291,6 +292,91 @@ def frozen_meeting(month: str, unit: str | None, language: str):
         return None
     return _guarded(_frozen_meeting, _store_key(), data_version(), os.path.getmtime(plan_file()), month, unit,
                     language)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _attention_view(db: StoreKey, version: int, plan_mtime: float, as_of: str, unit: str | None,
+                    today_: dt.date | None, approved: bool, language: str):
+    from worktrack.views import attention_counts, attention_rows, attention_table
+
+    rows = attention_rows(_status(db, version, plan_mtime, as_of, unit, today_, approved), language)
+    if not len(rows):
+        return None
+    return attention_counts(rows, language), attention_table(rows, language)
+
+
+def attention_view(as_of: str, unit: str | None, language: str):
+    """(count sentence, table) of the attention list for the status on screen, or None when it is empty;
+    built once per data version (thousands of sentences at city scale)."""
+    return _guarded(_attention_view, _store_key(), data_version(), os.path.getmtime(plan_file()), as_of, unit,
+                    today(), approved_only(), language)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)  # figures are only read by st.plotly_chart
+def _comparison_figure(db: StoreKey, version: int, plan_mtime: float, as_of: str, today_: dt.date | None,
+                       approved: bool, metric_id: str, language: str):
+    from worktrack.charts import unit_comparison_chart
+    from worktrack.views import metric_name, unit_comparison_rows
+
+    rows = unit_comparison_rows(_status(db, version, plan_mtime, as_of, None, today_, approved), metric_id)
+    if not len(rows):
+        return None
+    plan = get_plan()
+    return unit_comparison_chart(rows, name=metric_name(plan, metric_id, language, short=False),
+                                 measure=plan.metrics[metric_id].measure, lang=language)
+
+
+def comparison_figure(as_of: str, metric_id: str, language: str):
+    """The street's units compared on one metric (None when no unit reports it), built once per data version."""
+    return _guarded(_comparison_figure, _store_key(), data_version(), os.path.getmtime(plan_file()), as_of,
+                    today(), approved_only(), metric_id, language)
+
+
+@dataclasses.dataclass(frozen=True)
+class MeetingView:
+    """What the 例会 page shows on every rerun, built once per month, unit, language and data version
+    (the stage of a city's 2,400 slides takes half a second to write; a rerun must not pay it)."""
+
+    stage: str  # the stage (or presenter view) document
+    caption: str  # as-of caption of the report behind it
+    notes: tuple[tuple[str, str], ...]  # (slide title, presenter notes) of every slide
+    notes_html: str  # the same as one block (numbered bold titles, the notes as written, escaped)
+    fingerprint: str  # the packs' data version (`export.report_fingerprint`)
+    frozen_on: dt.date | None  # the close date of a closed month presented as frozen, else None
+    file_names: dict[str, str]  # pack format -> download file name
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)  # immutable: shared, not copied per rerun
+def _meeting_view(db: StoreKey, version: int, plan_mtime: float, month: str, unit: str | None, language: str,
+                  today_: dt.date | None, approved: bool, deck_id: str, view: str) -> MeetingView:
+    import html
+
+    from worktrack import export
+    from worktrack.views import as_of_caption
+
+    frozen = _frozen_meeting(db, version, plan_mtime, month, unit, language) if approved else None
+    if frozen is not None:
+        report, _, slides, generated = frozen
+    else:
+        report = _status(db, version, plan_mtime, month, unit, today_, approved)
+        slides = _slide_deck(db, version, plan_mtime, month, unit, language, today_, approved)
+        generated = today_
+    plan = get_plan()
+    esc = html.escape
+    notes_html = "".join(f'<p><b>{n}. {esc(s.title)}</b></p><p style="white-space: pre-wrap">{esc(s.notes)}</p>'
+                         for n, s in enumerate(slides, start=1))
+    return MeetingView(
+        stage=export.stage_html(plan, report, slides, lang=language, deck_id=deck_id, generated=generated, view=view),
+        caption=as_of_caption(report, language), notes=tuple((s.title, s.notes) for s in slides),
+        notes_html=notes_html,
+        fingerprint=export.report_fingerprint(report), frozen_on=generated if frozen is not None else None,
+        file_names={fmt: export.export_file_name(plan, report, fmt) for fmt in export.EXPORT_FORMATS})
+
+
+def meeting_view(month: str, unit: str | None, language: str, deck_id: str, view: str = "stage") -> MeetingView:
+    """The 例会 page's stage, caption, notes and pack version (a closed month's as frozen at its close)."""
+    return _guarded(_meeting_view, _store_key(), data_version(), os.path.getmtime(plan_file()), month, unit,
+                    language, today(), approved_only(), deck_id, view)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

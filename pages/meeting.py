@@ -15,6 +15,7 @@ from app_support import (
     get_plan,
     get_store,
     lang,
+    meeting_view,
     slide_deck,
     status,
     t,
@@ -23,7 +24,7 @@ from app_support import (
 )
 from worktrack import export
 from worktrack.auth import can_export
-from worktrack.views import as_of_caption, date_label, month_label
+from worktrack.views import date_label, month_label
 
 EXPORTS = "meeting_exports"
 STAGE_HEIGHT = 640  # the stage letterboxes a 16:9 slide into whatever width the page has
@@ -42,34 +43,25 @@ unit = unit_filter()
 language = lang()
 presenter = st.query_params.get("view") == "presenter"
 
+deck_id = f"{plan.id}:{month}:{unit or '*'}:{language}"  # the slide a browser was on survives a reload
 with st.spinner():
     # a closed month is presented, and its pack built, from what was frozen when it was closed
-    frozen = frozen_meeting(month, unit, language)
-    if frozen is not None:
-        report, facts, slides, generated = frozen
-    else:
-        report, slides, generated = status(month, unit), slide_deck(month, unit, language), today()
-        facts = None
-deck_id = f"{plan.id}:{month}:{unit or '*'}:{language}"  # the slide a browser was on survives a reload
-stage = export.stage_html(plan, report, slides, lang=language, deck_id=deck_id, generated=generated,
-                          view="presenter" if presenter else "stage")
+    view = meeting_view(month, unit, language, deck_id, "presenter" if presenter else "stage")
 
 if presenter:
     st.html(PRESENTER_ONLY)
-    st.iframe(stage, height=PRESENTER_HEIGHT)
+    st.iframe(view.stage, height=PRESENTER_HEIGHT)
     st.stop()
 
-st.caption(as_of_caption(report, language) + " · " + t("meeting.count", n=len(slides)))
-if frozen is not None:
-    st.info(t("meeting.frozen", month=month_label(month, language), date=date_label(generated, language)),
+st.caption(view.caption + " · " + t("meeting.count", n=len(view.notes)))
+if view.frozen_on is not None:
+    st.info(t("meeting.frozen", month=month_label(month, language), date=date_label(view.frozen_on, language)),
             icon=":material/lock:")
-st.iframe(stage, height=STAGE_HEIGHT)
+st.iframe(view.stage, height=STAGE_HEIGHT)
 st.caption(t("meeting.stage_help"))
 
 with st.expander(t("meeting.notes"), icon=":material/record_voice_over:"):
-    for number, slide in enumerate(slides, start=1):
-        st.markdown(f"**{number}. {slide.title}**")
-        st.text(slide.notes)
+    st.html(view.notes_html)  # one block: a city's deck has thousands of slides
 
 # -- the pack handed out after the meeting
 st.divider()
@@ -79,21 +71,39 @@ if not can_export(current_user()):
     st.stop()
 st.caption(t("meeting.export_caption"))
 pdf_problem = export.pdf_problem(language)
-def pack_facts():
+def pack_parts():
+    """(report, pack facts or None, slides, date) behind the stage: read only when a pack is built."""
+    frozen = frozen_meeting(month, unit, language)
+    if frozen is not None:
+        return frozen
+    return status(month, unit), None, slide_deck(month, unit, language), today()
+
+
+def pack_facts(facts):
     """The pack's fact rows: frozen at the close, or the figures on screen (approved only unless 含待审核)."""
     from worktrack.cycle import pack_facts as ordered
 
     return facts if facts is not None else ordered(get_store().facts(through=month, approved_only=approved_only()))
 
 
-builders = {
-    "pptx": lambda: export.pptx_bytes(plan, report, lang=language, slides=slides, generated=generated),
-    "xlsx": lambda: export.xlsx_bytes(plan, report, pack_facts(), lang=language, generated=generated),
-    "pdf": lambda: export.pdf_bytes(plan, report, lang=language, slides=slides, generated=generated),
-}
+def build(fmt: str) -> bytes:
+    """The pack in one format; PPTX and XLSX are the same bytes as `export` on the command line."""
+    report, facts, slides, generated = pack_parts()
+    if fmt == "pdf":
+        return export.pdf_bytes(plan, report, lang=language, slides=slides, generated=generated)
+    from worktrack.stable_zip import stable_zip
+
+    if fmt == "pptx":
+        data = export.pptx_bytes(plan, report, lang=language, slides=slides, generated=generated)
+    else:
+        data = export.xlsx_bytes(plan, report, pack_facts(facts), lang=language, generated=generated)
+    return stable_zip(data, generated)
+
+
 built = st.session_state.setdefault(EXPORTS, {})
-version = (language, export.report_fingerprint(report))  # new data (an upload, another month) needs a new file
-for column, fmt in zip(st.columns(len(builders)), builders, strict=True):
+version = (language, view.fingerprint)  # new data (an upload, another month) needs a new file
+formats = ("pptx", "xlsx", "pdf")
+for column, fmt in zip(st.columns(len(formats)), formats, strict=True):
     with column:
         unavailable = fmt == "pdf" and pdf_problem is not None
         if unavailable:
@@ -102,16 +112,11 @@ for column, fmt in zip(st.columns(len(builders)), builders, strict=True):
                      disabled=unavailable, width="stretch"):
             with st.spinner(t("meeting.building", fmt=fmt.upper())):
                 try:
-                    data = builders[fmt]()
-                    if fmt in ("pptx", "xlsx"):  # the same bytes as `export` on the command line
-                        from worktrack.stable_zip import stable_zip
-
-                        data = stable_zip(data, generated)
-                    built[fmt] = (version, data)
+                    built[fmt] = (version, build(fmt))
                 except export.ExportUnavailable as exc:
                     st.error(str(exc), icon=":material/error:")
         if fmt in built and built[fmt][0] == version:
             st.download_button(t(f"meeting.download_{fmt}"), built[fmt][1],
-                               file_name=export.export_file_name(plan, report, fmt), mime=export.EXPORT_FORMATS[fmt],
+                               file_name=view.file_names[fmt], mime=export.EXPORT_FORMATS[fmt],
                                key=f"meeting_download_{fmt}", on_click="ignore", icon=":material/download:",
                                type="primary", width="stretch")

@@ -2,25 +2,33 @@
 
 import streamlit as st
 
-from app_support import as_of, get_plan, lang, monthly_values, status, t, unit_filter, wrapped_table
-from worktrack.charts import sparkline, status_donut, unit_comparison_chart
+from app_support import (
+    as_of,
+    attention_view,
+    comparison_figure,
+    get_plan,
+    lang,
+    monthly_values,
+    status,
+    t,
+    unit_filter,
+    wrapped_table,
+)
+from worktrack.charts import sparkline, status_donut
 from worktrack.tables import csv_bytes
 from worktrack.views import (
     as_of_caption,
-    attention_counts,
-    attention_rows,
-    attention_table,
     headline_cards,
     method_lines,
-    metric_name,
     metric_series,
     partial_banner,
     reconciliation_lines,
     reporting_grid,
     source_lines,
     summary_line,
-    unit_comparison_rows,
 )
+
+ATTENTION_SHOWN = 200  # rows on screen; the download has them all
 
 plan = get_plan()
 month = as_of()
@@ -76,13 +84,15 @@ with left:
                 st.markdown(f"- {t('month_state.' + state)}{colon}**{obligations[state]}**")
 with right:
     st.subheader(t("overview.attention"))
-    rows = attention_rows(report, language)
-    if len(rows):
-        st.caption(attention_counts(rows, language))
-        table = attention_table(rows, language)
-        with st.container(height=520 if len(rows) > 8 else "content"):
-            wrapped_table(table)
-        st.download_button(t("overview.download_attention"), csv_bytes(table),
+    attention = attention_view(month, unit, language)
+    if attention is not None:
+        counts_line, table = attention
+        st.caption(counts_line)
+        with st.container(height=520 if len(table) > 8 else "content"):
+            wrapped_table(table, max_rows=ATTENTION_SHOWN)
+        if len(table) > ATTENTION_SHOWN:
+            st.caption(t("overview.attention_more", shown=ATTENTION_SHOWN, n=len(table)))
+        st.download_button(t("overview.download_attention"), lambda: csv_bytes(table),
                            file_name=f"attention_{month}.csv", mime="text/csv")
     else:
         st.success(t("overview.attention_empty"), icon=":material/check_circle:")
@@ -99,13 +109,9 @@ if unit is None and plan.display.comparison:
     st.subheader(t("overview.comparison"))
     chart_columns = st.columns(2)
     for i, metric_id in enumerate(plan.display.comparison):
-        rows = unit_comparison_rows(report, metric_id)
-        if len(rows):
-            metric = plan.metrics[metric_id]
-            chart_columns[i % 2].plotly_chart(
-                unit_comparison_chart(rows, name=metric_name(plan, metric_id, language, short=False),
-                                      measure=metric.measure, lang=language),
-                width="stretch", key=f"compare_{metric_id}")
+        figure = comparison_figure(month, metric_id, language)
+        if figure is not None:
+            chart_columns[i % 2].plotly_chart(figure, width="stretch", key=f"compare_{metric_id}")
 
 # -- reporting grid
 st.subheader(t("overview.grid"))
@@ -113,7 +119,7 @@ st.caption(t("overview.grid_caption", day=plan.report_due_day))
 grid = reporting_grid(report, language)
 if len(grid):
     st.dataframe(grid, width="stretch")
-    st.download_button(t("overview.download_grid"), csv_bytes(grid, index=True),
+    st.download_button(t("overview.download_grid"), lambda: csv_bytes(grid, index=True),
                        file_name=f"reporting_{month}.csv", mime="text/csv")
 
 with st.expander(t("overview.method_title")):
