@@ -27,7 +27,7 @@ import pandas as pd
 from worktrack import progress
 from worktrack.plan import Plan, parse_month
 from worktrack.registers.counts import counted_register_values, register_filed
-from worktrack.store import _APPROVED, _ACTIVE, StoreReader
+from worktrack.store import _ACTIVE, _APPROVED, StoreReader
 
 log = logging.getLogger(__name__)
 
