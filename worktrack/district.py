@@ -130,6 +130,8 @@ def rollup(plans: Iterable[Plan], store: Any, as_of: str, approved_only: bool = 
             codes = progress._with_register_figures(plan, c, codes, filed, counted, unit_map,
                                                     approved_only=approved_only)
         frames.append(_headline_frame(plan, c, codes, as_of, waiting.get(plan.id, ())))
+    log.debug("roll-up of %d plans as of %s (approved only: %s): %d metric rows read", len(plans), as_of,
+              approved_only, len(plan_column))
     if not frames:
         return pd.DataFrame(columns=ROLLUP_COLUMNS)
     return pd.concat(frames, ignore_index=True)[ROLLUP_COLUMNS]
