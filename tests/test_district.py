@@ -137,3 +137,28 @@ def test_rollup_of_a_plan_with_no_reports_is_its_targets_not_started(tmp_path):
     expected = street_rows(plan, store, plan.months[0], False)
     assert (rows["actual"] == 0).all()
     assert rows["status"].tolist() == expected["status"].tolist()
+
+
+@pytest.mark.parametrize("approved_only", [False, True])
+def test_rollup_counts_a_units_register_in_place_of_its_typed_totals(db_path, plan, approved_only):
+    from tests.test_registers_counts import file_register, file_typed_total
+
+    store = Store(db_path)
+    metric = plan.metric_for_register("retrofit_register").id
+    assert metric in plan.display.featured
+    file_typed_total(store, plan, "天剑社区", "2023-06", metric, 5)
+    file_typed_total(store, plan, "涂新社区", "2023-06", metric, 3)
+    file_register(store, plan, "retrofit_2023-06.csv")
+    file_register(store, plan, "retrofit_2023-07.csv")
+    if approved_only:
+        for upload_id in store.uploads()["upload_id"]:
+            store.review(int(upload_id), "approved", actor="reviewer")
+    rows = rollup([plan], store, "2023-07", approved_only).set_index("target_id")
+    expected = street_rows(plan, store, "2023-07", approved_only)
+    street = expected[expected["metric"] == metric]
+    # 天剑's register replaces its typed 5 (typed alone: 5 + 3); approved-only counts the register only
+    # in the months whose monthly report is approved (2023-06 here)
+    assert len(street) == 1 and street["actual"].iloc[0] == (5 if approved_only else 7)
+    assert rows.loc[street.index, "actual"].tolist() == [5.0 if approved_only else 7.0]
+    assert rows["status"].tolist() == expected["status"].tolist()
+    np.testing.assert_allclose(rows["actual"].to_numpy(float), expected["actual"].to_numpy(float))
