@@ -179,6 +179,34 @@ def test_the_replica_holds_exactly_the_databases_rows_even_awkward_text(pg_url, 
     assert "" in store.facts(include_inactive=True)["note"].tolist()
 
 
+def test_a_refresh_after_many_uploads_rebuilds_task_latest_to_the_same_rows(pg_url, plan, monkeypatch):
+    """Regression: after a burst of uploads (a month's reports from another server) the replica caught up
+    unit-month by unit-month, 14 s for 1,200 uploads; above _REFRESH_REBUILD_ABOVE it rebuilds instead."""
+    store = Store(pg_url)
+    store.submit(*make_report(plan, "涂新社区", "2023-04"), submitted_by="t")
+    with store.snapshot():
+        pass  # the replica is loaded; what follows arrives in one incremental refresh
+    months = ["2023-04", "2023-05", "2023-06", "2023-07", "2023-08", "2023-09", "2023-10", "2023-11", "2023-12"]
+    units = [u.name for u in plan.units if plan.template_rows(u.name)]
+    cells = [(u, m) for u in units for m in months]
+    assert len(cells) > store_pg._REFRESH_REBUILD_ABOVE
+    for unit, month in cells:
+        status = "已完成" if month >= "2023-08" else "进行中"
+        assert store.submit(*make_report(plan, unit, month, 2, status=status), submitted_by="t").status == "accepted"
+
+    def one_by_one(*args, **kwargs):
+        raise AssertionError("refreshed unit-month by unit-month")
+
+    monkeypatch.setattr(store_pg.core, "_refresh_task_latest", one_by_one)
+    with store.snapshot() as reader:
+        kept = sorted(reader._con.execute("SELECT * FROM task_latest").fetchall(), key=repr)
+        rebuilt = sorted(reader._con.execute(_TASK_LATEST_REBUILD.removeprefix("INSERT INTO task_latest ")).fetchall(),
+                         key=repr)
+        statuses = reader.task_statuses(latest=True)
+    assert kept == rebuilt and len(kept) > 0
+    assert set(statuses["status"]) == {"已完成"}  # every unit's latest status is its December one
+
+
 def test_an_open_snapshot_is_not_changed_by_a_later_write(pg_url, plan):
     store = Store(pg_url)
     store.submit(*make_report(plan, scale=1), submitted_by="t")
