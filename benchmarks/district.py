@@ -668,7 +668,23 @@ def render(district: District, check: dict, plans_seconds: float, results: dict,
                      f"{_ms(sd['floor']['median'])} / {_ms(sp['floor']['median'])} | "
                      f"{sd['status']['median'] / sd['floor']['median']:.1f}× / "
                      f"{sp['status']['median'] / sp['floor']['median']:.1f}× |")
-    lines.append("")
+    missing = info["units"] - d["upload"]["count"]
+    lines += ["", "Notes:", ""]
+    if missing > 0:
+        lines.append(f"- {d['upload']['count']:,} uploads, not {info['units']:,}: {missing} street units have no "
+                     f"{AS_OF} report in the city data (its seeded unit-months never reported), so there is no "
+                     "version to supersede. Files with warnings are submitted as confirmed (the sender's second "
+                     "step on the upload page).")
+    lines += [
+        "- The status after the month of uploads is the first read after them: on PostgreSQL it includes the "
+        "replica's catch-up on every one of those writes (new rows copied; `task_latest` rebuilt whole when more "
+        "than 50 unit-months moved, else refreshed unit-month by unit-month).",
+        "- The first status of a new process on PostgreSQL includes the replica's full load; that process's peak "
+        "memory is mostly the in-memory replica.",
+        "- The status ÷ floor ratio: the floor is one aggregation of the figures; the status also reads the tasks "
+        "and the receipts with their review states and builds every target, obligation, task and reporting cell.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -753,6 +753,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the datasets even if cached")
     parser.add_argument("--no-pages", action="store_true", help="skip the AppTest page timings")
     parser.add_argument("--no-province", action="store_true", help="skip the 10,000-unit scale")
+    parser.add_argument("--no-district", action="store_true",
+                        help="skip the district scale (150 street plans on DuckDB and PostgreSQL, benchmarks/district.py)")
     parser.add_argument("--status-probe", nargs=5, metavar=("DB", "PLAN", "AS_OF", "RUNS", "WARMUP"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=f"where to write the report (default {RESULTS.relative_to(HERE.parent)}; "
@@ -793,13 +795,35 @@ def main(argv: list[str] | None = None) -> int:
             city_db = working_copy(built["city"], work / "pages")
             results["pages"]["city"] = [vars(t) for t in bench_pages("city", city_db, built["city"].plan_path,
                                                                      runs, args.warmup)]
+    district = None
+    if not args.quick and not args.no_district:
+        # its own process (it starts a PostgreSQL cluster and writes benchmarks/RESULTS-district.md)
+        log("[district] 150 street plans on DuckDB and PostgreSQL (benchmarks.district)")
+        results["district_load"] = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+        subprocess.run([sys.executable, "-m", "benchmarks.district", "--runs", str(runs)], check=True,
+                       cwd=HERE.parent)
+        from benchmarks.district import RESULTS as DISTRICT_RESULTS
+
+        district = DISTRICT_RESULTS.read_text(encoding="utf-8")
     results["seconds"] = time.perf_counter() - started
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(results), encoding="utf-8")
+    text = render(results)
+    if district is not None:
+        text += district_section(district, results["district_load"])
+    output.write_text(text, encoding="utf-8")
     (OUT / ("results-quick.json" if args.quick else "results.json")).write_text(
         json.dumps(results, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     log(f"wrote {output}")
     return 0
+
+
+def district_section(district: str, load: str) -> str:
+    """benchmarks/RESULTS-district.md, written by this run, as a section of RESULTS.md (issue 17)."""
+    lines = district.splitlines()
+    title = lines[0].lstrip("# ").strip() if lines else "District scale"
+    body = "\n".join(("#" + line) if line.startswith("#") else line for line in lines[1:])
+    return (f"\n## Issue 17: {title}\n\nRun by this benchmark (`benchmarks/district.py`, load average at its start "
+            f"{load}); the same text is in `benchmarks/RESULTS-district.md`.\n{body}\n")
 
 
 def _facts(data: Dataset) -> int:
