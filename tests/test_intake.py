@@ -183,6 +183,8 @@ ERROR_EXAMPLES = [
     Example("total-row", lambda p: csv_of(ONE, row("governance_reports", 2), row("", 5, unit="合计", month="")),
             4, "本月数值"),
     Example("note-too-long", lambda p: csv_of(row("retrofit_households", 1, note=_note_of(501))), 2, "备注"),
+    Example("id-number-in-note", lambda p: csv_of(ONE, row(TASK, "进行中", note="帮扶对象王某 11010519491231002X")),
+            3, "备注"),
     Example("cell-too-long", lambda p: csv_of(ONE, row(TASK, "进行中", note="走" * 32_768)), 3, "备注"),
     Example("encrypted-file", lambda p: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600
             + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 512, None, None, "report.xlsx"),

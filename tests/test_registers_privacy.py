@@ -141,12 +141,26 @@ def filled(db_path, plan, accounts, tmp_path, monkeypatch) -> Store:
 
 
 def test_the_scan_finds_a_number_that_is_there(tmp_path, plan):
-    """Positive control: a monthly report's free-text note is kept as typed, so the scan must find it."""
+    """Positive control: an upload's free-text comment is kept as typed, so the scan must find it."""
     store = Store(tmp_path / "control.duckdb")
     planted = sorted(ID_NUMBERS)[0]
-    data = f"上报单位,月份,编号,本月数值,备注\n天剑社区,2023-06,governance_reports,2,{planted}\n".encode()
-    assert store.submit(read_report(data, "m.csv", plan), data, submitted_by="x", confirm=True).accepted
+    data = "上报单位,月份,编号,本月数值,备注\n天剑社区,2023-06,governance_reports,2,\n".encode()
+    assert store.submit(read_report(data, "m.csv", plan), data, submitted_by="x", confirm=True,
+                        note=f"补报 {planted}").accepted
     assert leaks(database_text(tmp_path / "control.duckdb")) == {planted}
+
+
+def test_a_monthly_note_holding_an_id_number_is_refused_and_nothing_is_stored(tmp_path, plan):
+    """Regression: a community could type a person's ID number into a monthly report's 备注, which was
+    stored as typed and carried into every pack and export."""
+    store = Store(tmp_path / "refused.duckdb")
+    planted = sorted(ID_NUMBERS)[0]
+    data = f"上报单位,月份,编号,本月数值,备注\n天剑社区,2023-06,governance_reports,2,帮扶对象 {planted}\n".encode()
+    report = read_report(data, "m.csv", plan)
+    assert [f.code for f in report.errors] == ["id-number-in-note"]
+    assert planted not in " ".join(f"{f.message} {f.value}" for f in report.errors)  # masked on screen too
+    assert not store.submit(report, data, submitted_by="x", confirm=True).accepted
+    assert leaks(database_text(tmp_path / "refused.duckdb")) == set()
 
 
 def test_the_test_data_has_id_numbers_to_look_for():

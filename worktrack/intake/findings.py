@@ -121,6 +121,7 @@ ERROR_CODES: dict[str, str] = {
     "conflicting-row": "同一事项（及分类）填了两个不同的值",
     "total-row": "合计行与各行之和不符",
     "note-too-long": "备注超过 500 字",
+    "id-number-in-note": "备注里有身份证号（个人信息不进月报，请记入台账）",
     "internal-error": "系统内部错误（已记录在日志中，请联系管理员）",
     "cell-too-long": "单元格内容超过 32767 个字符（Excel 单元格的上限）",
     "encrypted-file": "文件设置了密码，需要取消密码后再上传",

@@ -550,6 +550,22 @@ class _Reader(FileReading):
             column = self.label("note")
             self.error("note-too-long", f"{self.at(r, column)}备注有 {len(text)} 个字，超过 {NOTE_MAX_CHARS} 字上限。"
                        "请精简，详细材料请另行报送。", row=r, column=column, value=text[:50] + "…")
+        from worktrack.registers.identity import (  # not at the top: registers imports intake
+            ID_NUMBER_PATTERN,
+            id_number_problem,
+            mask_id_number,
+            normalise_id_number,
+        )
+
+        for found in ID_NUMBER_PATTERN.findall(text):
+            # a person's ID number would reach every pack and export in clear: refused, never echoed whole
+            number = normalise_id_number(found)
+            if id_number_problem(number) is None:
+                column = self.label("note")
+                self.error("id-number-in-note", f"{self.at(r, column)}备注里有身份证号（{mask_id_number(number)}）。"
+                           "月报的备注会出现在例会材料和导出文件里，请删去身份证号；帮扶对象请记入帮扶台账。",
+                           row=r, column=column, value=mask_id_number(number))
+                break
         return text
 
     def reportable(self, unit: str) -> set[str]:
