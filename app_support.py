@@ -317,17 +317,26 @@ def _comparison_figure(db: StoreKey, version: int, plan_mtime: float, as_of: str
                        approved: bool, metric_id: str, language: str):
     from worktrack.charts import unit_comparison_chart
     from worktrack.views import metric_name, unit_comparison_rows
+    from worktrack.views.tables import most_behind
 
     rows = unit_comparison_rows(_status(db, version, plan_mtime, as_of, None, today_, approved), metric_id)
     if not len(rows):
         return None
+    total = len(rows)
+    rows = most_behind(rows, COMPARISON_MAX)  # more bars than anyone can read: those furthest behind
     plan = get_plan()
-    return unit_comparison_chart(rows, name=metric_name(plan, metric_id, language, short=False),
-                                 measure=plan.metrics[metric_id].measure, lang=language)
+    figure = unit_comparison_chart(rows, name=metric_name(plan, metric_id, language, short=False),
+                                   measure=plan.metrics[metric_id].measure, lang=language,
+                                   height=max(320, 22 * len(rows) + 120))
+    return figure, len(rows), total
+
+
+COMPARISON_MAX = 25  # bars in a comparison chart; a city's 990 communities are shown as the 25 furthest behind
 
 
 def comparison_figure(as_of: str, metric_id: str, language: str):
-    """The street's units compared on one metric (None when no unit reports it), built once per data version."""
+    """(figure, units shown, units in all) comparing the units on one metric, or None when no unit reports
+    it; built once per data version. Beyond COMPARISON_MAX units it shows those furthest behind."""
     return _guarded(_comparison_figure, _store_key(), data_version(), os.path.getmtime(plan_file()), as_of,
                     today(), approved_only(), metric_id, language)
 

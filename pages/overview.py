@@ -109,9 +109,12 @@ if unit is None and plan.display.comparison:
     st.subheader(t("overview.comparison"))
     chart_columns = st.columns(2)
     for i, metric_id in enumerate(plan.display.comparison):
-        figure = comparison_figure(month, metric_id, language)
-        if figure is not None:
+        compared = comparison_figure(month, metric_id, language)
+        if compared is not None:
+            figure, shown, total = compared
             chart_columns[i % 2].plotly_chart(figure, width="stretch", key=f"compare_{metric_id}")
+            if shown < total:
+                chart_columns[i % 2].caption(t("overview.comparison_most_behind", shown=shown, n=total))
 
 # -- reporting grid
 st.subheader(t("overview.grid"))

@@ -62,3 +62,20 @@ def test_reporting_grid_of_an_empty_database_shows_every_report_missing(plan, db
     grid = reporting_grid(status_from_store(plan, Store(db_path), "2023-05"), "zh")
     assert grid.shape == (len(plan.units), 2)
     assert all(cell.startswith(translate("grid.missing", "zh")) for cell in grid.to_numpy().ravel())
+
+
+def test_a_comparison_of_many_units_keeps_those_furthest_behind_in_their_order():
+    """A city's 990 communities made a comparison chart nobody could read; it shows the furthest behind."""
+    from worktrack.views.tables import most_behind
+
+    rows = pd.DataFrame({
+        "reporting_unit": ["甲", "乙", "丙", "丁", "戊", "己"],
+        "actual": [5.0, 1.0, 0.0, 4.0, 0.0, 0.0],
+        "target": [10.0, 10.0, 20.0, 10.0, 10.0, 5.0],
+        "expected": [5.0, 5.0, 10.0, 5.0, 0.0, 5.0],  # 戊 is expected to have nothing yet: not behind
+        "status": ["on_track", "behind", "behind", "at_risk", "not_started", "behind"],
+    })
+    assert list(most_behind(rows, 3)["reporting_unit"]) == ["乙", "丙", "己"]
+    assert list(most_behind(rows, 1)["reporting_unit"]) == ["丙"]  # 丙 and 己 both at 0: the larger target
+    assert list(most_behind(rows, 4)["reporting_unit"]) == ["乙", "丙", "丁", "己"]
+    assert most_behind(rows, 6).equals(rows)

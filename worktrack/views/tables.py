@@ -40,6 +40,18 @@ def unit_comparison_rows(report: StatusReport, metric: str) -> pd.DataFrame:
     return rows[["reporting_unit", "actual", "target", "expected", "status"]].reset_index(drop=True)
 
 
+def most_behind(rows: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """Of `unit_comparison_rows`, at most `limit`: the units furthest behind their expected progress
+    (lowest actual ÷ expected; a unit expected to have nothing yet is not behind; the larger target first
+    among equals), kept in their original order. Fewer rows than the limit come back unchanged."""
+    if len(rows) <= limit:
+        return rows
+    expected = rows["expected"].astype(float)
+    pace = (rows["actual"].astype(float) / expected.where(expected > 0)).fillna(1.0)
+    order = np.lexsort((-rows["target"].astype(float).to_numpy(), pace.to_numpy()))[:limit]
+    return rows.iloc[np.sort(order)].reset_index(drop=True)
+
+
 def reporting_grid(report: StatusReport, lang: str = "zh") -> pd.DataFrame:
     """Unit x month: report on time / late / missing, plus the governance-report obligation."""
     r = report.reporting
