@@ -6,10 +6,12 @@ promises are also checked through a real subprocess.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -545,3 +547,18 @@ def test_ingest_and_uploads_print_hostile_names_and_values_safely(run, files, pl
     code, out, _ = run("uploads")
     assert code == 0 and "\x1b" not in out and "天剑<U+202E>xcod.csv" in out and "admin" in out
     assert uploads_json(run)[0]["file_name"] == hostile_name  # the record itself is untouched
+
+
+def test_raw_files_lists_then_deletes_unreferenced_files(tmp_path, files):
+    db = tmp_path / "w.duckdb"
+    assert cli(db, "ingest", files["may"]).returncode == 0
+    orphan = tmp_path / "raw" / hashlib.sha256(b"orphan").hexdigest()
+    orphan.write_bytes(b"orphan")
+    os.utime(orphan, (time.time() - 2 * 86400,) * 2)
+    listed = cli(db, "raw-files", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [e["name"] for e in json.loads(listed.stdout)["unreferenced"]] == [orphan.name] and orphan.exists()
+    deleted = cli(db, "raw-files", "--delete")
+    assert deleted.returncode == 0 and "已删除 1 个" in deleted.stdout and not orphan.exists()
+    assert "没有" in cli(db, "raw-files").stdout
+    assert len(list((tmp_path / "raw").iterdir())) == 1  # the ingested file stays

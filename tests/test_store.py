@@ -1517,3 +1517,42 @@ def test_a_missing_or_short_signing_key_is_refused(tmp_path, content, message):
         load_sign_key(path)
     path.write_bytes(KEY + b"\n")
     assert load_sign_key(path) == KEY
+
+
+def test_unreferenced_raw_files_are_listed_and_removed_only_by_an_explicit_call(tmp_path, plan):
+    """raw/<sha256> files are never deleted by a write; `delete_unreferenced_raw_files` removes those no
+    upload or attachment names (left by an interrupted write), older than the margin, with an audit row."""
+    import os
+    import time as _time
+
+    from worktrack.store import raw_dir
+
+    store = Store(tmp_path / "w.duckdb")
+    first, first_raw = make_report(plan)
+    store.submit(first, first_raw, submitted_by="t")
+    second, second_raw = make_report(plan, scale=2)
+    store.submit(second, second_raw, submitted_by="t")  # the first is superseded, its file still referenced
+    directory = raw_dir(tmp_path / "w.duckdb")
+    old, fresh = b"left by an interrupted write", b"being written right now"
+    for data, age in ((old, 3 * 86400), (fresh, 0)):
+        path = directory / hashlib.sha256(data).hexdigest()
+        path.write_bytes(data)
+        os.utime(path, (_time.time() - age, _time.time() - age))
+    for path in directory.iterdir():  # referenced files are kept however old they are
+        if path.name != hashlib.sha256(fresh).hexdigest():
+            os.utime(path, (_time.time() - 5 * 86400,) * 2)
+
+    listed = store.unreferenced_raw_files()
+    assert [e["name"] for e in listed] == [hashlib.sha256(old).hexdigest()]
+    assert listed[0]["bytes"] == len(old)
+    assert (directory / listed[0]["name"]).exists()  # listing removes nothing
+
+    removed = store.delete_unreferenced_raw_files("admin")
+    assert removed == {"files": 1, "bytes": len(old)}
+    assert not (directory / hashlib.sha256(old).hexdigest()).exists()
+    assert (directory / hashlib.sha256(fresh).hexdigest()).exists()  # inside the margin
+    assert store.raw_file(1) == (first.file, first_raw) and store.raw_file(2) == (second.file, second_raw)
+    audit = store.audit_log(action="raw.delete")
+    assert len(audit) == 1 and json.loads(audit.iloc[0]["detail"])["files"] == 1
+    assert store.delete_unreferenced_raw_files("admin") == {"files": 0, "bytes": 0}
+    assert len(store.audit_log(action="raw.delete")) == 1  # nothing removed, nothing written

@@ -310,3 +310,23 @@ def test_twenty_concurrent_uploads_from_two_processes_get_exact_versions_and_agr
         assert (detail["reporting_unit"], detail["month"], detail["version"], detail["sha256"]) == \
             (upload.reporting_unit, upload.month, upload.version, upload.sha256)
         assert row.actor == upload.submitted_by
+
+
+def test_unreferenced_raw_files_are_removed_on_postgresql_too(pg_url, plan, tmp_path):
+    import hashlib
+    import os
+
+    from worktrack.store import raw_dir
+
+    store = Store(pg_url)
+    report, raw = make_report(plan)
+    store.submit(report, raw, submitted_by="t")
+    directory = raw_dir(pg_url)
+    orphan = directory / hashlib.sha256(b"orphan").hexdigest()
+    orphan.write_bytes(b"orphan")
+    os.utime(orphan, (time.time() - 2 * 86400,) * 2)
+    os.utime(directory / hashlib.sha256(raw).hexdigest(), (time.time() - 2 * 86400,) * 2)
+    assert [e["name"] for e in store.unreferenced_raw_files()] == [orphan.name]
+    assert store.delete_unreferenced_raw_files("admin") == {"files": 1, "bytes": len(b"orphan")}
+    assert not orphan.exists() and store.raw_file(1) == (report.file, raw)
+    assert len(store.audit_log(action="raw.delete")) == 1

@@ -387,6 +387,34 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_raw_files(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    store = _open_store(args)
+    older_than = dt.timedelta(hours=args.older_than_hours)
+    if args.delete:
+        removed = store.delete_unreferenced_raw_files(_user(args), older_than)
+        if args.json:
+            print_json({"deleted": True, **removed})
+        elif removed["files"]:
+            print(f"已删除 {removed['files']} 个没有任何上传或附件引用的原始文件，共 {removed['bytes']:,} 字节（已记入审计日志）。")
+        else:
+            print("没有可删除的原始文件。")
+        return EXIT_OK
+    found = store.unreferenced_raw_files(older_than)
+    if args.json:
+        print_json({"deleted": False, "files": len(found), "bytes": sum(e["bytes"] for e in found),
+                    "unreferenced": [{**e, "modified": e["modified"].isoformat(sep=" ")} for e in found]})
+        return EXIT_OK
+    if not found:
+        print(f"原始文件目录里没有超过 {args.older_than_hours:g} 小时、又没有任何上传或附件引用的文件。")
+        return EXIT_OK
+    for entry in found:
+        print(f"{entry['name']}  {entry['bytes']:,} 字节  {entry['modified']:%Y-%m-%d %H:%M}")
+    print(f"共 {len(found)} 个文件、{sum(e['bytes'] for e in found):,} 字节没有被引用；加 --delete 删除。")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -427,6 +455,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sign-key", metavar="FILE", help="用此密钥文件给备份签名（默认：WORKTRACK_BACKUP_SIGN_KEY）")
     p.add_argument("--json", action="store_true", help="输出 JSON")
     p.set_defaults(func=_refusals_exit_1(cmd_backup))
+
+    p = sub.add_parser("raw-files", help="列出（加 --delete 删除）没有任何上传或附件引用的原始文件")
+    p.add_argument("--delete", action="store_true", help="删除列出的文件（在写入锁内重新核对，记入审计日志）")
+    p.add_argument("--older-than-hours", type=float, default=24.0, metavar="H",
+                   help="只算最后修改超过 H 小时的文件（默认 24）")
+    p.add_argument("--user", help="操作人")
+    p.add_argument("--json", action="store_true", help="输出 JSON")
+    p.set_defaults(func=_refusals_exit_1(cmd_raw_files))
 
     p = sub.add_parser("restore", help="从备份目录恢复数据库（先校验每个文件）")
     p.add_argument("directory", metavar="DIR", help="备份目录")

@@ -30,9 +30,10 @@ converted to UTC+8; naive ones are taken to be UTC+8 already.
 
 Uploaded monthly reports are kept as they came, content-addressed, in raw/<sha256> beside the
 database file (0600 files, a 0700 directory): written and fsynced before the transaction that
-references them commits, never overwritten, never deleted (nothing collects them without an
-explicit command). They used to be a BLOB column of uploads (until schema version 6), which made
-every checkpoint rewrite that column's tail. Register files keep no raw bytes (full ID numbers).
+references them commits, never overwritten, never deleted by a write (only
+`delete_unreferenced_raw_files`, the `raw-files --delete` command, removes files no row names).
+They used to be a BLOB column of uploads (until schema version 6), which made every checkpoint
+rewrite that column's tail. Register files keep no raw bytes (full ID numbers).
 
 Backups hold one Parquet file per source table, every distinct uploaded file once under
 raw/<sha256>, and manifest.json with the sha256 of every file, row counts and the schema version.
@@ -236,6 +237,37 @@ def _read_raw(directory: Path, sha: str, db_path: Path) -> bytes:
     if hashlib.sha256(data).hexdigest() != sha:
         raise StoreCorrupt(CORRUPT_MESSAGE.format(path=db_path, detail=f"原始文件 raw/{sha} 的内容与校验值不符"))
     return data
+
+
+def _raw_references(con: Any) -> set[str]:
+    """Every sha256 a row names in the uploaded-files directory: uploads of every plan and state, and
+    register attachments (the table exists from schema 9 on)."""
+    names = {r[0] for r in con.execute("SELECT DISTINCT sha256 FROM uploads").fetchall()}
+    try:
+        names |= {r[0] for r in con.execute("SELECT DISTINCT sha256 FROM register_attachments").fetchall()}
+    except (duckdb.CatalogException, duckdb.Error):
+        pass
+    return names
+
+
+_RAW_NAME = re.compile(r"^\.?[0-9a-f]{64}(\..+\.tmp)?$")
+
+
+def _unreferenced(directory: Path, referenced: set[str], older_than: dt.timedelta) -> list[dict[str, Any]]:
+    """Files of `directory` named like stored content (or its temporaries) that `referenced` does not
+    name and that were modified before now - older_than, oldest first."""
+    if not directory.is_dir():
+        return []
+    cutoff = time.time() - older_than.total_seconds()
+    found = []
+    for path in directory.iterdir():
+        if not path.is_file() or not _RAW_NAME.match(path.name) or path.name in referenced:
+            continue
+        stat = path.stat()
+        if stat.st_mtime < cutoff:
+            found.append({"name": path.name, "bytes": stat.st_size,
+                          "modified": dt.datetime.fromtimestamp(stat.st_mtime, CHINA_TZ).replace(tzinfo=None)})
+    return sorted(found, key=lambda e: (e["modified"], e["name"]))
 
 
 def put_raw(directory: Path, data: bytes) -> str:
@@ -2023,6 +2055,35 @@ class Store:
             return r.schema_version()
 
     # -- backup and restore ------------------------------------------------
+
+    def unreferenced_raw_files(self, older_than: dt.timedelta = dt.timedelta(hours=24)) -> list[dict[str, Any]]:
+        """Files in the uploaded-files directory that no upload (any plan, any state) and no register
+        attachment names, last touched longer ago than `older_than`: name, bytes, modified (local time).
+        Left-over temporary files of an interrupted write count too. Nothing is removed here."""
+        with self.snapshot() as reader:
+            referenced = _raw_references(reader._con)
+        return _unreferenced(raw_dir(self.path), referenced, older_than)
+
+    def delete_unreferenced_raw_files(self, actor: str, older_than: dt.timedelta = dt.timedelta(hours=24)
+                                      ) -> dict[str, int]:
+        """Remove `unreferenced_raw_files`, deciding inside a write transaction (so no upload can start
+        naming a file meanwhile; every write stores its file inside its own transaction), with an audit
+        row `raw.delete`. Returns {"files": n, "bytes": total}; nothing to remove writes nothing."""
+        directory = raw_dir(self.path)
+
+        def write(con) -> _Outcome:
+            found = _unreferenced(directory, _raw_references(con), older_than)
+            for entry in found:
+                (directory / entry["name"]).unlink(missing_ok=True)
+            removed = {"files": len(found), "bytes": sum(e["bytes"] for e in found)}
+            if not found:
+                return _Outcome(removed)
+            logger.info("removed %d unreferenced raw files (%d bytes) from %s", removed["files"], removed["bytes"],
+                        directory)
+            return _Outcome(removed, [_Audit(target="raw", detail={**removed, "names": [e["name"] for e in found][:1000],
+                                                                   "older_than_hours": older_than.total_seconds() / 3600})])
+
+        return self._write(actor, "raw.delete", write)
 
     def backup(self, directory: str | os.PathLike, *, sign_key: bytes | None = None,
                users_file: str | os.PathLike | None = None) -> dict[str, Any]:
