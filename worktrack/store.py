@@ -1893,9 +1893,11 @@ class Store:
         Returns (attachment id, added); the same bytes already attached to the entry add nothing.
         The caller has checked the type and size (`registers.evidence.check_evidence`).
         """
-        sha = put_raw(raw_dir(self.path), data)  # durable before the row that references it commits
+        sha = hashlib.sha256(data).hexdigest()
 
         def write(con: duckdb.DuckDBPyConnection) -> _Outcome:
+            # inside the transaction (as an upload's file): `delete_unreferenced_raw_files` decides in one too
+            put_raw(raw_dir(self.path), data)  # durable before the row that references it commits
             found = _first(con.execute("SELECT attachment_id FROM register_attachments WHERE kind = ? AND "
                                        "reporting_unit = ? AND row_key = ? AND sha256 = ?", [kind, unit, row_key, sha]))
             if found:
