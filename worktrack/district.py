@@ -27,7 +27,6 @@ import pandas as pd
 from worktrack import progress
 from worktrack.plan import Plan, parse_month
 from worktrack.registers.counts import counted_register_values, register_filed
-from worktrack.store import _ACTIVE, _APPROVED, StoreReader
 
 log = logging.getLogger(__name__)
 
@@ -69,29 +68,19 @@ def rollup(plans: Iterable[Plan], store: Any, as_of: str, approved_only: bool = 
     ids = [p.id for p in plans]
     if len(set(ids)) != len(ids):
         raise ValueError("two plans share one plan id")
-    last = progress.month_ordinal(as_of)
-    versions = _APPROVED if approved_only else _ACTIVE
     with store.for_plan(None).snapshot() as reader:
-        con = reader._con
-        stored = con.execute(
-            "SELECT u.plan_id, m.unit_code, m.item_code, m.month_index, m.value FROM metric_codes m "
-            f"JOIN uploads u USING (upload_id) WHERE m.{versions} AND m.month_index <= ?", [last]).fetchnumpy()
-        names = {kind: dict(con.execute("SELECT code, name FROM name_codes WHERE kind = ?", [kind]).fetchall())
-                 for kind in ("unit", "item")}
+        stored = reader.stored_metric_codes(as_of, approved_only, with_plan=True)
+        names = reader.name_codes()
         waiting: dict[str, tuple[str, ...]] = {}
         if approved_only:
-            cells = con.execute(
-                "SELECT u.plan_id, u.reporting_unit, u.month, u.state, coalesce(r.state, 'pending') AS review_state "
-                "FROM uploads u LEFT JOIN (SELECT upload_id, arg_max(state, review_id) AS state FROM upload_reviews "
-                "GROUP BY upload_id) r USING (upload_id) WHERE u.month = ? ORDER BY u.upload_id", [as_of]).df()
+            cells = reader.review_cells(month=as_of)
             for plan_id, part in cells.groupby("plan_id", sort=False, dropna=False):
-                waiting[plan_id] = progress.awaiting_approval(part.drop(columns="plan_id"), as_of)
-        with_registers = {r[0] for r in con.execute(
-            "SELECT DISTINCT plan_id FROM register_uploads WHERE state = 'active'").fetchall()}
+                waiting[plan_id] = progress.awaiting_approval(part, as_of)
+        with_registers = reader.plans_with_registers()
         registers = {}
         for plan in plans:
             if plan.id in with_registers:
-                scoped = StoreReader(con, reader._path, plan.id)
+                scoped = reader.for_plan(plan.id)
                 filed = register_filed(plan, scoped)
                 if filed:
                     registers[plan.id] = (filed, counted_register_values(plan, scoped, as_of))

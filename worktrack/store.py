@@ -241,13 +241,9 @@ def _read_raw(directory: Path, sha: str, db_path: Path) -> bytes:
 
 def _raw_references(con: Any) -> set[str]:
     """Every sha256 a row names in the uploaded-files directory: uploads of every plan and state, and
-    register attachments (the table exists from schema 9 on)."""
-    names = {r[0] for r in con.execute("SELECT DISTINCT sha256 FROM uploads").fetchall()}
-    try:
-        names |= {r[0] for r in con.execute("SELECT DISTINCT sha256 FROM register_attachments").fetchall()}
-    except (duckdb.CatalogException, duckdb.Error):
-        pass
-    return names
+    register attachments."""
+    return {r[0] for r in con.execute("SELECT sha256 FROM uploads UNION SELECT sha256 FROM register_attachments")
+            .fetchall()}
 
 
 _RAW_NAME = re.compile(r"^\.?[0-9a-f]{64}(\..+\.tmp)?$")
@@ -1180,13 +1176,13 @@ class StoreReader:
     def review_cells(self, through: str | None = None, month: str | None = None) -> pd.DataFrame:
         """reporting_unit, month, state and review_state of every upload up to `through` (or of one
         `month`), oldest first: the four columns of `reviewed_uploads` that the status needs, in one
-        narrow read."""
+        narrow read, and the upload's plan_id."""
         if month is not None:
             clause, params = "WHERE u.month = ?", [check_month(month)]
         else:
             clause, params = ("WHERE u.month <= ?", [check_month(through)]) if through is not None else ("", [])
         return self._small(
-            "SELECT u.reporting_unit, u.month, u.state, coalesce(r.state, 'pending') AS review_state "
+            "SELECT u.reporting_unit, u.month, u.state, coalesce(r.state, 'pending') AS review_state, u.plan_id "
             f"FROM uploads u LEFT JOIN (SELECT upload_id, arg_max(state, review_id) AS state FROM upload_reviews "
             f"GROUP BY upload_id) r USING (upload_id) {clause} ORDER BY u.upload_id", params)
 
@@ -1221,6 +1217,35 @@ class StoreReader:
                 "SELECT DISTINCT reporting_unit FROM uploads WHERE reporting_unit NOT IN "
                 "(SELECT name FROM known_units) ORDER BY 1").fetchall()]
 
+    def name_codes(self) -> dict[str, dict[int, str]]:
+        """The store's own codes of unit and item names (table name_codes): {"unit": {code: name}, "item": ...}."""
+        names: dict[str, dict[int, str]] = {"unit": {}, "item": {}}
+        for kind, name, code in self._con.execute("SELECT kind, name, code FROM name_codes").fetchall():
+            names[kind][code] = name
+        return names
+
+    def stored_metric_codes(self, through: str | None = None, approved_only: bool = False,
+                            with_plan: bool = False) -> dict[str, Any]:
+        """Metric totals of the active (or approved) versions through a month, in the store's own codes:
+        unit_code, item_code (see `name_codes`), month_index (year * 12 + month - 1) and value arrays;
+        with_plan adds each row's plan_id (for reads across plans)."""
+        last = None if through is None else int(through[:4]) * 12 + int(through[5:]) - 1
+        plan = ", u.plan_id" if with_plan else ""
+        joined = " JOIN uploads u USING (upload_id)" if with_plan else ""
+        return self._run(
+            f"SELECT m.unit_code, m.item_code, m.month_index, m.value{plan} FROM metric_codes m{joined} "
+            f"WHERE m.{_versions(approved_only, None)} {'' if last is None else 'AND m.month_index <= ?'}",
+            [] if last is None else [last]).fetchnumpy()
+
+    def plans_with_registers(self) -> set[str | None]:
+        """Plans with an active register upload."""
+        return {r[0] for r in self._run("SELECT DISTINCT plan_id FROM register_uploads WHERE state = 'active'")
+                .fetchall()}
+
+    def for_plan(self, plan_id: str | None) -> StoreReader:
+        """A reader of the same snapshot that sees one plan's uploads (None: every plan's)."""
+        return StoreReader(self._con, self._path, plan_id)
+
     def status_codes(self, units: Mapping[str, int], metrics: Mapping[str, int], items: Mapping[str, int],
                      origin: int, through: str | None = None, approved_only: bool = False) -> dict[str, dict[str, Any]]:
         """The three reads the status needs, as codes, from one registration of the dictionaries.
@@ -1236,21 +1261,14 @@ class StoreReader:
         clause, params = _through("m.month", through)
         tasks_sql, task_params = self._latest_tasks_sql("reporting_unit, item", through, approved_only)
         # metric_codes holds the store's own codes: translated to the caller's by two small lookup arrays
-        lookup = {"unit": (units, []), "item": (metrics, [])}
-        for kind, name, code in self._con.execute("SELECT kind, name, code FROM name_codes").fetchall():
-            wanted, pairs = lookup[kind]
-            pairs.append((code, wanted.get(name, -1)))
-        tables = {}
-        for kind, (_, pairs) in lookup.items():
-            table = np.full(max((c for c, _ in pairs), default=-1) + 1, -1, dtype=np.int64)
-            for code, mine in pairs:
-                table[code] = mine
+        tables, stored_names = {}, self.name_codes()
+        for kind, wanted in (("unit", units), ("item", metrics)):
+            names = stored_names[kind]
+            table = np.full(max(names, default=-1) + 1, -1, dtype=np.int64)
+            for code, name in names.items():
+                table[code] = wanted.get(name, -1)
             tables[kind] = table
-        last = None if through is None else int(through[:4]) * 12 + int(through[5:]) - 1
-        stored = self._run(
-            "SELECT unit_code, item_code, month_index, value FROM metric_codes "
-            f"WHERE {_versions(approved_only, None)} {'' if last is None else 'AND month_index <= ?'}",
-            [] if last is None else [last]).fetchnumpy()
+        stored = self.stored_metric_codes(through, approved_only)
         monthly = {"unit": tables["unit"][stored["unit_code"]], "metric": tables["item"][stored["item_code"]],
                    "month": stored["month_index"].astype(np.int64) - origin, "value": stored["value"]}
         with self._dictionary("unit_codes", units), self._dictionary("item_codes", items):
@@ -2063,7 +2081,7 @@ class Store:
         attachment names, last touched longer ago than `older_than`: name, bytes, modified (local time).
         Left-over temporary files of an interrupted write count too. Nothing is removed here."""
         with self.snapshot() as reader:
-            referenced = _raw_references(reader._con)
+            referenced = _raw_references(reader._con)  # the connection itself: every plan's rows
         return _unreferenced(raw_dir(self.path), referenced, older_than)
 
     def delete_unreferenced_raw_files(self, actor: str, older_than: dt.timedelta = dt.timedelta(hours=24)
