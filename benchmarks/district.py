@@ -72,6 +72,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.datasets import CITY, OUT, Dataset, dataset
+from benchmarks.province import finish_fast_load
 from benchmarks.run import FLOOR_SQL, log, measure
 
 HERE = Path(__file__).resolve().parent
@@ -223,7 +224,7 @@ def build_district(city: Dataset, streets: int = STREETS, *, rebuild: bool = Fal
     import pyarrow as pa
 
     from worktrack.plan import load_plan
-    from worktrack.store import DERIVED_TABLES, SCHEMA_VERSION, Store, now_china, raw_dir
+    from worktrack.store import SCHEMA_VERSION, Store, raw_dir
 
     key = district_key(city, streets)
     root = OUT / f"district-{key}"
@@ -309,15 +310,7 @@ def build_district(city: Dataset, streets: int = STREETS, *, rebuild: bool = Fal
             "AND s.version = u.version "
             "LEFT JOIN (SELECT upload_id, count(*) AS rows FROM facts GROUP BY upload_id) n "
             "ON n.upload_id = u.upload_id + c.k * ?", [stride, stride, stride])
-        for table, rebuild_sql in DERIVED_TABLES.items():
-            con.execute(f"DELETE FROM {table}")
-            con.execute(rebuild_sql)
-        audit_id = con.execute("SELECT coalesce(max(audit_id), 0) + 1 FROM audit_log").fetchall()[0][0]
-        con.execute("INSERT INTO audit_log VALUES (?, ?, 'system', 'benchmark.fast_load', 'database', NULL, ?, ?)",
-                    [audit_id, now_china(), str(city.db_path), json.dumps({"streets": streets, "stride": stride})])
-        con.execute("COMMIT")
-        con.execute("CHECKPOINT")
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("uploads", "facts")}
+        counts = finish_fast_load(con, city.db_path, {"streets": streets, "stride": stride})
     finally:
         con.close()
     seconds = time.perf_counter() - started

@@ -84,12 +84,29 @@ def _allowed_items(plan) -> list[tuple[str, str]]:
     return pairs
 
 
+def finish_fast_load(con, source: Path, detail: dict) -> dict[str, int]:
+    """End a fast loader's transaction as the store would leave it: every derived table rebuilt by the
+    store's own SQL, an audit row naming the source database, commit and checkpoint. Returns the
+    number of uploads and facts."""
+    from worktrack.store import DERIVED_TABLES, now_china
+
+    for table, rebuild_sql in DERIVED_TABLES.items():
+        con.execute(f"DELETE FROM {table}")
+        con.execute(rebuild_sql)
+    audit_id = con.execute("SELECT coalesce(max(audit_id), 0) + 1 FROM audit_log").fetchall()[0][0]
+    con.execute("INSERT INTO audit_log VALUES (?, ?, 'system', 'benchmark.fast_load', 'database', NULL, ?, ?)",
+                [audit_id, now_china(), str(source), json.dumps(detail)])
+    con.execute("COMMIT")
+    con.execute("CHECKPOINT")
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("uploads", "facts")}
+
+
 def build_province(city: Dataset, *, rebuild: bool = False, log: Callable[[str], None] = print) -> Dataset:
     """The province dataset in benchmarks/out/province-<city key>/, built from the city one unless there."""
     import pyarrow as pa
 
     from worktrack.plan import load_plan
-    from worktrack.store import DERIVED_TABLES, SCHEMA_VERSION, Store, now_china
+    from worktrack.store import SCHEMA_VERSION, Store
 
     root = OUT / f"province-{city.info['key']}-{COPIES}"
     ready = root / "READY.json"
@@ -136,15 +153,7 @@ def build_province(city: Dataset, *, rebuild: bool = False, log: Callable[[str],
             "FROM city.uploads u JOIN unit_copies c ON c.city_unit = u.reporting_unit "
             "LEFT JOIN (SELECT upload_id, count(*) AS rows FROM facts GROUP BY upload_id) n "
             "ON n.upload_id = u.upload_id + c.copy * ?", [stride, stride, plan.id, stride])
-        for table, rebuild_sql in DERIVED_TABLES.items():
-            con.execute(f"DELETE FROM {table}")
-            con.execute(rebuild_sql)
-        audit_id = con.execute("SELECT coalesce(max(audit_id), 0) + 1 FROM audit_log").fetchall()[0][0]
-        con.execute("INSERT INTO audit_log VALUES (?, ?, 'system', 'benchmark.fast_load', 'database', NULL, ?, ?)",
-                    [audit_id, now_china(), str(city.db_path), json.dumps({"copies": COPIES, "stride": stride})])
-        con.execute("COMMIT")
-        con.execute("CHECKPOINT")
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in ("uploads", "facts")}
+        counts = finish_fast_load(con, city.db_path, {"copies": COPIES, "stride": stride})
     finally:
         con.close()
     seconds = time.perf_counter() - started
