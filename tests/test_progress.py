@@ -735,6 +735,35 @@ def test_status_from_store_agrees_with_the_frames_on_the_demo_database(plan, dem
     assert_same_status(fast, status_on_frames(plan, store, as_of, today=today, approved_only=approved_only))
 
 
+def test_the_row_tables_are_built_on_first_read_and_travel_built(plan, filled_store):
+    # obligations, tasks and reporting (70k, 25k and 36k labelled rows at city scale) are built when
+    # first read: their row counts are known before, the built tables are the ones compute_status
+    # gives, and a pickled report (Streamlit's cache) carries them built
+    import pickle
+
+    from worktrack.progress import status_from_store
+
+    parts = ("obligations", "tasks", "reporting")
+    report = status_from_store(plan, filled_store, "2023-05")
+    counts = {part: report.rows(part) for part in parts}
+    assert all(counts.values())
+    copy = pickle.loads(pickle.dumps(report))
+    assert {part: len(getattr(report, part)) for part in parts} == counts
+    same = compute_status(plan, filled_store.monthly_values("2023-05"), filled_store.task_statuses("2023-05"),
+                          filled_store.active_uploads("2023-05"), "2023-05")
+    for part in parts:
+        pd.testing.assert_frame_equal(getattr(copy, part), getattr(report, part), obj=part)
+        expected = getattr(same, part)
+        if part == "reporting":
+            expected = expected.assign(review_state=report.reporting["review_state"])
+        pd.testing.assert_frame_equal(getattr(report, part), expected, check_dtype=False, obj=part)
+    assert report.rows("tasks") == len(report.tasks)  # and once built, the table's own length
+    # one unit's report: its tables filtered to that unit, counted as built
+    mine = status_from_store(plan, filled_store, "2023-05", unit="黄土岭社区")
+    assert set(mine.reporting["reporting_unit"]) == {"黄土岭社区"}
+    assert {part: mine.rows(part) for part in parts} == {part: len(getattr(mine, part)) for part in parts}
+
+
 def test_cli_status_json_and_text(filled_store, capsys):
     from worktrack.cli import main
 

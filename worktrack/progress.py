@@ -171,6 +171,11 @@ class _Compiled:
     item_labels: pd.Series
     target_labels: pd.Series
     metric_lower: np.ndarray  # bool per metric: less is better
+    # per target, fixed by the plan: computed once (at city scale 6k targets, every status)
+    t_amended: list[int] = field(default_factory=list)  # targets whose value changed during the year
+    t_special: list[int] = field(default_factory=list)  # stock, level, ceiling, quarterly/half-yearly
+    t_rate_levels: list[int] = field(default_factory=list)  # level targets of a computed rate
+    t_columns: dict[str, Any] = field(default_factory=dict)  # the targets table's plan columns
 
 
 _TEXT = pd.Series(["text"]).dtype
@@ -238,6 +243,24 @@ def _build_compiled(plan: Plan) -> _Compiled:
         target_labels=_labels([t.id for t in targets]),
         metric_lower=np.array([plan.metrics[m].direction == "lower" for m in metrics], dtype=bool),
     )
+    c = compiled
+    kinds, cadences = c.t_kind, c.t_cadence
+    c.t_amended = [i for i, t in enumerate(targets) if t.history]
+    c.t_special = [i for i in range(len(targets))
+                   if kinds[i] in ("stock", "level", "ceiling") or (kinds[i] == "every_period" and cadences[i] > 1)]
+    c.t_rate_levels = [i for i, t in enumerate(targets) if t.kind == "level" and plan.metrics[t.metric].is_rate]
+    c.t_columns = {
+        "target_id": c.target_labels.array,
+        "metric": _take(c.metric_labels, c.t_metric),
+        "reporting_unit": _take(c.unit_labels, c.t_entity),
+        "original_target": c.t_value,
+        "scope": _text(np.where(c.t_entity == street, "street", "unit")),
+        "period": _text(np.where(c.t_monthly, "month", "year")),
+        "kind": c.t_kind,
+        "cadence": np.array([{1: "month", 3: "quarter", 6: "half_year"}[int(q)] for q in cadences], dtype=object),
+        "deadline": np.array([t.deadline for t in targets] or [None], dtype=object)[:len(targets)],
+        "direction": _text(np.where(c.metric_lower[c.t_metric], "lower", "higher")),
+    }
     return compiled
 
 
@@ -249,6 +272,12 @@ def _labels(values: list) -> pd.Series:
 def _take(labels: pd.Series, codes: np.ndarray):
     """labels[codes] as a column, without converting every string through Python objects."""
     return labels.take(np.asarray(codes, dtype=np.int64)).array
+
+
+@functools.lru_cache(maxsize=64)
+def _month_labels(start: str, end: str | None) -> pd.Series:
+    """The months from start through end as labels (none when end is None); shared, never changed."""
+    return _labels(month_range(start, end) if end is not None else [])
 
 
 def _text(values: np.ndarray):
@@ -362,6 +391,38 @@ def expected_by(target: float, months_elapsed: int, months_total: int) -> float:
 # The report
 
 
+class _Deferred:
+    """A table built when first read: the function that builds it, and how many rows it will have."""
+
+    __slots__ = ("build", "rows")
+
+    def __init__(self, build: Callable[[], pd.DataFrame], rows: int) -> None:
+        self.build, self.rows = build, rows
+
+
+class _Table:
+    """A StatusReport table that may be given as a `_Deferred`: built on first read, then kept.
+
+    At city scale the obligations, tasks and reporting tables are 70k, 25k and 36k rows of labels;
+    the headline figures, the counts and `json_chunks(summary=True)` never read them whole, a screen
+    reads them from the cached report. (A dataclass field whose descriptor has no class-level value
+    has no default.)"""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> pd.DataFrame:
+        if obj is None:
+            raise AttributeError(self.slot)
+        value = obj.__dict__[self.slot]
+        if isinstance(value, _Deferred):
+            value = obj.__dict__[self.slot] = value.build()
+        return value
+
+    def __set__(self, obj: Any, value: pd.DataFrame | _Deferred) -> None:
+        obj.__dict__[self.slot] = value
+
+
 @dataclass
 class StatusReport:
     """Progress as of one month; parts are DataFrames, `as_dict` is the JSON contract."""
@@ -370,9 +431,9 @@ class StatusReport:
     as_of: str
     unit: str | None
     targets: pd.DataFrame
-    obligations: pd.DataFrame
-    tasks: pd.DataFrame
-    reporting: pd.DataFrame
+    obligations: pd.DataFrame = _Table()  # type: ignore[assignment]
+    tasks: pd.DataFrame = _Table()  # type: ignore[assignment]
+    reporting: pd.DataFrame = _Table()  # type: ignore[assignment]
     unit_metrics: pd.DataFrame  # every unit x metric it reports: cumulative actual, this month's figure
     metric_totals: pd.DataFrame  # street-wide per metric, with quota reconciliation
     pending_units: tuple[str, ...] = ()  # units whose as_of report is missing but not yet due
@@ -386,6 +447,17 @@ class StatusReport:
     # approved-only figures: units whose as_of report is filed but not yet approved (waiting for review,
     # or returned and not refiled); like pending units they are judged on the month before
     review_pending_units: tuple[str, ...] = ()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a pickled report (Streamlit's cache) carries its tables built, not the functions that build them
+        for part in ("obligations", "tasks", "reporting"):
+            getattr(self, part)
+        return dict(self.__dict__)
+
+    def rows(self, part: str) -> int:
+        """Row count of the obligations, tasks or reporting table, without building a deferred one."""
+        value = self.__dict__["_" + part]
+        return value.rows if isinstance(value, _Deferred) else len(value)
 
     @property
     def monthly_values(self) -> pd.DataFrame | None:
@@ -493,7 +565,7 @@ class StatusReport:
             yield ("\n" + pad if sep != "\n" else "") + "]"
         tail = self._json_counts()
         if summary:
-            tail["rows"] = {part: int(len(getattr(self, part))) for part in JSON_TABLES if part != "targets"}
+            tail["rows"] = {part: int(self.rows(part)) for part in JSON_TABLES if part != "targets"}
         for key, value in tail.items():
             yield f",\n{pad}{dump(key)}: {dump(value)}"
         yield "\n}\n"
@@ -631,10 +703,13 @@ def _with_rates(plan: Plan, c: _Compiled, codes: tuple[np.ndarray, ...] | None) 
 
 def _compute(plan: Plan, c: _Compiled, monthly_codes: tuple[np.ndarray, ...] | None, task_codes: dict | None,
              upload_codes: dict | None, as_of: str, unit: str | None, today: dt.date | None,
-             monthly: pd.DataFrame | None = None, review_pending: Iterable[str] = ()) -> StatusReport:
+             monthly: pd.DataFrame | None = None, review_pending: Iterable[str] = (),
+             unreviewed: tuple[np.ndarray, np.ndarray] | None = None, approved_only: bool = False) -> StatusReport:
     """compute_status on integer codes: (unit, metric, month, value) arrays, and dicts of task and
     upload columns whose units, items and months are codes (see `compute_status` for the rules).
-    monthly: the figures as a frame for the report to carry; built from the codes when not given."""
+    monthly: the figures as a frame for the report to carry; built from the codes when not given.
+    unreviewed: which units (bool per unit code) have an unreviewed report in the as-of month and in
+    any month: the targets get `includes_pending` (`_mark_pending`'s rule, on codes)."""
     unit_name = None
     if unit is not None:
         found = plan.find_unit(unit)
@@ -643,14 +718,21 @@ def _compute(plan: Plan, c: _Compiled, monthly_codes: tuple[np.ndarray, ...] | N
         unit_name = found.name
     a = month_ordinal(as_of) - c.start_ord  # as_of month index relative to the start month
     n_months = max(a + 1, 0)
-    month_labels = _labels(month_range(plan.start_month, as_of) if n_months else [])
+    month_labels = _month_labels(plan.start_month, as_of if n_months else None)
 
     values, reported = _dense_monthly(c, _with_rates(plan, c, monthly_codes), n_months)
-    reporting = _reporting(plan, c, upload_codes, n_months, month_labels, today)
+    reporting: pd.DataFrame | _Deferred = _Deferred(
+        functools.partial(_reporting, plan, c, upload_codes, n_months, month_labels, today),
+        len(c.reporting_units) * n_months)
+    # units whose as_of report is missing while its due day has not passed (the reporting table's
+    # pending cells of the as_of month)
     pending = np.zeros(len(c.units), dtype=bool)
-    if n_months:
-        now = reporting[(reporting["month"] == as_of) & reporting["pending"]]
-        pending[[c.unit_index[u] for u in now["reporting_unit"]]] = True
+    if n_months and today is not None and today <= report_due_date(plan, as_of):
+        filed = np.zeros(len(c.units), dtype=bool)
+        if upload_codes is not None and len(upload_codes["unit"]):
+            u, t = (np.asarray(upload_codes[k], dtype=np.int64) for k in ("unit", "month"))
+            filed[u[(u >= 0) & (t == a)]] = True
+        pending[c.reporting_units] = ~filed[c.reporting_units]
     waiting = np.zeros(len(c.units), dtype=bool)
     for name in review_pending:
         if name in c.unit_index and not pending[c.unit_index[name]]:
@@ -659,24 +741,41 @@ def _compute(plan: Plan, c: _Compiled, monthly_codes: tuple[np.ndarray, ...] | N
     review_units = tuple(c.units[i] for i in np.flatnonzero(waiting) if unit_name is None or c.units[i] == unit_name)
     pending |= waiting
     targets, obligations = _targets(plan, c, values, reported, a, month_labels, pending)
+    if unreviewed is not None:
+        targets["includes_pending"] = _includes_pending(c, *unreviewed, approved_only)
     unit_metrics, metric_totals = _metric_tables(c, values, reported)
-    task_frame = _tasks(plan, c, task_codes, a)
+    task_frame: pd.DataFrame | _Deferred = _Deferred(functools.partial(_tasks, plan, c, task_codes, a),
+                                                     len(c.pair_item))
 
-    if unit_name is not None:
+    if unit_name is not None:  # one unit's tables are small: built here
         code = c.unit_index[unit_name]
-        keep = (targets["reporting_unit"] == unit_name) | (targets["sole_unit"] == code)
+        keep = (targets["reporting_unit"] == unit_name).to_numpy(dtype=bool, na_value=False) | (c.t_sole_unit == code)
         sole_targets = set(targets.loc[keep & targets["reporting_unit"].isna(), "target_id"])
         targets = targets[keep].reset_index(drop=True)
+        obligations = obligations.build()
         obligations = obligations[(obligations["reporting_unit"] == unit_name)
                                   | obligations["target_id"].isin(sole_targets)].reset_index(drop=True)
+        task_frame = task_frame.build()
         task_frame = task_frame[task_frame["reporting_unit"] == unit_name].reset_index(drop=True)
+        reporting = reporting.build()
         reporting = reporting[reporting["reporting_unit"] == unit_name].reset_index(drop=True)
         unit_metrics = unit_metrics[unit_metrics["reporting_unit"] == unit_name].reset_index(drop=True)
-    targets = targets.drop(columns=["sole_unit"])
     if monthly is None:
         monthly = functools.partial(_monthly_frame, c, monthly_codes)
     return StatusReport(plan, as_of, unit_name, targets, obligations, task_frame, reporting, unit_metrics,
-                        metric_totals, pending_units, today, monthly, review_pending_units=review_units)
+                        metric_totals, pending_units, today, monthly, review_pending_units=review_units,
+                        approved_only=approved_only)
+
+
+def _includes_pending(c: _Compiled, now: np.ndarray, any_month: np.ndarray, approved_only: bool) -> np.ndarray:
+    """`_mark_pending`'s rule per target from unit masks: an every-month target reads the as-of month,
+    the others every month; a street target includes every unit's reports."""
+    if approved_only:
+        return np.zeros(len(c.t_entity), dtype=bool)
+    in_now, in_any = np.append(now, False)[c.t_entity], np.append(any_month, False)[c.t_entity]
+    street = c.t_entity == len(c.units)
+    return np.where(c.t_monthly, np.where(street, bool(now.any()), in_now),
+                    np.where(street, bool(any_month.any()), in_any)).astype(bool)
 
 
 def _monthly_frame(c: _Compiled, codes: tuple[np.ndarray, ...] | None) -> pd.DataFrame:
@@ -707,9 +806,14 @@ def _dense_monthly(c: _Compiled, codes: tuple[np.ndarray, ...] | None, n_months:
     if codes is not None and len(codes[0]) and n_months:
         u, m, t, v = codes
         ok = (u >= 0) & (m >= 0) & (t >= 0) & (t < n_months)
-        flat = (u[ok] * n_metrics + m[ok]) * n_months + t[ok]
+        if not ok.all():  # usually every row counts: no copies then
+            u, m, t, v = u[ok], m[ok], t[ok], v[ok]
+        flat = np.multiply(u, n_metrics, dtype=np.int64)  # a new array: the codes are left as they are
+        flat += m
+        flat *= n_months
+        flat += t
         size = n_units * n_metrics * n_months
-        values = np.bincount(flat, weights=v[ok], minlength=size).reshape(shape)
+        values = np.bincount(flat, weights=v, minlength=size).reshape(shape)
         reported = (np.bincount(flat, minlength=size) > 0).reshape(shape)
     values = np.concatenate([values, values.sum(axis=0, keepdims=True)])
     reported = np.concatenate([reported, reported.any(axis=0, keepdims=True)])
@@ -718,7 +822,7 @@ def _dense_monthly(c: _Compiled, codes: tuple[np.ndarray, ...] | None, n_months:
 
 def _run_rate(values: np.ndarray, reported: np.ndarray) -> np.ndarray:
     """Mean increment over the last (up to) three reported months; NaN when none."""
-    from_end = np.flip(np.cumsum(np.flip(reported, axis=-1), axis=-1), axis=-1)
+    from_end = np.flip(np.cumsum(np.flip(reported, axis=-1), axis=-1, dtype=np.int16), axis=-1)
     recent = reported & (from_end <= RUN_RATE_MONTHS)
     count = recent.sum(axis=-1)
     total = np.where(recent, values, 0.0).sum(axis=-1)
@@ -727,11 +831,11 @@ def _run_rate(values: np.ndarray, reported: np.ndarray) -> np.ndarray:
 
 
 def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray, a: int,
-             month_labels: np.ndarray, pending: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+             month_labels: pd.Series, pending: np.ndarray) -> tuple[pd.DataFrame, _Deferred]:
     n_months = values.shape[-1]
     n_units = len(c.units)
     ent, met, value = c.t_entity, c.t_metric, c.t_value
-    amended = [i for i, t in enumerate(c.targets) if t.history]
+    amended = c.t_amended
     if amended:  # a target changed during the year: the value in force in the as-of month counts
         value = value.copy()
         as_of_month = _ordinal_to_month(c.start_ord + a)
@@ -806,26 +910,26 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         percent = actual / value * 100
     # a computed rate's two figures behind `actual` (NaN for every other target)
     rate_numerator, rate_denominator = np.full(len(value), np.nan), np.full(len(value), np.nan)
-    for i in range(len(value)):
-        if c.t_kind[i] == "level" and plan.metrics[c.metrics[int(met[i])]].is_rate:
-            rate_numerator[i], rate_denominator[i] = _rate_parts(plan, c, values, reported, int(ent[i]), int(met[i]),
-                                                                 n_units)
+    for i in c.t_rate_levels:
+        rate_numerator[i], rate_denominator[i] = _rate_parts(plan, c, values, reported, int(ent[i]), int(met[i]),
+                                                             n_units)
+    plan_columns = c.t_columns
     targets = pd.DataFrame({
-        "target_id": c.target_labels.array,
-        "metric": _take(c.metric_labels, met),
-        "reporting_unit": _take(c.unit_labels, ent),
+        "target_id": plan_columns["target_id"],
+        "metric": plan_columns["metric"],
+        "reporting_unit": plan_columns["reporting_unit"],
         "actual": actual,
         "target": value,
-        "original_target": c.t_value,
+        "original_target": plan_columns["original_target"],
         "expected": expected,
         "gap": gap,
         "forecast": forecast,
         "status": _text(status),
-        "scope": _text(np.where(ent == n_units, "street", "unit")),
-        "period": _text(np.where(c.t_monthly, "month", "year")),
-        "kind": c.t_kind,
-        "cadence": np.array([{1: "month", 3: "quarter", 6: "half_year"}[int(q)] for q in c.t_cadence], dtype=object),
-        "deadline": [t.deadline for t in c.targets],
+        "scope": plan_columns["scope"],
+        "period": plan_columns["period"],
+        "kind": plan_columns["kind"],
+        "cadence": plan_columns["cadence"],
+        "deadline": plan_columns["deadline"],
         "percent": percent,
         "reported": np.where(monthly, month_reported, any_reported),
         "run_rate": rate,
@@ -836,25 +940,35 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "months_missed": pd.array(missed, dtype="Int64"),
         "months_met": pd.array(months_met, dtype="Int64"),
         "month_state": pd.array(np.where(c.t_monthly, month_state, None), dtype=object),
-        "direction": _text(np.where(c.metric_lower[met], "lower", "higher")),
+        "direction": plan_columns["direction"],
         "pending": target_pending,
-        "sole_unit": c.t_sole_unit,
         "rate_numerator": rate_numerator,
         "rate_denominator": rate_denominator,
     })
-    obligations = pd.DataFrame({
-        "metric": _take(c.metric_labels, met[rows]),
-        "reporting_unit": _take(c.unit_labels, ent[rows]),
-        "month": _take(month_labels, month_idx),
-        "actual": obl_actual,
-        "required": value[rows],
-        "met": obl_met,
-        "target_id": _take(c.target_labels, rows),
-        "reported": reported[ent[rows], met[rows], month_idx] if len(rows) else np.zeros(0, dtype=bool),
-    })
-    if extra_obligations:
-        obligations = pd.concat([obligations, pd.DataFrame(extra_obligations)], ignore_index=True)
+    obl_reported = reported[ent[rows], met[rows], month_idx] if len(rows) else np.zeros(0, dtype=bool)
+    obligations = _Deferred(functools.partial(
+        _obligation_frame, c, month_labels, met[rows], ent[rows], month_idx, obl_actual, value[rows], obl_met, rows,
+        obl_reported, extra_obligations), len(rows) + len(extra_obligations))
     return targets, obligations
+
+
+def _obligation_frame(c: _Compiled, month_labels: pd.Series, met: np.ndarray, ent: np.ndarray, month_idx: np.ndarray,
+                      actual: np.ndarray, required: np.ndarray, met_flags: np.ndarray, rows: np.ndarray,
+                      reported: np.ndarray, extra: list[dict]) -> pd.DataFrame:
+    """One row per every-month target per due month (and per due quarter or half year: `extra`)."""
+    obligations = pd.DataFrame({
+        "metric": _take(c.metric_labels, met),
+        "reporting_unit": _take(c.unit_labels, ent),
+        "month": _take(month_labels, month_idx),
+        "actual": actual,
+        "required": required,
+        "met": met_flags,
+        "target_id": _take(c.target_labels, rows),
+        "reported": reported,
+    })
+    if extra:
+        obligations = pd.concat([obligations, pd.DataFrame(extra)], ignore_index=True)
+    return obligations
 
 
 def _other_kinds(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray, a: int,
@@ -872,8 +986,7 @@ def _other_kinds(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndar
               once its last month is reported or due; the current one is pending until then.
     """
     kinds = c.t_kind
-    special = [i for i in range(len(kinds))
-               if kinds[i] in ("stock", "level", "ceiling") or (kinds[i] == "every_period" and c.t_cadence[i] > 1)]
+    special = c.t_special
     if not special:
         return None
     actual, expected, gap = arrays["actual"].copy(), arrays["expected"].copy(), arrays["gap"].copy()
@@ -1159,35 +1272,30 @@ def status_from_store(plan: Plan, store: Any, as_of: str | None = None, unit: st
         # which units filed the as-of month without an approved version yet (approved-only figures
         # judge them on the month before): that month's uploads, every state
         waiting = awaiting_approval(reader.review_cells(month=as_of), as_of) if approved_only else ()
-        codes = reader.status_codes(c.unit_index, c.metric_index, c.item_index, c.start_ord, as_of, approved_only)
-        units = c.unit_index
-        if any((part["unit"] < 0).any() for part in codes.values()):
-            # A unit name not spelt as in the plan (an alias, another form): resolve those names
-            # once and read again with them in the dictionary.
-            units = dict(c.unit_index)
-            fallback = _unit_fallback(plan, c)
-            for name in reader.unit_names_outside(units):
-                units[name] = fallback(name)
-            codes = reader.status_codes(units, c.metric_index, c.item_index, c.start_ord, as_of, approved_only)
+        # a unit name not spelt as in the plan (an alias, another form) is resolved once per name
+        codes = reader.status_codes(c.unit_index, c.metric_index, c.item_index, c.start_ord, as_of, approved_only,
+                                    resolve_unit=_unit_fallback(plan, c))
         monthly = codes["monthly"]
-        monthly_codes = (monthly["unit"], monthly["metric"], monthly["month"], np.nan_to_num(monthly["value"]))
+        value = np.asarray(monthly["value"], dtype=float)
+        monthly_codes = (monthly["unit"], monthly["metric"], monthly["month"],
+                         np.nan_to_num(value) if np.isnan(value).any() else value)
         # a unit's registers replace its typed totals (`counted_monthly_values` on codes)
         filed = register_filed(plan, reader)
         if filed:
             monthly_codes = _with_register_figures(plan, c, monthly_codes, filed,
-                                                   counted_register_values(plan, reader, as_of), units,
+                                                   counted_register_values(plan, reader, as_of), c.unit_index,
                                                    approved_only=approved_only)
     receipts = codes["receipts"]
-    report = _compute(plan, c, monthly_codes, codes["tasks"], receipts, as_of, unit, today,
-                      review_pending=waiting)  # its reporting cells carry their review states
     # units with an active upload not yet approved, in any month through as_of and in as_of itself
     ru = np.asarray(receipts["unit"], dtype=np.int64)
     open_ = (np.asarray(receipts["review"]) != REVIEW_STATES.index("approved")) & (ru >= 0)
-    a = month_ordinal(as_of) - c.start_ord
-    now = open_ & (np.asarray(receipts["month"], dtype=np.int64) == a)
-    name_of = {code: name for name, code in units.items()}
-    return _mark_pending(report, {name_of[i] for i in np.unique(ru[now]).tolist()},
-                         {name_of[i] for i in np.unique(ru[open_]).tolist()}, approved_only)
+    now = open_ & (np.asarray(receipts["month"], dtype=np.int64) == month_ordinal(as_of) - c.start_ord)
+    units_now, units_any = np.zeros(len(c.units), dtype=bool), np.zeros(len(c.units), dtype=bool)
+    units_now[ru[now]] = True
+    units_any[ru[open_]] = True
+    # its reporting cells carry their review states
+    return _compute(plan, c, monthly_codes, codes["tasks"], receipts, as_of, unit, today, review_pending=waiting,
+                    unreviewed=(units_now, units_any), approved_only=approved_only)
 
 
 def _with_register_figures(plan: Plan, c: _Compiled, codes: tuple[np.ndarray, ...], filed: set[tuple[str, str]],
@@ -1278,11 +1386,11 @@ def attach_reviews(report: StatusReport, reviews: pd.DataFrame, approved_only: b
 def _mark_pending(report: StatusReport, units_now: set[str], units_any: set[str], approved_only: bool) -> StatusReport:
     """Mark each target whose figure includes unreviewed reports (never with approved-only figures):
     units_now have one in the as-of month (what every-month targets read), units_any in any month."""
-    targets = report.targets.copy()
+    targets = report.targets.copy(deep=False)  # a new column only: the rows are shared
     if approved_only or not len(targets):
         targets["includes_pending"] = False
     else:
-        unit = targets["reporting_unit"].astype(object)
+        unit = targets["reporting_unit"].astype(object)  # isin on objects: 3x faster than on Arrow text
         street = unit.isna().to_numpy()
         monthly = (targets["period"] == "month").to_numpy(dtype=bool)
         in_now = unit.isin(units_now).to_numpy(dtype=bool)

@@ -86,7 +86,7 @@ def register_filed(plan: Plan, reader: Any) -> set[tuple[str, str]]:
     """(unit, metric) pairs whose figures come from registers: every unit with an active register of a
     kind the plan ties to a metric."""
     filed = set()
-    for kind, unit in reader.register_filers().itertuples(index=False):
+    for kind, unit in reader.register_filers():
         metric = plan.metric_for_register(kind)
         if metric is not None:
             filed.add((unit, metric.id))

@@ -29,7 +29,7 @@ def register_fed_items(plan: Plan, reader: Any, unit: str) -> dict[str, str]:
     """metric id -> register kind, for every metric `unit` counts from a register it has filed."""
     filers = reader.register_filers()
     fed = {}
-    for kind, filer in filers.itertuples(index=False):
+    for kind, filer in filers:
         metric = plan.metric_for_register(kind)
         if filer == unit and metric is not None:
             fed[metric.id] = kind
