@@ -81,8 +81,16 @@ def floor(store, as_of: str, approved_only: bool = False) -> None:
     from worktrack.store import _APPROVED
 
     sql = FLOOR_APPROVED_SQL.format(approved=_APPROVED) if approved_only else FLOOR_SQL
-    with store.snapshot() as reader:
-        reader._con.execute(sql, [as_of]).fetchnumpy()
+    with store.snapshot() as reader:  # through Arrow, as the status's large reads are (fetchnumpy is slower)
+        reader._con.sql(sql, params=[as_of]).to_arrow_table()
+
+
+def status_with_tables(status_from_store, plan, store, as_of: str, **options) -> None:
+    """The status with every table built: its obligations, tasks and reporting tables are built on
+    first read (what a screen or the full JSON does), the targets and counts at once."""
+    report = status_from_store(plan, store, as_of, **options)
+    for part in ("obligations", "tasks", "reporting"):
+        getattr(report, part)
 
 
 def approve_first_versions(store) -> int:
@@ -119,8 +127,10 @@ def status_probe(db: str, plan_path: str, as_of: str, runs: int, warmup: int) ->
     store = Store(db)
     before = peak()
     timing = measure(lambda: status_from_store(plan, store, as_of), runs, warmup)
+    # then with every table built: the peak is that of the status a screen or the full JSON reads
+    tables = measure(lambda: status_with_tables(status_from_store, plan, store, as_of), runs, 0)
     after = peak()
-    return {"status": timing, "peak_mb_before": before, "peak_mb": after}
+    return {"status": timing, "status_tables": tables, "peak_mb_before": before, "peak_mb": after}
 
 
 def probe_in_subprocess(db: Path, plan_path: Path, as_of: str, runs: int, warmup: int) -> dict:
@@ -168,6 +178,7 @@ def bench_scale(data: Dataset, runs: int, warmup: int, work: Path, *, cli: bool 
     log(f"[{name}] status_from_store as of {as_of}, and the SQL floor")
     out["status"] = measure(lambda: status_from_store(plan, store, as_of), runs, warmup)
     out["floor"] = measure(lambda: floor(store, as_of), runs, warmup)
+    out["status_tables"] = measure(lambda: status_with_tables(status_from_store, plan, store, as_of), runs, warmup)
     report = status_from_store(plan, store, as_of)
     out["status_rows"] = {"targets": len(report.targets), "obligations": len(report.obligations),
                           "tasks": len(report.tasks), "reporting": len(report.reporting)}
@@ -329,6 +340,7 @@ def bench_province(city: Dataset, runs: int, warmup: int, rebuild: bool) -> dict
     log("[province] status in a fresh process: time and peak memory")
     out["probe"] = probe_in_subprocess(data.db_path, data.plan_path, as_of, runs, warmup)
     out["status"] = out["probe"]["status"]
+    out["status_tables"] = out["probe"]["status_tables"]
     out["floor"] = measure(lambda: floor(Store(data.db_path), as_of), runs, warmup)
     return out
 
@@ -635,9 +647,14 @@ def issue_section(results: dict) -> list[str]:
             "the issue's own figure from the previous build.", "",
             "| measure | before (issue) | now | goal | verdict |", "|---|---|---|---|---|"]
     ratio = city["status"]["median"] / city["floor"]["median"]
+    tables = ""
+    if "status_tables" in city:
+        tables = (f"; with its obligations, tasks and reporting tables built (they are built on first read): "
+                  f"{timing(city['status_tables'])}, "
+                  f"{city['status_tables']['median'] / city['floor']['median']:.1f}×")
     out.append(f"| full status, city (load {city['load']}) | 130–148 ms (floor 32.6 ms: 4.6×) | "
-               f"{timing(city['status'])}; floor {timing(city['floor'])}: **{ratio:.1f}×** | ≤ 3× the floor | "
-               f"{verdict(ratio, GOALS['floor_ratio'])} |")
+               f"{timing(city['status'])}; floor {timing(city['floor'])}: **{ratio:.1f}×**{tables} | "
+               f"≤ 3× the floor | {verdict(ratio, GOALS['floor_ratio'])} |")
     if "status_approved" in city:
         approved_ratio = city["status_approved"]["median"] / city["floor_approved"]["median"]
         out.append(f"| full status, city, approved-only (the leaders' default; not in the issue) | – | "
@@ -645,9 +662,11 @@ def issue_section(results: dict) -> list[str]:
                    f"**{approved_ratio:.1f}×** | ≤ 3× the floor | {verdict(approved_ratio, GOALS['floor_ratio'])} |")
     if province:
         peak = province["probe"]["peak_mb"]
-        ok = (province["status"]["median"] <= GOALS["province_status"] and peak <= GOALS["province_peak_mb"])
+        judged = province.get("status_tables", province["status"])  # with every table built, as before
+        ok = (judged["median"] <= GOALS["province_status"] and peak <= GOALS["province_peak_mb"])
+        built = (f" (every table built: {timing(province['status_tables'])})" if "status_tables" in province else "")
         out.append(f"| full status, 10,000 units ({province['dataset']['facts']:,} facts; load {province['load']}) | "
-                   f"1.2–1.6 s, 1.5 GB peak | {timing(province['status'])}, {peak:,.0f} MB peak "
+                   f"1.2–1.6 s, 1.5 GB peak | {timing(province['status'])}{built}, {peak:,.0f} MB peak "
                    f"(after loading the plan and opening the store: "
                    f"{province['probe']['peak_mb_before']:,.0f} MB) | ≤ 1 s, ≤ 1 GB | "
                    f"{'met' if ok else '**not met**'} |")
@@ -682,14 +701,19 @@ def issue_section(results: dict) -> list[str]:
                    f"{verdict(loop['p95'], TARGETS['ingest_one'])} |")
     out += ["", "### Status against the bare SQL floor", "",
             "The floor is one aggregation yielding every target's actual (each unit's and the street's sum of "
-            "every metric, `GROUPING SETS`), read through a store snapshot as the status is.", "",
-            "| scale | full status | SQL floor | status ÷ floor | process peak memory (fresh process): after the "
-            "status runs / before them (plan loaded, store opened) |",
-            "|---|---|---|---|---|"]
+            "every metric, `GROUPING SETS`), read through a store snapshot as the status is, its result fetched "
+            "through Arrow as the status's large reads are. The status computes every target, obligation, task "
+            "and reporting cell; its obligations, tasks and reporting tables (labelled rows) are built when first "
+            "read, so the next column adds building all three.", "",
+            "| scale | full status | SQL floor | status ÷ floor | status with every table built, ÷ floor | "
+            "process peak memory (fresh process): after the status runs / before them (plan loaded, store opened) |",
+            "|---|---|---|---|---|---|"]
     for label, entry in [*scales.items(), *([("province (10,000 units)", province)] if province else [])]:
         probe = entry.get("probe", {})
+        built = (f"{timing(entry['status_tables'])}, {entry['status_tables']['median'] / entry['floor']['median']:.1f}×"
+                 if "status_tables" in entry else "–")
         out.append(f"| {label} | {timing(entry['status'])} | {timing(entry['floor'])} | "
-                   f"{entry['status']['median'] / entry['floor']['median']:.1f}× | "
+                   f"{entry['status']['median'] / entry['floor']['median']:.1f}× | {built} | "
                    f"{probe.get('peak_mb', 0):,.0f} MB / {probe.get('peak_mb_before', 0):,.0f} MB |")
     out += ["", "### Baselines, side by side", "",
             "The fair ones read one Parquet file of the active facts (typed) and compute the same status with "
