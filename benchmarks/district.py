@@ -637,7 +637,7 @@ def render(district: District, check: dict, plans_seconds: float, results: dict,
         "| – | | |",
         f"| status ÷ floor (median of the streets' ratios) | {d['ratio']:.1f}× | {p['ratio']:.1f}× | ≤ 3× | "
         f"{_met(d['ratio'], 3)} | {_met(p['ratio'], 3)} |",
-        f"| the status with its obligations, tasks and reporting tables built (built on first read), ÷ floor | "
+        f"| the status with its obligations, tasks, reporting and unit-metric tables built (built on first read), ÷ floor | "
         f"{spread(d, 'status_tables')}, {d['ratio_tables']:.1f}× | {spread(p, 'status_tables')}, "
         f"{p['ratio_tables']:.1f}× | | | |",
         f"| district roll-up: every street's headline targets ({d['rollup_rows']:,} rows, {info['streets']} plans) | "

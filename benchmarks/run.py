@@ -86,10 +86,10 @@ def floor(store, as_of: str, approved_only: bool = False) -> None:
 
 
 def status_with_tables(status_from_store, plan, store, as_of: str, **options) -> None:
-    """The status with every table built: its obligations, tasks and reporting tables are built on
-    first read (what a screen or the full JSON does), the targets and counts at once."""
+    """The status with every table built: its obligations, tasks, reporting and unit-metric tables are
+    built on first read (what a screen or the full JSON does), the targets and counts at once."""
     report = status_from_store(plan, store, as_of, **options)
-    for part in ("obligations", "tasks", "reporting"):
+    for part in ("obligations", "tasks", "reporting", "unit_metrics"):
         getattr(report, part)
 
 
@@ -649,7 +649,7 @@ def issue_section(results: dict) -> list[str]:
     ratio = city["status"]["median"] / city["floor"]["median"]
     tables = ""
     if "status_tables" in city:
-        tables = (f"; with its obligations, tasks and reporting tables built (they are built on first read): "
+        tables = (f"; with its obligations, tasks, reporting and unit-metric tables built (built on first read): "
                   f"{timing(city['status_tables'])}, "
                   f"{city['status_tables']['median'] / city['floor']['median']:.1f}×")
     out.append(f"| full status, city (load {city['load']}) | 130–148 ms (floor 32.6 ms: 4.6×) | "
@@ -703,7 +703,7 @@ def issue_section(results: dict) -> list[str]:
             "The floor is one aggregation yielding every target's actual (each unit's and the street's sum of "
             "every metric, `GROUPING SETS`), read through a store snapshot as the status is, its result fetched "
             "through Arrow as the status's large reads are. The status computes every target, obligation, task "
-            "and reporting cell; its obligations, tasks and reporting tables (labelled rows) are built when first "
+            "and reporting cell; its obligations, tasks, reporting and unit-metric tables (labelled rows) are built when first "
             "read, so the next column adds building all three.", "",
             "| scale | full status | SQL floor | status ÷ floor | status with every table built, ÷ floor | "
             "process peak memory (fresh process): after the status runs / before them (plan loaded, store opened) |",

@@ -743,7 +743,7 @@ def test_the_row_tables_are_built_on_first_read_and_travel_built(plan, filled_st
 
     from worktrack.progress import status_from_store
 
-    parts = ("obligations", "tasks", "reporting")
+    parts = ("obligations", "tasks", "reporting", "unit_metrics")
     report = status_from_store(plan, filled_store, "2023-05")
     counts = {part: report.rows(part) for part in parts}
     assert all(counts.values())

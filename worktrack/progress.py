@@ -403,7 +403,8 @@ class _Deferred:
 class _Table:
     """A StatusReport table that may be given as a `_Deferred`: built on first read, then kept.
 
-    At city scale the obligations, tasks and reporting tables are 70k, 25k and 36k rows of labels;
+    At city scale the obligations, tasks, reporting and unit-metric tables are 70k, 25k, 36k and 9k
+    rows of labels;
     the headline figures, the counts and `json_chunks(summary=True)` never read them whole, a screen
     reads them from the cached report. (A dataclass field whose descriptor has no class-level value
     has no default.)"""
@@ -434,7 +435,7 @@ class StatusReport:
     obligations: pd.DataFrame = _Table()  # type: ignore[assignment]
     tasks: pd.DataFrame = _Table()  # type: ignore[assignment]
     reporting: pd.DataFrame = _Table()  # type: ignore[assignment]
-    unit_metrics: pd.DataFrame  # every unit x metric it reports: cumulative actual, this month's figure
+    unit_metrics: pd.DataFrame = _Table()  # type: ignore[assignment]  # every unit x metric it reports
     metric_totals: pd.DataFrame  # street-wide per metric, with quota reconciliation
     pending_units: tuple[str, ...] = ()  # units whose as_of report is missing but not yet due
     today: dt.date | None = None
@@ -450,12 +451,12 @@ class StatusReport:
 
     def __getstate__(self) -> dict[str, Any]:
         # a pickled report (Streamlit's cache) carries its tables built, not the functions that build them
-        for part in ("obligations", "tasks", "reporting"):
+        for part in ("obligations", "tasks", "reporting", "unit_metrics"):
             getattr(self, part)
         return dict(self.__dict__)
 
     def rows(self, part: str) -> int:
-        """Row count of the obligations, tasks or reporting table, without building a deferred one."""
+        """Row count of the obligations, tasks, reporting or unit_metrics table, without building it."""
         value = self.__dict__["_" + part]
         return value.rows if isinstance(value, _Deferred) else len(value)
 
@@ -759,6 +760,7 @@ def _compute(plan: Plan, c: _Compiled, monthly_codes: tuple[np.ndarray, ...] | N
         task_frame = task_frame[task_frame["reporting_unit"] == unit_name].reset_index(drop=True)
         reporting = reporting.build()
         reporting = reporting[reporting["reporting_unit"] == unit_name].reset_index(drop=True)
+        unit_metrics = unit_metrics.build()
         unit_metrics = unit_metrics[unit_metrics["reporting_unit"] == unit_name].reset_index(drop=True)
     if monthly is None:
         monthly = functools.partial(_monthly_frame, c, monthly_codes)
@@ -945,17 +947,17 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "rate_numerator": rate_numerator,
         "rate_denominator": rate_denominator,
     })
-    obl_reported = reported[ent[rows], met[rows], month_idx] if len(rows) else np.zeros(0, dtype=bool)
     obligations = _Deferred(functools.partial(
         _obligation_frame, c, month_labels, met[rows], ent[rows], month_idx, obl_actual, value[rows], obl_met, rows,
-        obl_reported, extra_obligations), len(rows) + len(extra_obligations))
+        reported, extra_obligations), len(rows) + len(extra_obligations))
     return targets, obligations
 
 
 def _obligation_frame(c: _Compiled, month_labels: pd.Series, met: np.ndarray, ent: np.ndarray, month_idx: np.ndarray,
                       actual: np.ndarray, required: np.ndarray, met_flags: np.ndarray, rows: np.ndarray,
                       reported: np.ndarray, extra: list[dict]) -> pd.DataFrame:
-    """One row per every-month target per due month (and per due quarter or half year: `extra`)."""
+    """One row per every-month target per due month (and per due quarter or half year: `extra`);
+    reported: the [entity, metric, month] flags."""
     obligations = pd.DataFrame({
         "metric": _take(c.metric_labels, met),
         "reporting_unit": _take(c.unit_labels, ent),
@@ -964,7 +966,7 @@ def _obligation_frame(c: _Compiled, month_labels: pd.Series, met: np.ndarray, en
         "required": required,
         "met": met_flags,
         "target_id": _take(c.target_labels, rows),
-        "reported": reported,
+        "reported": reported[ent, met, month_idx] if len(rows) else np.zeros(0, dtype=bool),
     })
     if extra:
         obligations = pd.concat([obligations, pd.DataFrame(extra)], ignore_index=True)
@@ -1095,7 +1097,7 @@ def _rate_parts(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarr
     return num, den
 
 
-def _metric_tables(c: _Compiled, values: np.ndarray, reported: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _metric_tables(c: _Compiled, values: np.ndarray, reported: np.ndarray) -> tuple[_Deferred, pd.DataFrame]:
     n_units, n_metrics, n_months = len(c.units), len(c.metrics), values.shape[-1]
     cumulative = values.sum(axis=-1)
     this_month = values[..., -1] if n_months else np.zeros(values.shape[:2])
@@ -1105,14 +1107,14 @@ def _metric_tables(c: _Compiled, values: np.ndarray, reported: np.ndarray) -> tu
     # every unit x metric it reports (or has figures for)
     keep = c.reported_by | (months_reported[:n_units] > 0)
     u_idx, m_idx = np.nonzero(keep)
-    unit_metrics = pd.DataFrame({
+    unit_metrics = _Deferred(lambda: pd.DataFrame({
         "reporting_unit": _take(c.unit_labels, u_idx),
         "metric": _take(c.metric_labels, m_idx),
         "actual": cumulative[u_idx, m_idx],
         "month_value": this_month[u_idx, m_idx],
         "previous_month_value": last_month[u_idx, m_idx],
         "months_reported": months_reported[u_idx, m_idx],
-    })
+    }), len(u_idx))
 
     # street-wide totals with the quota split: units with a quota vs everyone else
     quota = np.zeros((n_units, n_metrics), dtype=bool)

@@ -1267,9 +1267,9 @@ class StoreReader:
         unknown.
         """
         import numpy as np
+        import pyarrow.compute as pc
 
         clause, params = _through("m.month", through)
-        tasks_sql, task_params = self._latest_tasks_sql("reporting_unit, item", through, approved_only)
         stored_names = self.name_codes()
         unit_table = _CodeTable(stored_names["unit"], units, resolve_unit)
         metric_table = _CodeTable(stored_names["item"], metrics)
@@ -1279,12 +1279,20 @@ class StoreReader:
                    "month": np.subtract(stored["month_index"], origin, dtype=np.int64), "value": stored["value"]}
         # every upload's unit and every fact's item has a stored code (the write path adds new names);
         # a name without one would read as -1 (`_CodeTable`'s spare slot): unknown, never another unit
-        table = self._con.sql(_plan_scoped(
-            f"SELECT coalesce(u.code, -1) AS unit, coalesce(i.code, -1) AS item, {_MONTH_INDEX} AS month, "
-            f"m.status, m.note FROM ({tasks_sql}) m "
-            "LEFT JOIN name_codes u ON u.kind = 'unit' AND u.name = m.reporting_unit "
-            "LEFT JOIN name_codes i ON i.kind = 'item' AND i.name = m.item", self.plan_id),
-            params=[origin, *task_params]).to_arrow_table()
+        def latest_tasks(source: str, source_params: list[Any]):
+            return self._con.sql(_plan_scoped(
+                f"SELECT coalesce(u.code, -1) AS unit, coalesce(i.code, -1) AS item, {_MONTH_INDEX} AS month, "
+                f"m.status, m.note FROM ({source}) m "
+                "LEFT JOIN name_codes u ON u.kind = 'unit' AND u.name = m.reporting_unit "
+                "LEFT JOIN name_codes i ON i.kind = 'item' AND i.name = m.item", self.plan_id),
+                params=[origin, *source_params]).to_arrow_table()
+
+        # task_latest answers when no unit has reported a month after `through` (the usual reading);
+        # its rows show whether one has (`_latest_tasks_sql` asks the same with a query of its own)
+        table = latest_tasks(*self._latest_tasks_sql("reporting_unit, item", None, approved_only))
+        last = None if through is None else int(through[:4]) * 12 + int(through[5:]) - 1 - origin
+        if last is not None and len(table) and pc.max(table["month"]).as_py() > last:
+            table = latest_tasks(*self._latest_tasks_sql("reporting_unit, item", through, approved_only))
         receipts = self._arrays(
             f"SELECT coalesce(u.code, -1) AS unit, {_MONTH_INDEX} AS month, m.version, m.received_at, "
             f"{_REVIEW_CODE} AS review FROM uploads m "
