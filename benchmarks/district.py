@@ -73,7 +73,7 @@ import yaml
 
 from benchmarks.datasets import CITY, OUT, Dataset, dataset
 from benchmarks.province import finish_fast_load
-from benchmarks.run import FLOOR_SQL, log, measure, status_with_tables
+from benchmarks.run import FLOOR_SQL, RATIO_RUNS, log, measure, measure_interleaved, status_with_tables
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS-district.md"
@@ -434,10 +434,12 @@ def bench_backend(name: str, location, plans: list, runs: int, streets_sampled: 
     differ = 0
     for k in streets_sampled:
         plan = plans[k]
-        status = measure(lambda plan=plan: status_from_store(plan, store, AS_OF), runs, 1)
-        floor = measure(lambda plan=plan: street_floor(store, plan.id, AS_OF), runs, 1)
-        tables = measure(lambda plan=plan: status_with_tables(status_from_store, plan, store, AS_OF), runs, 1)
-        per_street.append({"street": plan.id, "status": status, "floor": floor, "status_tables": tables})
+        timed = measure_interleaved({
+            "status": lambda plan=plan: status_from_store(plan, store, AS_OF),
+            "floor": lambda plan=plan: street_floor(store, plan.id, AS_OF),
+            "status_tables": lambda plan=plan: status_with_tables(status_from_store, plan, store, AS_OF),
+        }, max(runs, RATIO_RUNS), 1)
+        per_street.append({"street": plan.id, **timed})
     log(f"[district/{name}] roll-up of {len(plans)} streets")
     out["rollup"] = measure(lambda: rollup(plans, store, AS_OF), runs, 1)
     rolled = rollup(plans, store, AS_OF).set_index(["plan_id", "target_id"])
