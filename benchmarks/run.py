@@ -106,8 +106,10 @@ def floor(store, as_of: str, approved_only: bool = False) -> None:
 def status_with_tables(status_from_store, plan, store, as_of: str, **options) -> None:
     """The status with every table built: its obligations, tasks, reporting and unit-metric tables are
     built on first read (what a screen or the full JSON does), the targets and counts at once."""
+    from worktrack.progress import DEFERRED_TABLES
+
     report = status_from_store(plan, store, as_of, **options)
-    for part in ("obligations", "tasks", "reporting", "unit_metrics"):
+    for part in DEFERRED_TABLES:
         getattr(report, part)
 
 

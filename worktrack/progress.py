@@ -400,14 +400,16 @@ class _Deferred:
         self.build, self.rows = build, rows
 
 
+DEFERRED_TABLES = ("obligations", "tasks", "reporting", "unit_metrics")
+
+
 class _Table:
     """A StatusReport table that may be given as a `_Deferred`: built on first read, then kept.
 
-    At city scale the obligations, tasks, reporting and unit-metric tables are 70k, 25k, 36k and 9k
-    rows of labels;
-    the headline figures, the counts and `json_chunks(summary=True)` never read them whole, a screen
-    reads them from the cached report. (A dataclass field whose descriptor has no class-level value
-    has no default.)"""
+    At city scale the obligations, tasks, reporting and unit-metric tables (`DEFERRED_TABLES`) are
+    70k, 25k, 36k and 9k rows of labels; the headline figures, the counts and
+    `json_chunks(summary=True)` never read them whole, a screen reads them from the cached report.
+    (A dataclass field whose descriptor has no class-level value has no default.)"""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.slot = "_" + name
@@ -451,7 +453,7 @@ class StatusReport:
 
     def __getstate__(self) -> dict[str, Any]:
         # a pickled report (Streamlit's cache) carries its tables built, not the functions that build them
-        for part in ("obligations", "tasks", "reporting", "unit_metrics"):
+        for part in DEFERRED_TABLES:
             getattr(self, part)
         return dict(self.__dict__)
 
@@ -770,14 +772,19 @@ def _compute(plan: Plan, c: _Compiled, monthly_codes: tuple[np.ndarray, ...] | N
 
 
 def _includes_pending(c: _Compiled, now: np.ndarray, any_month: np.ndarray, approved_only: bool) -> np.ndarray:
-    """`_mark_pending`'s rule per target from unit masks: an every-month target reads the as-of month,
-    the others every month; a street target includes every unit's reports."""
+    """`_pending_rule` for every target of the plan, from unit masks (bool per unit code)."""
     if approved_only:
         return np.zeros(len(c.t_entity), dtype=bool)
-    in_now, in_any = np.append(now, False)[c.t_entity], np.append(any_month, False)[c.t_entity]
-    street = c.t_entity == len(c.units)
-    return np.where(c.t_monthly, np.where(street, bool(now.any()), in_now),
-                    np.where(street, bool(any_month.any()), in_any)).astype(bool)
+    return _pending_rule(c.t_monthly, c.t_entity == len(c.units), np.append(now, False)[c.t_entity],
+                         np.append(any_month, False)[c.t_entity], bool(now.any()), bool(any_month.any()))
+
+
+def _pending_rule(monthly: np.ndarray, street: np.ndarray, in_now: np.ndarray, in_any: np.ndarray,
+                  any_now: bool, any_any: bool) -> np.ndarray:
+    """Which targets' figures include unreviewed reports: an every-month target reads the as-of month
+    (its unit has one there: in_now), the others every month (in_any); a street target includes every
+    unit's reports (some unit has one: any_now, any_any)."""
+    return np.where(monthly, np.where(street, any_now, in_now), np.where(street, any_any, in_any)).astype(bool)
 
 
 def _monthly_frame(c: _Compiled, codes: tuple[np.ndarray, ...] | None) -> pd.DataFrame:
@@ -1397,8 +1404,8 @@ def _mark_pending(report: StatusReport, units_now: set[str], units_any: set[str]
         monthly = (targets["period"] == "month").to_numpy(dtype=bool)
         in_now = unit.isin(units_now).to_numpy(dtype=bool)
         in_any = unit.isin(units_any).to_numpy(dtype=bool)
-        targets["includes_pending"] = np.where(monthly, np.where(street, bool(units_now), in_now),
-                                               np.where(street, bool(units_any), in_any)).astype(bool)
+        targets["includes_pending"] = _pending_rule(monthly, street, in_now, in_any, bool(units_now),
+                                                    bool(units_any))
     report.targets, report.approved_only = targets, approved_only
     return report
 

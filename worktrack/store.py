@@ -1215,14 +1215,6 @@ class StoreReader:
     # reaches Python: units and metrics come back as codes (-1 for a name not in the dictionary),
     # months as their index from `origin` (year * 12 + month - 1 of the first month).
 
-    def unit_names_outside(self, known: Mapping[str, int]) -> list[str]:
-        """Reporting units with an upload whose names are not in `known` (spelled differently, or
-        no longer in the plan): the caller decides what code each gets."""
-        with self._dictionary("known_units", known):
-            return [r[0] for r in self._run(
-                "SELECT DISTINCT reporting_unit FROM uploads WHERE reporting_unit NOT IN "
-                "(SELECT name FROM known_units) ORDER BY 1").fetchall()]
-
     def name_codes(self) -> dict[str, dict[int, str]]:
         """The store's own codes of unit and item names (table name_codes): {"unit": {code: name}, "item": ...}."""
         names: dict[str, dict[int, str]] = {"unit": {}, "item": {}}
@@ -1235,7 +1227,7 @@ class StoreReader:
         """Metric totals of the active (or approved) versions through a month, in the store's own codes:
         unit_code, item_code (see `name_codes`), month_index (year * 12 + month - 1) and value arrays;
         with_plan adds each row's plan_id (for reads across plans)."""
-        last = None if through is None else int(through[:4]) * 12 + int(through[5:]) - 1
+        last = None if through is None else _month_number(through)
         plan = ", u.plan_id" if with_plan else ""
         joined = " JOIN uploads u USING (upload_id)" if with_plan else ""
         return self._arrays(
@@ -1290,7 +1282,7 @@ class StoreReader:
         # task_latest answers when no unit has reported a month after `through` (the usual reading);
         # its rows show whether one has (`_latest_tasks_sql` asks the same with a query of its own)
         table = latest_tasks(*self._latest_tasks_sql("reporting_unit, item", None, approved_only))
-        last = None if through is None else int(through[:4]) * 12 + int(through[5:]) - 1 - origin
+        last = None if through is None else _month_number(through) - origin
         if last is not None and len(table) and pc.max(table["month"]).as_py() > last:
             table = latest_tasks(*self._latest_tasks_sql("reporting_unit, item", through, approved_only))
         receipts = self._arrays(
@@ -1305,17 +1297,6 @@ class StoreReader:
                  "month": table["month"].to_numpy(), "status": table["status"].to_pandas(),
                  "note": table["note"].to_pandas()}
         return {"monthly": monthly, "tasks": tasks, "receipts": receipts}
-
-    @contextmanager
-    def _dictionary(self, name: str, codes: Mapping[str, int]) -> Iterator[None]:
-        import pyarrow as pa
-
-        self._con.register(name, pa.table({"name": pa.array(list(codes), pa.string()),
-                                           "code": pa.array(list(codes.values()), pa.int64())}))
-        try:
-            yield
-        finally:
-            self._con.unregister(name)
 
     def audit_log(self, actor: str | None = None, action: str | None = None,
                   since: dt.datetime | dt.date | str | None = None) -> pd.DataFrame:
@@ -1441,7 +1422,6 @@ class StoreReader:
                            "ORDER BY upload_id, source_row", params)
 
 
-# 'YYYY-MM' (always well formed in the store) -> months after the ordinal given as a parameter
 class _CodeTable:
     """Store codes (`name_codes`) -> a caller's codes, by one lookup array. Code -1 (no stored code)
     reads the spare last slot: -1. Names missing from `wanted` are resolved on first use when a
@@ -1472,6 +1452,12 @@ class _CodeTable:
         return out
 
 
+def _month_number(month: str) -> int:
+    """'YYYY-MM' -> year * 12 + month - 1 (metric_codes.month_index)."""
+    return int(month[:4]) * 12 + int(month[5:]) - 1
+
+
+# 'YYYY-MM' (always well formed in the store) -> months after the ordinal given as a parameter
 _MONTH_INDEX = "(CAST(left(m.month, 4) AS BIGINT) * 12 + CAST(substr(m.month, 6, 2) AS BIGINT) - 1 - ?)"
 
 
