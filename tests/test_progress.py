@@ -764,6 +764,30 @@ def test_the_row_tables_are_built_on_first_read_and_travel_built(plan, filled_st
     assert {part: mine.rows(part) for part in parts} == {part: len(getattr(mine, part)) for part in parts}
 
 
+@given(st.lists(st.tuples(st.integers(-1, 6), st.integers(-1, 3), st.integers(-1, 5),
+                          st.floats(-1e6, 1e6, allow_nan=False)), max_size=60))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_monthly_cube_adds_up_rows_of_one_cell_and_drops_unknown_codes(plan, rows):
+    # one row per cell is placed, several rows of a cell are added up (registers beside typed rows);
+    # a code of -1 or a month outside the year is no cell; the last entity is the street's sum
+    from worktrack.progress import _compile, _dense_monthly
+
+    c = _compile(plan)
+    n_units, n_metrics, n_months = len(c.units), len(c.metrics), 4
+    u, m, t, v = (np.array([r[i] for r in rows], dtype=dtype)
+                  for i, dtype in enumerate((np.int64, np.int64, np.int32, float)))
+    values, reported = _dense_monthly(c, (u, m, t, v), n_months)
+    expected = np.zeros((n_units + 1, n_metrics, n_months))
+    flags = np.zeros(expected.shape, dtype=bool)
+    for unit, metric, month, value in rows:
+        if unit >= 0 and metric >= 0 and 0 <= month < n_months:
+            expected[unit, metric, month] += value
+            flags[unit, metric, month] = True
+    expected[-1], flags[-1] = expected[:-1].sum(axis=0), flags[:-1].any(axis=0)
+    np.testing.assert_allclose(values, expected, rtol=1e-12, atol=1e-6)
+    np.testing.assert_array_equal(reported, flags)
+
+
 def test_cli_status_json_and_text(filled_store, capsys):
     from worktrack.cli import main
 

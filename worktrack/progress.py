@@ -704,12 +704,14 @@ def _with_rates(plan: Plan, c: _Compiled, codes: tuple[np.ndarray, ...] | None) 
     return tuple(np.concatenate([p[i].astype(codes[i].dtype, copy=False) for p in parts]) for i in range(4))
 
 
-def _compute(plan: Plan, c: _Compiled, monthly_codes: tuple[np.ndarray, ...] | None, task_codes: dict | None,
+def _compute(plan: Plan, c: _Compiled, monthly_codes: tuple[np.ndarray, ...] | None,
+             task_codes: dict | Callable[[], dict] | None,
              upload_codes: dict | None, as_of: str, unit: str | None, today: dt.date | None,
              monthly: pd.DataFrame | None = None, review_pending: Iterable[str] = (),
              unreviewed: tuple[np.ndarray, np.ndarray] | None = None, approved_only: bool = False) -> StatusReport:
     """compute_status on integer codes: (unit, metric, month, value) arrays, and dicts of task and
-    upload columns whose units, items and months are codes (see `compute_status` for the rules).
+    upload columns whose units, items and months are codes (see `compute_status` for the rules); the
+    task dict may come as a function giving it (asked when the tasks table is built).
     monthly: the figures as a frame for the report to carry; built from the codes when not given.
     unreviewed: which units (bool per unit code) have an unreviewed report in the as-of month and in
     any month: the targets get `includes_pending` (`_mark_pending`'s rule, on codes)."""
@@ -807,25 +809,35 @@ def _monthly_frame(c: _Compiled, codes: tuple[np.ndarray, ...] | None) -> pd.Dat
 
 def _dense_monthly(c: _Compiled, codes: tuple[np.ndarray, ...] | None, n_months: int
                    ) -> tuple[np.ndarray, np.ndarray]:
-    """Values and reported flags as [entity, metric, month]; the last entity is the street total."""
+    """Values and reported flags as [entity, metric, month]; the last entity is the street total.
+
+    Built in place in arrays that already hold the street's row: at city scale each large temporary
+    is megabytes of fresh memory, and touching fresh memory is what this step spends its time on."""
     n_units, n_metrics = len(c.units), len(c.metrics)
-    shape = (n_units, n_metrics, n_months)
-    values = np.zeros(shape)
-    reported = np.zeros(shape, dtype=bool)
+    shape = (n_units + 1, n_metrics, n_months)
+    size = n_units * n_metrics * n_months
     if codes is not None and len(codes[0]) and n_months:
         u, m, t, v = codes
-        ok = (u >= 0) & (m >= 0) & (t >= 0) & (t < n_months)
-        if not ok.all():  # usually every row counts: no copies then
+        # usually every row counts (four reductions tell): no mask and no copies then
+        if min(u.min(), m.min(), t.min()) < 0 or t.max() >= n_months:
+            ok = (u >= 0) & (m >= 0) & (t >= 0) & (t < n_months)
             u, m, t, v = u[ok], m[ok], t[ok], v[ok]
         flat = np.multiply(u, n_metrics, dtype=np.int64)  # a new array: the codes are left as they are
         flat += m
         flat *= n_months
         flat += t
-        size = n_units * n_metrics * n_months
-        values = np.bincount(flat, weights=v, minlength=size).reshape(shape)
-        reported = (np.bincount(flat, minlength=size) > 0).reshape(shape)
-    values = np.concatenate([values, values.sum(axis=0, keepdims=True)])
-    reported = np.concatenate([reported, reported.any(axis=0, keepdims=True)])
+        # the street's row is allocated with the units' (never indexed by a unit's row)
+        reported = np.zeros(shape, dtype=bool)
+        reported.reshape(-1)[flat] = True
+        if np.count_nonzero(reported) == len(flat):  # one row per cell (the usual case): placed, not summed
+            values = np.zeros(shape)
+            values.reshape(-1)[flat] = v
+        else:
+            values = np.bincount(flat, weights=v, minlength=size + n_metrics * n_months).reshape(shape)
+    else:
+        values, reported = np.zeros(shape), np.zeros(shape, dtype=bool)
+    values[-1] = values[:-1].sum(axis=0)
+    reported[-1] = reported[:-1].any(axis=0)
     return values, reported
 
 
@@ -834,7 +846,7 @@ def _run_rate(values: np.ndarray, reported: np.ndarray) -> np.ndarray:
     from_end = np.flip(np.cumsum(np.flip(reported, axis=-1), axis=-1, dtype=np.int16), axis=-1)
     recent = reported & (from_end <= RUN_RATE_MONTHS)
     count = recent.sum(axis=-1)
-    total = np.where(recent, values, 0.0).sum(axis=-1)
+    total = np.sum(values, axis=-1, where=recent)  # no masked copy of the cube
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
@@ -896,12 +908,12 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
     # obligations: one row per every-month target per due month (a pending month is not due yet)
     obl_targets = np.flatnonzero(monthly)
     n_due = np.clip(np.minimum(a, c.t_deadline[obl_targets]) + 1 - target_pending[obl_targets], 0, n_months)
-    rows = np.repeat(obl_targets, n_due)
-    first = np.repeat(np.cumsum(n_due) - n_due, n_due)
-    month_idx = np.arange(len(rows)) - first
-    obl_actual = values[ent[rows], met[rows], month_idx] if len(rows) else np.zeros(0)
-    obl_met = _at_least(obl_actual, value[rows])
-    missed = np.bincount(rows, weights=~obl_met, minlength=len(ent)) if len(rows) else np.zeros(len(ent))
+    # months missed counted on a [target, month] view of the cube (the rows are made with the table)
+    missed = np.zeros(len(ent))
+    if len(obl_targets) and n_months:
+        figures = values[ent[obl_targets], met[obl_targets]]
+        due_months = np.arange(n_months) < n_due[:, None]
+        missed[obl_targets] = (due_months & ~_at_least(figures, value[obl_targets, None])).sum(axis=1)
     due = np.zeros(len(ent))
     due[obl_targets] = n_due
 
@@ -955,23 +967,27 @@ def _targets(plan: Plan, c: _Compiled, values: np.ndarray, reported: np.ndarray,
         "rate_denominator": rate_denominator,
     })
     obligations = _Deferred(functools.partial(
-        _obligation_frame, c, month_labels, met[rows], ent[rows], month_idx, obl_actual, value[rows], obl_met, rows,
-        reported, extra_obligations), len(rows) + len(extra_obligations))
+        _obligation_frame, c, month_labels, obl_targets, n_due, ent, met, value, values, reported, extra_obligations),
+        int(n_due.sum()) + len(extra_obligations))
     return targets, obligations
 
 
-def _obligation_frame(c: _Compiled, month_labels: pd.Series, met: np.ndarray, ent: np.ndarray, month_idx: np.ndarray,
-                      actual: np.ndarray, required: np.ndarray, met_flags: np.ndarray, rows: np.ndarray,
-                      reported: np.ndarray, extra: list[dict]) -> pd.DataFrame:
-    """One row per every-month target per due month (and per due quarter or half year: `extra`);
-    reported: the [entity, metric, month] flags."""
+def _obligation_frame(c: _Compiled, month_labels: pd.Series, obl_targets: np.ndarray, n_due: np.ndarray,
+                      ent: np.ndarray, met: np.ndarray, value: np.ndarray, values: np.ndarray, reported: np.ndarray,
+                      extra: list[dict]) -> pd.DataFrame:
+    """One row per every-month target (`obl_targets`) per due month (its first `n_due` months), and per
+    due quarter or half year (`extra`); values, reported: the [entity, metric, month] cube."""
+    rows = np.repeat(obl_targets, n_due)
+    month_idx = np.arange(len(rows)) - np.repeat(np.cumsum(n_due) - n_due, n_due)
+    ent, met = ent[rows], met[rows]
+    actual = values[ent, met, month_idx] if len(rows) else np.zeros(0)
     obligations = pd.DataFrame({
         "metric": _take(c.metric_labels, met),
         "reporting_unit": _take(c.unit_labels, ent),
         "month": _take(month_labels, month_idx),
         "actual": actual,
-        "required": required,
-        "met": met_flags,
+        "required": value[rows],
+        "met": _at_least(actual, value[rows]),
         "target_id": _take(c.target_labels, rows),
         "reported": reported[ent, met, month_idx] if len(rows) else np.zeros(0, dtype=bool),
     })
@@ -1148,7 +1164,9 @@ def _metric_tables(c: _Compiled, values: np.ndarray, reported: np.ndarray) -> tu
     return unit_metrics, metric_totals
 
 
-def _tasks(plan: Plan, c: _Compiled, tasks: dict | None, a: int) -> pd.DataFrame:
+def _tasks(plan: Plan, c: _Compiled, tasks: dict | Callable[[], dict] | None, a: int) -> pd.DataFrame:
+    if callable(tasks):  # the store's rows, translated to codes when the table is first built
+        tasks = tasks()
     n_items = len(c.items)
     n_pairs = len(c.pair_item)
     best = np.full(len(c.units) * n_items, -1, dtype=np.int64)
