@@ -88,7 +88,8 @@ if len(rows):
         st.caption(t("registers2.evidence_caption", mb=MAX_EVIDENCE_BYTES // (1024 * 1024)))
         round_ = st.session_state.setdefault("evidence_round", 0)
         evidence = st.file_uploader(t("registers2.evidence_file"), type=["jpg", "jpeg", "png", "pdf"],
-                                    key=f"evidence_file_{round_}")
+                                    key=f"evidence_file_{round_}",
+                                    max_upload_size=MAX_EVIDENCE_BYTES // (1024 * 1024))
         if evidence is not None and st.button(t("registers2.evidence_add"), key="evidence_add",
                                               icon=":material/attach_file:"):
             added, problem = attach(store, user, kind, row, evidence.getvalue(), evidence.name)

@@ -138,7 +138,7 @@ else:
     st.caption(t("upload.file_caption", mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
     round_ = st.session_state.setdefault(UPLOADER, 0)
     uploaded = st.file_uploader(t("upload.file_label"), type=["csv", "xlsx"], key=f"upload_file_{round_}",
-                                help=t("upload.file_help"))
+                                help=t("upload.file_help"), max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024))
 
 
 def finish(result, report, confirmed: bool) -> None:
@@ -267,7 +267,8 @@ if st.toggle(t("registers2.open"), key="register_open"):
     if not store.is_locked(month):
         register_round = st.session_state.setdefault(REGISTER_UPLOADER, 0)
         register_file = st.file_uploader(t("registers2.file_label", kind=kind_name), type=["csv", "xlsx"],
-                                         key=f"register_file_{register_round}", help=t("registers2.file_help"))
+                                         key=f"register_file_{register_round}", help=t("registers2.file_help"),
+                                         max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024))
         if register_file is not None:
             register_data = register_file.getvalue()
             with st.spinner(t("upload.checking")):

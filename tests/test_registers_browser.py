@@ -142,3 +142,30 @@ def test_the_register_journey(server, plan, tmp_path):
                               check=True).stdout
         for total in ("800.00 元", "2,000.00 元", "500.00 元", "300.00 元", "2 人", "街道民政办 0731-85550000"):
             assert total in text, total
+
+
+def test_a_scan_larger_than_a_monthly_report_attaches_as_evidence(server, tmp_path):
+    """A 7 MB scanned PDF is within the 10 MB evidence limit the page states, though above the 5 MB report limit:
+    the browser accepts it, the row lists it; the report uploader keeps its own 5 MB."""
+    scan = tmp_path / "验收单扫描件.pdf"
+    scan.write_bytes(b"%PDF-1.4\n" + b"0" * (7 * 1024 * 1024) + b"\n%%EOF\n")
+    with browser_page() as page:
+        sign_in(page, server["url"], "tianjian")
+        page.get_by_role("link", name="台账", exact=True).click()
+        page.get_by_role("heading", name="佐证材料").wait_for(timeout=30_000)
+        wait_for_app(page)
+        uploader = page.locator("[data-testid='stFileUploader']").filter(has_text="上传佐证材料")
+        assert "10MB" in uploader.inner_text().replace(" ", "")
+        uploader.locator("input[type='file']").set_input_files(str(scan))
+        page.get_by_role("button", name="附上").click()
+        page.get_by_role("button", name="下载 验收单扫描件.pdf").wait_for(timeout=60_000)
+        wait_for_app(page)
+        no_errors_on(page)
+
+        page.get_by_role("link", name="上报").click()
+        page.get_by_role("heading", name="上报月报").wait_for(timeout=30_000)
+        wait_for_app(page)
+        report = page.locator("[data-testid='stFileUploader']").filter(has_text="选择填好的月报文件")
+        assert "5MB" in report.inner_text().replace(" ", "")
+    attachments = Store(server["db"]).attachments("retrofit_register", "天剑社区")
+    assert (attachments["file_name"] == "验收单扫描件.pdf").sum() == 1

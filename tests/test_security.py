@@ -12,6 +12,7 @@ from tests.conftest import ROOT
 from tests.test_upload import GOOD, filled
 from worktrack.auth import User
 from worktrack.intake import MAX_UPLOAD_BYTES, read_report
+from worktrack.registers.evidence import MAX_EVIDENCE_BYTES
 from worktrack.store import Store
 from worktrack.submission import submit_upload
 
@@ -26,8 +27,19 @@ def test_xsrf_protection_is_on():
 
 
 def test_upload_size_limit_matches_intake():
-    assert CONFIG["server"]["maxUploadSize"] == 5
-    assert MAX_UPLOAD_BYTES == CONFIG["server"]["maxUploadSize"] * 1024 * 1024
+    """The upload route's ceiling is the largest widget limit; each uploader states its own limit, the one its
+    checks enforce (report and register files 5 MB, register evidence 10 MB)."""
+    assert MAX_UPLOAD_BYTES == 5 * 1024 * 1024 and MAX_EVIDENCE_BYTES == 10 * 1024 * 1024
+    assert CONFIG["server"]["maxUploadSize"] * 1024 * 1024 == max(MAX_UPLOAD_BYTES, MAX_EVIDENCE_BYTES)
+    limits = []
+    for source in UI_SOURCES:
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "file_uploader":
+                given = {k.arg: ast.unparse(k.value) for k in node.keywords}
+                limits.append((source.name, given.get("max_upload_size")))
+    assert sorted(limits) == [("registers.py", "MAX_EVIDENCE_BYTES // (1024 * 1024)"),
+                              ("upload.py", "MAX_UPLOAD_BYTES // (1024 * 1024)"),
+                              ("upload.py", "MAX_UPLOAD_BYTES // (1024 * 1024)")]
 
 
 def test_error_details_are_never_shown_to_users():
