@@ -218,13 +218,22 @@ def data_version() -> int:
     return _guarded(_data_version, _store_key())
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _status(db: StoreKey, version: int, plan_mtime: float, as_of: str, unit: str | None, today_: dt.date | None = None,
-            approved_only: bool = False):
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _shared_status(db: StoreKey, version: int, plan_mtime: float, as_of: str, unit: str | None,
+                   today_: dt.date | None = None, approved_only: bool = False):
+    """One report per database version, month, unit, day and figures rule, shared by every session
+    and never pickled: a city's report with its tables is ~24 MB pickled, ~45 ms to unpickle on every
+    rerun, and a fresh copy built its tables again. Readers get `reader_copy`s (see `_status`)."""
     from worktrack.progress import status_from_store
 
     return status_from_store(get_plan(), _cached_store(db), as_of, unit=unit, today=today_,
                              approved_only=approved_only)
+
+
+def _status(db: StoreKey, version: int, plan_mtime: float, as_of: str, unit: str | None, today_: dt.date | None = None,
+            approved_only: bool = False):
+    """The shared report as a reader's copy: a page that adds or changes a column changes its copy only."""
+    return _shared_status(db, version, plan_mtime, as_of, unit, today_, approved_only).reader_copy()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -602,6 +611,7 @@ def mobile_css() -> None:
 def clear_data_caches() -> None:
     """Call after every accepted upload, rollback or lock change."""
     st.cache_data.clear()
+    _shared_status.clear()
 
 
 def demo_mode() -> bool:

@@ -105,7 +105,6 @@ def time_pages(db: Path, plan: Path, *, runs: int, warmup: int, pages: list[str]
 
 
 def _time_page(AppTest, page: str, admin, timing: PageTiming, runs: int, warmup: int) -> None:  # noqa: N803
-    import streamlit as st
 
     from worktrack.auth import UserStore
 
@@ -124,8 +123,11 @@ def _time_page(AppTest, page: str, admin, timing: PageTiming, runs: int, warmup:
         at.switch_page(page)
         timing.signed_out = True
     # The first run of the page starts without cached query results (as after an accepted upload,
-    # which clears them); the plan and the store stay cached, as they do in a running dashboard.
-    st.cache_data.clear()
+    # which clears them: `clear_data_caches`); the plan and the store stay cached, as they do in a
+    # running dashboard.
+    from app_support import clear_data_caches
+
+    clear_data_caches()
     started = time.perf_counter()
     at.run()
     timing.first = time.perf_counter() - started

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from worktrack.plan import Target, month_range
 from worktrack.progress import (
+    _Deferred,
     attention,
     classify,
     compute_status,
@@ -762,6 +763,33 @@ def test_the_row_tables_are_built_on_first_read_and_travel_built(plan, filled_st
     mine = status_from_store(plan, filled_store, "2023-05", unit="黄土岭社区")
     assert set(mine.reporting["reporting_unit"]) == {"黄土岭社区"}
     assert {part: mine.rows(part) for part in parts} == {part: len(getattr(mine, part)) for part in parts}
+
+
+def test_a_readers_copy_shares_one_build_and_keeps_its_changes_to_itself(plan, filled_store):
+    # the dashboard keeps one report per data version for every session and hands each reader a copy
+    import pickle
+
+    from worktrack.progress import status_from_store
+
+    shared = status_from_store(plan, filled_store, "2023-05")
+    first, second = shared.reader_copy(), shared.reader_copy()
+    assert isinstance(shared.__dict__["_obligations"], _Deferred)  # copying built nothing
+    assert isinstance(first.__dict__["_obligations"], _Deferred) and first.rows("obligations") == shared.rows("obligations")
+    built = first.obligations
+    assert not isinstance(shared.__dict__["_obligations"], _Deferred)  # built on the shared report, once
+    pd.testing.assert_frame_equal(second.obligations, built)
+    pd.testing.assert_frame_equal(first.monthly_values, shared.monthly_values)
+    before = (shared.targets.copy(), shared.obligations.copy(), shared.monthly_values.copy())
+    first.targets["label"] = "x"  # what a page may do to its copy
+    first.targets.loc[0, "actual"] = -1.0
+    first.obligations.loc[0, "actual"] = -1.0
+    first.monthly_values.loc[0, "value"] = -1.0
+    first.tasks["extra"] = 1
+    for mine, kept in zip((shared.targets, shared.obligations, shared.monthly_values), before, strict=True):
+        pd.testing.assert_frame_equal(mine, kept)
+    pd.testing.assert_frame_equal(second.targets, before[0])
+    assert "extra" not in shared.tasks.columns and "extra" not in second.tasks.columns
+    assert pickle.loads(pickle.dumps(second)).as_dict() == shared.as_dict()
 
 
 @given(st.lists(st.tuples(st.integers(-1, 6), st.integers(-1, 3), st.integers(-1, 5),

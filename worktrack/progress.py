@@ -403,6 +403,11 @@ class _Deferred:
 DEFERRED_TABLES = ("obligations", "tasks", "reporting", "unit_metrics")
 
 
+def _shared_table(report: StatusReport, part: str) -> pd.DataFrame:
+    """A reader's shallow copy of one of a shared report's tables, built on the shared report."""
+    return getattr(report, part).copy(deep=False)
+
+
 class _Table:
     """A StatusReport table that may be given as a `_Deferred`: built on first read, then kept.
 
@@ -456,6 +461,25 @@ class StatusReport:
         for part in DEFERRED_TABLES:
             getattr(self, part)
         return dict(self.__dict__)
+
+    def reader_copy(self) -> StatusReport:
+        """A copy to hand to one reader of a report that several share (a dashboard's cache): its
+        tables are shallow copies, so with pandas' copy-on-write a reader that changes one changes
+        its copy only; a table this report has not built yet is built here when the copy first reads
+        it, so the readers share one build. Nothing is pickled or copied in depth."""
+        clone = object.__new__(StatusReport)  # not copy.copy: that would pickle, building every table
+        clone.__dict__.update(self.__dict__)
+        for name in ("targets", "metric_totals"):
+            clone.__dict__[name] = self.__dict__[name].copy(deep=False)
+        for part in DEFERRED_TABLES:
+            value = self.__dict__["_" + part]
+            clone.__dict__["_" + part] = (_Deferred(functools.partial(_shared_table, self, part), value.rows)
+                                          if isinstance(value, _Deferred) else value.copy(deep=False))
+        if callable(self.figures):
+            clone.figures = functools.partial(_shared_table, self, "monthly_values")
+        elif self.figures is not None:
+            clone.figures = self.figures.copy(deep=False)
+        return clone
 
     def rows(self, part: str) -> int:
         """Row count of the obligations, tasks, reporting or unit_metrics table, without building it."""
