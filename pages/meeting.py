@@ -60,8 +60,11 @@ if view.frozen_on is not None:
 st.iframe(view.stage, height=STAGE_HEIGHT)
 st.caption(t("meeting.stage_help"))
 
-with st.expander(t("meeting.notes"), icon=":material/record_voice_over:"):
-    st.html(view.notes_html)  # one block: a city's deck has thousands of slides
+# drawn only while open: a city's 2,400 slides make 15 MB of notes, which no rerun should send unasked
+notes = st.expander(t("meeting.notes"), icon=":material/record_voice_over:", key="meeting_notes", on_change="rerun")
+if notes.open:
+    with notes:
+        st.html(view.notes_html)  # one block: a city's deck has thousands of slides
 
 # -- the pack handed out after the meeting
 st.divider()

@@ -91,6 +91,9 @@ def test_the_stage_shows_the_headline_numbers_of_the_status_contract(demo_env, p
 def test_presenter_notes_of_every_slide_are_on_the_page(demo_env, deck):
     at = open_meeting(as_of=AS_OF)
     assert at.expander[0].label == "讲稿（演讲者备注）"
+    assert not at.expander[0].get("html")  # closed: the notes are not sent
+    at.session_state["meeting_notes"] = True  # the user opens it
+    at.run()
     notes = at.expander[0].get("html")[0].proto.body
     assert all(html.escape(slide.notes) in notes for slide in deck)
     assert all(f"<b>{n}. {html.escape(slide.title)}</b>" in notes for n, slide in enumerate(deck, start=1))

@@ -154,3 +154,14 @@ def test_the_presenter_tab_follows_the_stage(dashboard_url):
         upcoming = presenter.frame_locator("iframe").first.locator("#wt-upcoming .slide")
         assert upcoming.count() == 1
         screenshot(presenter, "presenter-view")
+
+
+def test_the_notes_are_drawn_when_opened(dashboard_url):
+    with browser_page() as page:
+        open_meeting(page, dashboard_url)
+        box = page.locator(".st-key-meeting_notes")
+        assert "各位领导、同志们" not in box.inner_text()  # closed: not sent
+        box.get_by_text("讲稿（演讲者备注）").click()
+        box.get_by_text("各位领导、同志们", exact=False).first.wait_for(timeout=30_000)
+        wait_for_app(page)
+        assert box.get_by_text("1. ", exact=False).count() >= 1
