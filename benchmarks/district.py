@@ -73,7 +73,16 @@ import yaml
 
 from benchmarks.datasets import CITY, OUT, Dataset, dataset
 from benchmarks.province import finish_fast_load
-from benchmarks.run import FLOOR_SQL, RATIO_RUNS, log, measure, measure_interleaved, status_with_tables
+from benchmarks.run import (
+    FLOOR_SQL,
+    RATIO_RUNS,
+    log,
+    measure,
+    measure_interleaved,
+    speed_line,
+    speed_probe,
+    status_with_tables,
+)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS-district.md"
@@ -560,6 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="district-work-", dir=OUT) as scratch:
             work = Path(scratch)
+            results["speed"] = speed_probe(work)
             url = fresh_database(cluster) if cluster is not None else args.pg_url
             log("[district] loading the dataset into PostgreSQL (backup + restore)")
             results["pg_load_seconds"] = load_into_postgresql(district.db_path, url, work)
@@ -610,6 +620,7 @@ def render(district: District, check: dict, plans_seconds: float, results: dict,
         f"- Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work; load average "
         f"(1 / 5 / 15 min) before DuckDB {load(d['load_before'])}, before PostgreSQL {load(p['load_before'])}, "
         f"at the end {load(p['load_after'])}",
+        speed_line(results["speed"]),
         f"- Versions: duckdb {duckdb.__version__}, psycopg {psycopg.__version__}, PostgreSQL: "
         + ("a throwaway local cluster, default durability (fsync on)" if args.pg_url is None else args.pg_url),
         f"- Dataset: {info['streets']} street plans × 8 units ({info['units']:,} units) × {info['months']} months "

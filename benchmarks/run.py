@@ -426,6 +426,39 @@ def machine() -> dict:
             "load": " / ".join(f"{x:.2f}" for x in os.getloadavg())}
 
 
+def speed_probe(directory: Path) -> dict:
+    """Two figures that make runs on different machines comparable: a pure-Python loop of 10**7
+    additions (best of 3; CPU and interpreter speed) and a 4 KB write followed by fsync, 30 times in
+    `directory` (what every commit and every raw file pays)."""
+    loop = []
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        loop.append(time.perf_counter() - start)
+    directory.mkdir(parents=True, exist_ok=True)
+    probe, syncs = directory / "fsync-probe", []
+    try:
+        with open(probe, "wb") as fh:
+            for _ in range(30):
+                start = time.perf_counter()
+                fh.write(b"x" * 4096)
+                fh.flush()
+                os.fsync(fh.fileno())
+                syncs.append(time.perf_counter() - start)
+    finally:
+        probe.unlink(missing_ok=True)
+    syncs.sort()
+    return {"loop": min(loop), "fsync_median": statistics.median(syncs), "fsync_p95": syncs[int(0.95 * (len(syncs) - 1))]}
+
+
+def speed_line(speed: dict) -> str:
+    return (f"- Machine speed (to compare runs on other machines): a pure-Python loop of 10^7 additions "
+            f"{ms(speed['loop'])} (best of 3); a 4 KB write + fsync in the benchmark folder: median "
+            f"{ms(speed['fsync_median'])}, p95 {ms(speed['fsync_p95'])} (30 writes)")
+
+
 def versions() -> dict:
     import duckdb
     import numpy
@@ -542,6 +575,7 @@ def render(results: dict) -> str:
         f"- Machine: {results['machine']['cpu']}, {results['machine']['cores']} cores, "
         f"{results['machine']['ram']} RAM, {results['machine']['os']}; load average at start "
         f"{results['machine']['load']} (a shared machine)",
+        *([speed_line(results["speed"])] if results.get("speed") else []),
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in results["versions"].items()),
         f"- Each figure: median of {results['runs']} timed runs after {results['warmup']} warm-up run(s) in one "
         "process, with (min–max).",
@@ -833,6 +867,7 @@ def main(argv: list[str] | None = None) -> int:
     work = OUT / "work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
+    results["speed"] = speed_probe(work)
     built: dict[str, Dataset] = {}
     for scale in ([STREET] if args.quick else [STREET, CITY]):
         data = dataset(scale, rebuild=args.rebuild, log=log)
