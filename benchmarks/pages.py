@@ -105,7 +105,6 @@ def time_pages(db: Path, plan: Path, *, runs: int, warmup: int, pages: list[str]
 
 
 def _time_page(AppTest, page: str, admin, timing: PageTiming, runs: int, warmup: int) -> None:  # noqa: N803
-
     from worktrack.auth import UserStore
 
     at = AppTest.from_file(str(ENTRY), default_timeout=900)
