@@ -377,3 +377,21 @@ def test_a_register_that_is_unknown_or_does_not_fit_the_measure_is_an_error(tmp_
     path.write_text(text.replace(replace, message, 1), encoding="utf-8")
     _, issues = check_plan(path)
     assert any(i.severity == "error" and "台账" in i.message for i in issues)
+
+
+def test_yaml_line_map_is_read_from_the_nodes_on_first_use():
+    from worktrack.plan import _parse_yaml
+
+    text = "a: 1\nb:\n  x: 1\n  items:\n  - p\n  - {q: 2}\nbase: &b\n  k: 1\nother:\n  <<: *b\n  z: 3\na:\n  y: 2\n"
+    data, lines = _parse_yaml(text)
+    assert data["b"] == {"x": 1, "items": ["p", {"q": 2}]}
+    assert data["other"] == {"k": 1, "z": 3}
+    assert lines[()] == 1
+    assert lines[("b", "x")] == 3
+    assert lines[("b", "items", 1)] == 6
+    assert lines[("b", "items", 1, "q")] == 6
+    assert lines[("other", "z")] == 11
+    # a duplicated key: the key's line is the last occurrence's, the lines below it the first's
+    assert lines[("a",)] == 12
+    assert lines[("a", "y")] == 13
+    assert ("nowhere",) not in lines

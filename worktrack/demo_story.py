@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -209,14 +210,14 @@ def check_story(plan: Plan) -> tuple[Story | None, list[PlanIssue]]:
     return (None if issues else Story(file, spec)), issues
 
 
-def _story_issue(err: dict, file: str, lines: dict[tuple, int]) -> PlanIssue:
+def _story_issue(err: dict, file: str, lines: Mapping[tuple, int]) -> PlanIssue:
     if err["type"] == "value_error":  # a rule's own check: its message is already Chinese
         loc = tuple(err["loc"])
         return PlanIssue("error", str(err["ctx"]["error"]), file, _line_for(lines, loc), ".".join(map(str, loc)))
     return _pydantic_issue(err, file, lines)
 
 
-def _check_names(plan: Plan, spec: StoryFileIn, file: str, lines: dict[tuple, int]) -> list[PlanIssue]:
+def _check_names(plan: Plan, spec: StoryFileIn, file: str, lines: Mapping[tuple, int]) -> list[PlanIssue]:
     issues: list[PlanIssue] = []
 
     def error(path: tuple, message: str) -> None:

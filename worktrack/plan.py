@@ -6,6 +6,7 @@ import calendar
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -640,64 +641,86 @@ class _PlanLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
 _YAML_LOADER = _PlanLoader
 
 
-def _parse_yaml(text: str) -> tuple[Any, dict[tuple, int]]:
+def _parse_yaml(text: str) -> tuple[Any, Mapping[tuple, int]]:
     """Parse YAML once: the data, and a map of every path (keys and list indexes) to its 1-based line.
 
-    The node tree is composed once (by libyaml when present); one walk over it builds the data and
-    reads the line numbers from the same nodes' marks. Plain strings, lists and mappings are built
-    directly; every other node (numbers, dates, booleans, merge keys, explicit tags) goes through
-    PyYAML's safe constructor, so the data equals yaml.safe_load's. Raises yaml.YAMLError as
-    yaml.safe_load would.
+    The node tree is composed once (by libyaml when present); one walk over it builds the data.
+    Plain strings, lists and mappings are built directly; every other node (numbers, dates,
+    booleans, merge keys, explicit tags) goes through PyYAML's safe constructor, so the data equals
+    yaml.safe_load's. The line map is read from the same nodes' marks when it is first consulted
+    (a plan without errors or warnings never needs it). Raises yaml.YAMLError as yaml.safe_load would.
     """
     loader = _YAML_LOADER(text)
     try:
         root = loader.get_single_node()
-        lines: dict[tuple, int] = {}
-        data = _build(loader, root, (), lines) if root is not None else None
+        data = _build(loader, root) if root is not None else None
     finally:
         loader.dispose()
-    return data, lines
+    return data, _Lines(root)
 
 
 _STR_TAG, _SEQ_TAG, _MAP_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def _build(loader: Any, node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)
+def _build(loader: Any, node: yaml.Node) -> Any:
     if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
         return node.value
     if node.tag == _SEQ_TAG and isinstance(node, yaml.SequenceNode):
-        return [_build(loader, value, (*path, idx), lines) for idx, value in enumerate(node.value)]
+        return [_build(loader, value) for value in node.value]
     if node.tag == _MAP_TAG and isinstance(node, yaml.MappingNode) and all(
-            isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge" for key, _ in node.value):
-        out = {}
-        for key, value in node.value:
-            sub = (*path, key.value)
-            lines[sub] = key.start_mark.line + 1  # a key's line, not its value's
-            out[_build(loader, key, sub, {})] = _build(loader, value, sub, lines)
-        return out
-    built = loader.construct_object(node, deep=True)
-    _mark_lines(node, path, lines)
-    return built
+            isinstance(key, yaml.ScalarNode) and key.tag != _MERGE_TAG for key, _ in node.value):
+        return {_build(loader, key): _build(loader, value) for key, value in node.value}
+    return loader.construct_object(node, deep=True)
 
 
-def _mark_lines(root: yaml.Node, path: tuple, lines: dict[tuple, int]) -> None:
-    """Line numbers of a subtree built by PyYAML's constructor (an explicit stack: no recursion limit)."""
-    stack: list[tuple[yaml.Node, tuple]] = [(root, path)]
-    while stack:
-        node, where = stack.pop()
-        lines.setdefault(where, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*where, key.value)
-                lines[sub] = key.start_mark.line + 1
-                stack.append((value, sub))
-        elif isinstance(node, yaml.SequenceNode):
-            for idx, value in enumerate(node.value):
-                stack.append((value, (*where, idx)))
+class _Lines(Mapping):
+    """Each path's 1-based line in a composed YAML document, worked out on first use.
+
+    A path's line is its key's line (not its value's); a list entry's is where the entry starts.
+    Where a path occurs twice (a duplicated key), the key's line is the last occurrence's and the
+    lines below it are the first's, as a walk in document order finds them. An explicit stack: no
+    recursion limit."""
+
+    def __init__(self, root: yaml.Node | None):
+        self._root = root
+        self._map: dict[tuple, int] | None = None
+
+    def _lines(self) -> dict[tuple, int]:
+        if self._map is None:
+            lines: dict[tuple, int] = {}
+            # entries: (node, path) to visit, or (None, path, line) to set a key's line
+            stack: list[tuple] = [(self._root, ())] if self._root is not None else []
+            while stack:
+                entry = stack.pop()
+                node, where = entry[0], entry[1]
+                if node is None:
+                    lines[where] = entry[2]
+                    continue
+                lines.setdefault(where, node.start_mark.line + 1)
+                if isinstance(node, yaml.MappingNode):
+                    for key, value in reversed(node.value):
+                        if isinstance(key, yaml.ScalarNode):
+                            sub = (*where, key.value)
+                            stack.append((value, sub))
+                            stack.append((None, sub, key.start_mark.line + 1))
+                elif isinstance(node, yaml.SequenceNode):
+                    stack.extend((value, (*where, idx)) for idx, value in reversed(list(enumerate(node.value))))
+            self._map = lines
+            self._root = None
+        return self._map
+
+    def __getitem__(self, path: tuple) -> int:
+        return self._lines()[path]
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self._lines())
+
+    def __len__(self) -> int:
+        return len(self._lines())
 
 
-def _line_for(lines: dict[tuple, int], path: tuple) -> int | None:
+def _line_for(lines: Mapping[tuple, int], path: tuple) -> int | None:
     path = tuple(path)
     while path:
         if path in lines:
@@ -738,7 +761,7 @@ _PYDANTIC_MESSAGES = {
 }
 
 
-def _pydantic_issue(err: dict, file: str, lines: dict[tuple, int]) -> PlanIssue:
+def _pydantic_issue(err: dict, file: str, lines: Mapping[tuple, int]) -> PlanIssue:
     loc = tuple(err["loc"])
     # pydantic reports union members as extra loc parts ("str", "date"); drop them
     loc = tuple(p for p in loc if not (isinstance(p, str) and p in {"str", "date", "float", "int"}))
@@ -809,7 +832,7 @@ def _load_file(path: Path) -> tuple[Plan | None, list[PlanIssue]]:
     return _resolve(parsed, file, lines)
 
 
-def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan | None, list[PlanIssue]]:
+def _resolve(raw: PlanFileIn, file: str, lines: Mapping[tuple, int]) -> tuple[Plan | None, list[PlanIssue]]:
     issues: list[PlanIssue] = []
 
     def error(path: tuple, message: str) -> None:
@@ -1054,6 +1077,7 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         appended = overrides.get(metric)
         return next(iter(appended.values())) if appended else first_target.get(metric)
 
+    reporters: dict[str, frozenset[str]] = {}  # metric -> its reporting units, as a set (a tuple scan per quota is quadratic)
     for qi, q in enumerate(raw.quotas):
         path = ("quotas", qi)
         if q.metric not in metrics:
@@ -1067,7 +1091,9 @@ def _resolve(raw: PlanFileIn, file: str, lines: dict[tuple, int]) -> tuple[Plan 
         if base is None:
             error((*path, "metric"), f"指标“{q.metric}”没有目标，无法单独分解")
             continue
-        if name not in metrics[q.metric].reported_by:
+        if q.metric not in reporters:
+            reporters[q.metric] = frozenset(metrics[q.metric].reported_by)
+        if name not in reporters[q.metric]:
             error((*path, "unit"), f"“{name}”不报送指标“{q.metric}”")
             continue
         unit_id = unit_ids[name]
