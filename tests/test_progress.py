@@ -929,3 +929,33 @@ def test_attention_speaks_english_when_asked(plan):
     assert "月报未报送" in " ".join(zh["text"])
     assert "report for" in " ".join(en["text"]) and "not received" in " ".join(en["text"])
     assert not any("月报" in text for text in en["text"])
+
+
+def test_json_record_text_is_what_json_dumps_writes_for_the_records():
+    """The status's JSON rows are written a column at a time; the text equals json.dumps of the records."""
+    import json
+
+    from worktrack.progress import _json_record_chunks, _record_chunks
+
+    frame = pd.DataFrame({
+        "text": pd.Series(["黄土岭社区", 'a "quoted", {braced} text', None, "x, y", "\\back"], dtype="str"),
+        "whole": [1.0, 2.5, float("nan"), -3.0, 1e20],
+        "count": [1, 2, 3, 4, 5],
+        "flag": [True, False, True, False, True],
+        "maybe": pd.array([1, None, 3, None, 5], dtype="Int64"),
+        "answer": pd.array([True, None, False, True, None], dtype="boolean"),
+        "at": pd.to_datetime(["2023-05-01 08:00:00", None, "2023-05-02 09:30:00", "2023-05-03 10:00:00",
+                              "2023-05-04 11:00:00"]),
+        "at_fine": pd.to_datetime(["2023-05-01 08:00:00.250", None, "2023-05-02 00:00:00.000",
+                                   "2023-05-03 00:00:00.000", "2023-05-04 00:00:00.000"]),
+        "due": [dt.date(2023, 6, 5), None, dt.date(2023, 6, 5), dt.date(2023, 7, 5), None],
+        "listed": [["a"], [], ["b", "c"], None, ["d"]],
+        "{odd key}": ["v"] * 5,
+    })
+    columns = [*frame.columns, "absent"]
+    for size in (2, 5000):
+        texts = list(_json_record_chunks(frame, columns, size=size))
+        expected = [json.dumps(chunk, ensure_ascii=False, default=str)[1:-1]
+                    for chunk in _record_chunks(frame, columns, size=size)]
+        assert texts == expected
+    assert list(_json_record_chunks(frame, ["absent"], size=2)) == ["{}, {}", "{}, {}", "{}"]

@@ -585,9 +585,8 @@ class StatusReport:
                 continue
             yield f",\n{pad}{dump(part)}: ["
             sep = "\n"
-            for chunk in _record_chunks(getattr(self, part), columns):
-                # one encoder call per chunk of rows (the C encoder), not one per row
-                yield sep + pad * 2 + dump(chunk)[1:-1]
+            for chunk in _json_record_chunks(getattr(self, part), columns):
+                yield sep + pad * 2 + chunk
                 sep = ",\n"
             yield ("\n" + pad if sep != "\n" else "") + "]"
         tail = self._json_counts()
@@ -655,6 +654,56 @@ def _record_chunks(frame: pd.DataFrame, columns: list[str], size: int = 5000) ->
         part = frame.iloc[start:start + size]
         data = [_json_column(part[c]) for c in cols]
         yield [dict(zip(cols, row, strict=True)) for row in zip(*data, strict=True)]
+
+
+_encode_string = getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
+
+
+def _json_texts(column: pd.Series) -> list[str]:
+    """Each cell of a column as JSON text, the text `json.dumps` gives `_json_value` of it.
+
+    Numbers and booleans go through the C encoder as one list; any other column is factorised and
+    each distinct value encoded once (unit names, item ids and states repeat thousands of times)."""
+    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else ""
+    if kind in "fiub" and kind:
+        values = _json_column(column)
+        # numbers, booleans and nulls only: ", " cannot occur inside one of them
+        return json.dumps(values)[1:-1].split(", ") if values else []
+
+    if kind == "M":  # naive timestamps (received_at): whole seconds need no per-cell isoformat()
+        values = column.to_numpy()
+        seconds = values.astype("datetime64[s]")
+        missing = np.isnat(values)
+        if bool((seconds[~missing] == values[~missing]).all()):
+            texts = np.datetime_as_string(seconds, unit="s").tolist()
+            return ["null" if gone else f'"{text}"' for text, gone in zip(texts, missing.tolist(), strict=True)]
+
+    def dump(value: Any) -> str:
+        if type(value) is str:  # most distinct values: the C string encoder json.dumps itself calls
+            return _encode_string(value)
+        return json.dumps(_json_value(value), ensure_ascii=False, default=str)
+
+    try:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists): one by one
+        return [dump(v) for v in column.tolist()]
+    encoded = np.array([dump(v) for v in uniques] + ["null"], dtype=object)
+    return encoded[codes].tolist()  # code -1 (missing) takes the trailing null
+
+
+def _json_record_chunks(frame: pd.DataFrame, columns: list[str], size: int = 5000) -> Iterator[str]:
+    """The JSON records of a frame, `size` rows at a time, each chunk one text: the records as
+    `json.dumps` of `_record_chunks`' lists writes them, without the brackets. Built a column at a
+    time and joined by one format string per row: no dict per row, no encoder walk over them."""
+    cols = [c for c in columns if c in frame.columns]
+    braces = str.maketrans({"{": "{{", "}": "}}"})
+    row = "{{" + ", ".join(json.dumps(c, ensure_ascii=False).translate(braces) + ": {}" for c in cols) + "}}"
+    for start in range(0, len(frame), size):
+        part = frame.iloc[start:start + size]
+        if not cols:
+            yield ", ".join(["{}"] * len(part))
+            continue
+        yield ", ".join(map(row.format, *(_json_texts(part[c]) for c in cols)))
 
 
 JSON_TABLES = {
@@ -1729,15 +1778,21 @@ def default_as_of(plan: Plan, receipts: pd.DataFrame, today: dt.date | None,
 
 
 def _default_as_of(plan: Plan, receipts: pd.DataFrame, today: dt.date | None) -> str:
-    months = sorted({m for m in receipts["month"].dropna().astype(str)} & set(plan.months)) if len(receipts) else []
+    received = receipts["month"].dropna().astype(str) if len(receipts) else pd.Series([], dtype=object)
+    months = sorted(set(received.unique()) & set(plan.months))
     if not months:
         return plan.start_month
     if today is None:
         return months[-1]
     c = _compile(plan)
     expected = {c.units[i] for i in c.reporting_units}
-    filed = receipts.groupby("month")["reporting_unit"].agg(lambda u: expected <= set(u))
+    if expected:  # months in which every reporting unit has filed
+        mine = receipts[receipts["reporting_unit"].isin(expected)]
+        per_month = mine.assign(month=mine["month"].astype(str)).drop_duplicates(["month", "reporting_unit"])
+        filed = {str(m) for m, n in per_month.groupby("month").size().items() if n == len(expected)}
+    else:
+        filed = set(received.unique())
     for month in reversed(months):
-        if bool(filed.get(month, False)) or today > report_due_date(plan, month):
+        if month in filed or today > report_due_date(plan, month):
             return month
     return months[0]
