@@ -90,3 +90,31 @@ def test_a_broken_plan_still_restores_the_collector(tmp_path):
     with pytest.raises(PlanError):
         load_plan(bad)
     assert gc.isenabled()
+
+
+def test_batch_thresholds_replace_only_the_defaults():
+    from worktrack.gc_pause import BATCH_THRESHOLDS, for_batch_work
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        for_batch_work()
+        assert gc.get_threshold() == BATCH_THRESHOLDS
+        gc.set_threshold(1234, 5, 6)  # someone's own tuning stays
+        for_batch_work()
+        assert gc.get_threshold() == (1234, 5, 6)
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_the_command_line_tunes_the_collector_and_freezes_before_exit():
+    import subprocess
+    import sys
+
+    # `plan check` returns normally: the freeze before exit is reached
+    probe = ("import gc, runpy, sys; sys.argv = ['worktrack', '--plan', 'targets.yaml', 'plan', 'check']\n"
+             "try:\n    runpy.run_module('worktrack', run_name='__main__')\n"
+             "except SystemExit as exc:\n    code = exc.code\n"
+             "print(code, gc.get_threshold(), gc.get_freeze_count() > 0)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "0 (100000, 50, 100) True", out.stdout + out.stderr

@@ -1,5 +1,11 @@
 import sys
 
-from worktrack.cli import main
+from worktrack.gc_pause import before_exit, for_batch_work
 
-sys.exit(main())
+for_batch_work()
+
+from worktrack.cli import main  # noqa: E402 - the collector is tuned before the imports build their objects
+
+code = main()
+before_exit()
+sys.exit(code)
