@@ -27,7 +27,7 @@ from pathlib import Path
 
 from benchmarks import baseline as pandas_baseline
 from benchmarks.datasets import CITY, OUT, STREET, Corrections, Dataset, dataset, working_copy
-from benchmarks.pages import PageTiming, registered_pages, time_pages
+from benchmarks.pages import registered_pages, time_pages
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -392,12 +392,21 @@ def demo_database(work: Path) -> tuple[Path, Path]:
     return root / "demo.duckdb", DEFAULT_PLAN
 
 
-def bench_pages(label: str, db: Path, plan: Path, runs: int, warmup: int) -> list[PageTiming]:
+def bench_pages(label: str, db: Path, plan: Path, runs: int, warmup: int) -> list[dict]:
+    """The page timings in a process of their own, as a dashboard server is one: not in this process,
+    whose heap by then holds the datasets, baselines and results of everything measured before
+    (every collection of the garbage collector walks it, which a server never does)."""
     log(f"[pages] {label}: {', '.join(registered_pages())}")
+    result = subprocess.run([sys.executable, "-m", "benchmarks.run", "--pages-probe", str(db), str(plan), str(runs),
+                             str(warmup)], capture_output=True, text=True, check=True, cwd=HERE.parent)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def pages_probe(db: str, plan: str, runs: int, warmup: int) -> list[dict]:
     import logging
 
     logging.getLogger("streamlit").setLevel(logging.ERROR)
-    return time_pages(db, plan, runs=runs, warmup=warmup)
+    return [vars(t) for t in time_pages(Path(db), Path(plan), runs=runs, warmup=warmup)]
 
 
 # ---------------------------------------------------------------------------
@@ -850,12 +859,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the district scale (150 street plans on DuckDB and PostgreSQL, benchmarks/district.py)")
     parser.add_argument("--status-probe", nargs=5, metavar=("DB", "PLAN", "AS_OF", "RUNS", "WARMUP"),
                         help=argparse.SUPPRESS)
+    parser.add_argument("--pages-probe", nargs=4, metavar=("DB", "PLAN", "RUNS", "WARMUP"), help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=f"where to write the report (default {RESULTS.relative_to(HERE.parent)}; "
                                                     f"--quick: {QUICK_RESULTS.relative_to(HERE.parent)})")
     args = parser.parse_args(argv)
     if args.status_probe:
         db, plan_path, as_of, probe_runs, probe_warmup = args.status_probe
         print(json.dumps(status_probe(db, plan_path, as_of, int(probe_runs), int(probe_warmup))))
+        return 0
+    if args.pages_probe:
+        db, plan_path, probe_runs, probe_warmup = args.pages_probe
+        print(json.dumps(pages_probe(db, plan_path, int(probe_runs), int(probe_warmup)), default=str))
         return 0
     runs = args.runs or (3 if args.quick else 5)
     output = args.output or (QUICK_RESULTS if args.quick else RESULTS)
@@ -883,12 +897,11 @@ def main(argv: list[str] | None = None) -> int:
         results["province"] = bench_province(built["city"], runs, args.warmup, args.rebuild)
     if not args.no_pages:
         demo_db, demo_plan = demo_database(work)
-        results["pages"][f"demo (through {DEMO_THROUGH})"] = [
-            vars(t) for t in bench_pages("demo", demo_db, demo_plan, runs, args.warmup)]
+        results["pages"][f"demo (through {DEMO_THROUGH})"] = bench_pages("demo", demo_db, demo_plan, runs,
+                                                                          args.warmup)
         if "city" in built:
             city_db = working_copy(built["city"], work / "pages")
-            results["pages"]["city"] = [vars(t) for t in bench_pages("city", city_db, built["city"].plan_path,
-                                                                     runs, args.warmup)]
+            results["pages"]["city"] = bench_pages("city", city_db, built["city"].plan_path, runs, args.warmup)
     district = None
     if not args.quick and not args.no_district:
         # its own process (it starts a PostgreSQL cluster and writes benchmarks/RESULTS-district.md)
