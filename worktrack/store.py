@@ -2688,26 +2688,37 @@ def _verify_written(con: duckdb.DuckDBPyConnection, path: Path, first_audit: int
     block anywhere on that path fails here, not at the next read.
     """
     problems = []
-    audits = con.execute("SELECT count(*) FROM audit_log WHERE audit_id BETWEEN ? AND ?",
-                         [first_audit, first_audit + n_audits - 1]).fetchall()[0][0]
+    # One statement for the small tables (the first reads of every later reading), so that a write's
+    # read-back costs one round trip, not one per table.
+    units = sorted({unit for _, unit, _ in unit_months or ()})
+    latest = (", (SELECT count(*) + coalesce(max(length(month)), 0) + coalesce(max(length(status)), 0) "
+              "+ coalesce(max(length(note)), 0) FROM task_latest WHERE reporting_unit IN "
+              f"({', '.join('?' for _ in units)}))") if units else ""
+    audits = con.execute(
+        "SELECT (SELECT count(*) FROM audit_log WHERE audit_id BETWEEN ? AND ?), "
+        "(SELECT count(*) + coalesce(max(version), 0) + coalesce(max(length(description)), 0) FROM schema_version), "
+        "(SELECT count(*) + coalesce(max(length(month)), 0) + coalesce(max(length(locked_by)), 0) "
+        f"+ coalesce(max(length(unlocked_by)), 0) FROM month_locks){latest}",
+        [first_audit, first_audit + n_audits - 1, *units]).fetchall()[0][0]
     if audits != n_audits:
         problems.append(f"审计记录应有 {n_audits} 条，读回 {audits} 条")
-    con.execute("SELECT count(*), max(version), max(length(description)) FROM schema_version").fetchall()
-    con.execute("SELECT count(*), max(month), max(locked_by), max(unlocked_by) FROM month_locks").fetchall()
     if uploads:
         low, high = min(uploads), max(uploads)
-        stored = {row[0]: row[1:] for row in con.execute(
-            "SELECT upload_id, sha256, row_count FROM uploads WHERE upload_id BETWEEN ? AND ?",
-            [low, high]).fetchall()}
-        facts = dict(con.execute("SELECT upload_id, count(*) FROM facts WHERE upload_id BETWEEN ? AND ? "
-                                 "GROUP BY upload_id", [low, high]).fetchall())
-        totals = dict(con.execute("SELECT upload_id, count(*) FROM metric_totals WHERE upload_id BETWEEN ? AND ? "
-                                  "GROUP BY upload_id", [low, high]).fetchall())
-        coded = dict(con.execute("SELECT upload_id, count(*) FROM metric_codes WHERE upload_id BETWEEN ? AND ? "
-                                 "GROUP BY upload_id", [low, high]).fetchall())
-        expected_totals = dict(con.execute(
-            "SELECT upload_id, count(DISTINCT item) FROM facts WHERE upload_id BETWEEN ? AND ? "
-            "AND value IS NOT NULL GROUP BY upload_id", [low, high]).fetchall())
+        stored, facts, totals, coded, expected_totals = {}, {}, {}, {}, {}
+        for upload_id, sha, row_count, n_facts, n_items, n_totals, n_codes in con.execute(
+                "WITH f AS (SELECT upload_id, count(*) AS n, count(DISTINCT item) FILTER (WHERE value IS NOT NULL) "
+                "AS items FROM facts WHERE upload_id BETWEEN ? AND ? GROUP BY upload_id), "
+                "t AS (SELECT upload_id, count(*) AS n FROM metric_totals WHERE upload_id BETWEEN ? AND ? "
+                "GROUP BY upload_id), "
+                "c AS (SELECT upload_id, count(*) AS n FROM metric_codes WHERE upload_id BETWEEN ? AND ? "
+                "GROUP BY upload_id) "
+                "SELECT u.upload_id, u.sha256, u.row_count, coalesce(f.n, 0), coalesce(f.items, 0), "
+                "coalesce(t.n, 0), coalesce(c.n, 0) FROM uploads u LEFT JOIN f ON f.upload_id = u.upload_id "
+                "LEFT JOIN t ON t.upload_id = u.upload_id LEFT JOIN c ON c.upload_id = u.upload_id "
+                "WHERE u.upload_id BETWEEN ? AND ?", [low, high] * 4).fetchall():
+            stored[upload_id] = (sha, row_count)
+            facts[upload_id], expected_totals[upload_id] = n_facts, n_items
+            totals[upload_id], coded[upload_id] = n_totals, n_codes
         directory = raw_dir(path)
         for upload_id, (sha, rows) in uploads.items():
             got = stored.get(upload_id)
@@ -2720,10 +2731,6 @@ def _verify_written(con: duckdb.DuckDBPyConnection, path: Path, first_audit: int
             elif (facts.get(upload_id, 0) != rows or totals.get(upload_id, 0) != expected_totals.get(upload_id, 0)
                   or coded.get(upload_id, 0) != totals.get(upload_id, 0)):
                 problems.append(f"上传 {upload_id} 的数据行读回不一致")
-    if unit_months:
-        units = sorted({unit for _, unit, _ in unit_months})
-        con.execute(f"SELECT count(*), max(month), max(length(status)), max(length(note)) FROM task_latest "
-                    f"WHERE reporting_unit IN ({', '.join('?' for _ in units)})", units).fetchall()
     if problems:
         logger.error("read-back after commit to %s failed: %s", path, problems)
         raise StoreCorrupt(CORRUPT_MESSAGE.format(path=path, detail="写入后读回校验不符：" + "；".join(problems[:3])))
@@ -2872,15 +2879,25 @@ def _insert_facts(con: duckdb.DuckDBPyConnection, upload_id: int, rows: list[Fac
         con.execute("INSERT INTO facts BY NAME SELECT * FROM new_facts")
         con.execute("INSERT INTO metric_totals SELECT upload_id, reporting_unit, month, item, sum(value) "
                     "FROM new_facts WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item")
-        # names seen for the first time get the next free code of their kind
+        # names seen for the first time get the next free code of their kind (looked for in one
+        # statement: a unit's later reports bring no new names)
+        new_kinds = {row[0] for row in con.execute(
+            "SELECT DISTINCT 'unit' FROM new_facts WHERE reporting_unit NOT IN "
+            "(SELECT name FROM name_codes WHERE kind = 'unit') UNION ALL "
+            "SELECT DISTINCT 'item' FROM new_facts WHERE item NOT IN "
+            "(SELECT name FROM name_codes WHERE kind = 'item')").fetchall()}
         for kind, column in (("unit", "reporting_unit"), ("item", "item")):
+            if kind not in new_kinds:
+                continue
             con.execute(
                 "INSERT INTO name_codes SELECT ?, name, CAST((SELECT coalesce(max(code), -1) FROM name_codes "
                 "WHERE kind = ?) + row_number() OVER (ORDER BY name) AS INTEGER) "
                 f"FROM (SELECT DISTINCT {column} AS name FROM new_facts WHERE {column} NOT IN "
                 "(SELECT name FROM name_codes WHERE kind = ?))", [kind, kind, kind])
-        con.execute("INSERT INTO metric_codes " + _METRIC_CODES_SELECT.format(source="metric_totals")
-                    + " WHERE t.upload_id = ?", [upload_id])
+        # the same totals as just inserted, summed again from the upload's own rows: no scan of metric_totals
+        con.execute("INSERT INTO metric_codes " + _METRIC_CODES_SELECT.format(
+            source="(SELECT upload_id, reporting_unit, month, item, sum(value) AS value FROM new_facts "
+                   "WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item)"))
     finally:
         con.unregister("new_facts")
 
