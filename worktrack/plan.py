@@ -1077,7 +1077,8 @@ def _resolve(raw: PlanFileIn, file: str, lines: Mapping[tuple, int]) -> tuple[Pl
         appended = overrides.get(metric)
         return next(iter(appended.values())) if appended else first_target.get(metric)
 
-    reporters: dict[str, frozenset[str]] = {}  # metric -> its reporting units, as a set (a tuple scan per quota is quadratic)
+    # each metric's reporting units as a set: a tuple scan per quota is quadratic
+    reporters = {m.id: frozenset(m.reported_by) for m in metrics.values()}
     for qi, q in enumerate(raw.quotas):
         path = ("quotas", qi)
         if q.metric not in metrics:
@@ -1091,8 +1092,6 @@ def _resolve(raw: PlanFileIn, file: str, lines: Mapping[tuple, int]) -> tuple[Pl
         if base is None:
             error((*path, "metric"), f"指标“{q.metric}”没有目标，无法单独分解")
             continue
-        if q.metric not in reporters:
-            reporters[q.metric] = frozenset(metrics[q.metric].reported_by)
         if name not in reporters[q.metric]:
             error((*path, "unit"), f"“{name}”不报送指标“{q.metric}”")
             continue

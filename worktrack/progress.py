@@ -634,13 +634,17 @@ def _json_column(column: pd.Series) -> list[Any]:
     if isinstance(dtype, pd.StringDtype) or (not kind and (pd.api.types.is_integer_dtype(dtype)
                                                            or pd.api.types.is_bool_dtype(dtype))):
         return column.to_numpy(dtype=object, na_value=None).tolist()  # str / int / bool, missing as None
-    # dates, timestamps, mixed objects: each distinct value converted once
+    return _per_distinct(column, _json_value, None)  # dates, timestamps, mixed objects
+
+
+def _per_distinct(column: pd.Series, convert: Callable[[Any], Any], missing: Any) -> list[Any]:
+    """`convert` of every cell, called once per distinct value; missing cells give `missing`."""
     try:
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
     except TypeError:  # unhashable cells (lists): one by one
-        return [_json_value(v) for v in column.tolist()]
-    converted = np.array([_json_value(v) for v in uniques] + [None], dtype=object)
-    return converted[codes].tolist()  # code -1 (missing) takes the trailing None
+        return [convert(v) for v in column.tolist()]
+    converted = np.array([convert(v) for v in uniques] + [missing], dtype=object)
+    return converted[codes].tolist()  # code -1 (missing) takes the trailing value
 
 
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
@@ -683,12 +687,7 @@ def _json_texts(column: pd.Series) -> list[str]:
             return _encode_string(value)
         return json.dumps(_json_value(value), ensure_ascii=False, default=str)
 
-    try:
-        codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    except TypeError:  # unhashable cells (lists): one by one
-        return [dump(v) for v in column.tolist()]
-    encoded = np.array([dump(v) for v in uniques] + ["null"], dtype=object)
-    return encoded[codes].tolist()  # code -1 (missing) takes the trailing null
+    return _per_distinct(column, dump, "null")
 
 
 def _json_record_chunks(frame: pd.DataFrame, columns: list[str], size: int = 5000) -> Iterator[str]:
@@ -1778,8 +1777,8 @@ def default_as_of(plan: Plan, receipts: pd.DataFrame, today: dt.date | None,
 
 
 def _default_as_of(plan: Plan, receipts: pd.DataFrame, today: dt.date | None) -> str:
-    received = receipts["month"].dropna().astype(str) if len(receipts) else pd.Series([], dtype=object)
-    months = sorted(set(received.unique()) & set(plan.months))
+    received = set(receipts["month"].dropna().astype(str).unique()) if len(receipts) else set()
+    months = sorted(received & set(plan.months))
     if not months:
         return plan.start_month
     if today is None:
@@ -1791,7 +1790,7 @@ def _default_as_of(plan: Plan, receipts: pd.DataFrame, today: dt.date | None) ->
         per_month = mine.assign(month=mine["month"].astype(str)).drop_duplicates(["month", "reporting_unit"])
         filed = {str(m) for m, n in per_month.groupby("month").size().items() if n == len(expected)}
     else:
-        filed = set(received.unique())
+        filed = received
     for month in reversed(months):
         if month in filed or today > report_due_date(plan, month):
             return month

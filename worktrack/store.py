@@ -2877,8 +2877,9 @@ def _insert_facts(con: duckdb.DuckDBPyConnection, upload_id: int, rows: list[Fac
     con.register("new_facts", table)
     try:
         con.execute("INSERT INTO facts BY NAME SELECT * FROM new_facts")
-        con.execute("INSERT INTO metric_totals SELECT upload_id, reporting_unit, month, item, sum(value) "
-                    "FROM new_facts WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item")
+        totals = ("SELECT upload_id, reporting_unit, month, item, sum(value) AS value FROM new_facts "
+                  "WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item")
+        con.execute("INSERT INTO metric_totals " + totals)
         # names seen for the first time get the next free code of their kind (looked for in one
         # statement: a unit's later reports bring no new names)
         new_kinds = {row[0] for row in con.execute(
@@ -2894,10 +2895,8 @@ def _insert_facts(con: duckdb.DuckDBPyConnection, upload_id: int, rows: list[Fac
                 "WHERE kind = ?) + row_number() OVER (ORDER BY name) AS INTEGER) "
                 f"FROM (SELECT DISTINCT {column} AS name FROM new_facts WHERE {column} NOT IN "
                 "(SELECT name FROM name_codes WHERE kind = ?))", [kind, kind, kind])
-        # the same totals as just inserted, summed again from the upload's own rows: no scan of metric_totals
-        con.execute("INSERT INTO metric_codes " + _METRIC_CODES_SELECT.format(
-            source="(SELECT upload_id, reporting_unit, month, item, sum(value) AS value FROM new_facts "
-                   "WHERE value IS NOT NULL GROUP BY upload_id, reporting_unit, month, item)"))
+        # the totals just inserted, summed again from the upload's own rows: no scan of metric_totals
+        con.execute("INSERT INTO metric_codes " + _METRIC_CODES_SELECT.format(source=f"({totals})"))
     finally:
         con.unregister("new_facts")
 
